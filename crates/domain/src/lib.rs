@@ -1,0 +1,27 @@
+//! The careloop model: the values every other layer passes around, each of which is valid
+//! by construction ("parse, don't validate"), and the pure rules over them.
+//!
+//! Nothing here touches a database, the network or the system clock; the time comes in
+//! through [`clock::Clock`].
+
+pub mod appointment;
+pub mod clock;
+pub mod contact;
+pub mod ids;
+pub mod locale;
+pub mod patient;
+pub mod redact;
+pub mod zone;
+
+pub use appointment::{
+    ActorRef, Appointment, AppointmentError, AppointmentStatus, Participant, ParticipationStatus,
+};
+pub use clock::{Clock, ManualClock};
+pub use contact::{
+    ContactAddress, ContactChannel, ContactPoint, EmailAddress, PhoneE164, PhoneError, PhoneNumber,
+    Region,
+};
+pub use ids::{OrgId, ResourceId, ResourceIdError};
+pub use locale::Locale;
+pub use patient::{Identifier, PartialDate, Patient, PersonName};
+pub use zone::IanaZone;
