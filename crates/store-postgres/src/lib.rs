@@ -1,0 +1,77 @@
+//! The PostgreSQL backend: for production, and for several `careloop` processes sharing
+//! one database.
+
+use std::str::FromStr;
+
+use careloop_store::sql::Dialect;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+const DIALECT: Dialect = Dialect::Postgres;
+/// Enough for the HTTP handlers and the background loops of one process; PostgreSQL's
+/// default limit of 100 connections leaves room for several processes.
+const MAX_CONNECTIONS: u32 = 10;
+
+pub struct PgBackend {
+    pool: PgPool,
+}
+
+impl PgBackend {
+    /// Connects to `url` (`postgres://user@host/db`).
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Self::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connects with every table looked up in `schema` first, so that separate test runs
+    /// (or separate deployments) can share one database.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, sqlx::Error> {
+        let options = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
+        Self::connect_with(options).await
+    }
+
+    async fn connect_with(options: PgConnectOptions) -> Result<Self, sqlx::Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await
+    }
+
+    /// Creates a schema (for tests that each want their own).
+    pub async fn create_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
+        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        let quoted = schema.replace('"', "\"\"");
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{quoted}\""))
+            .execute(&pool)
+            .await?;
+        pool.close().await;
+        Ok(())
+    }
+
+    /// Drops a schema and everything in it.
+    pub async fn drop_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
+        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        let quoted = schema.replace('"', "\"\"");
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{quoted}\" CASCADE"))
+            .execute(&pool)
+            .await?;
+        pool.close().await;
+        Ok(())
+    }
+}
+
+careloop_store::sqlx_backend! {
+    backend: PgBackend,
+    database: sqlx::Postgres,
+    arguments: sqlx::postgres::PgArguments,
+    row: sqlx::postgres::PgRow,
+    dialect: DIALECT,
+    begin: "BEGIN",
+    kind: "postgres",
+    max_connections: MAX_CONNECTIONS,
+}

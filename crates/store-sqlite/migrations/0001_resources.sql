@@ -1,0 +1,53 @@
+-- Organizations (tenants). Every other table carries org_id.
+CREATE TABLE organizations (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_us INTEGER NOT NULL
+);
+
+INSERT INTO organizations (id, name, created_us)
+VALUES ('default', 'Default organization', CAST(unixepoch('now') AS INTEGER) * 1000000);
+
+-- Per-patient data keys, wrapped by the master key. Deleting a row crypto-shreds
+-- everything sealed under it.
+CREATE TABLE data_keys (
+    org_id     TEXT NOT NULL REFERENCES organizations (id),
+    id         TEXT NOT NULL,
+    wrapped    BLOB NOT NULL,
+    created_us INTEGER NOT NULL,
+    PRIMARY KEY (org_id, id)
+);
+
+-- The current version of each FHIR resource. body is sealed under key_id when set.
+CREATE TABLE resources (
+    org_id          TEXT    NOT NULL REFERENCES organizations (id),
+    resource_type   TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    version_id      INTEGER NOT NULL,
+    created_us      INTEGER NOT NULL,
+    last_updated_us INTEGER NOT NULL,
+    deleted         BOOLEAN NOT NULL DEFAULT FALSE,
+    key_id          TEXT,
+    body            BLOB    NOT NULL,
+    start_us        INTEGER,
+    end_us          INTEGER,
+    PRIMARY KEY (org_id, resource_type, id),
+    FOREIGN KEY (org_id, key_id) REFERENCES data_keys (org_id, id)
+);
+
+CREATE INDEX resources_by_start ON resources (org_id, resource_type, start_us);
+CREATE INDEX resources_by_created ON resources (org_id, resource_type, created_us);
+CREATE INDEX resources_by_key ON resources (org_id, key_id);
+
+-- Blind-index hashes of searchable values (identifiers, phones, emails, references).
+CREATE TABLE resource_terms (
+    org_id        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    param         TEXT NOT NULL,
+    hash          BLOB NOT NULL,
+    PRIMARY KEY (org_id, resource_type, param, hash, resource_id),
+    FOREIGN KEY (org_id, resource_type, resource_id) REFERENCES resources (org_id, resource_type, id)
+);
+
+CREATE INDEX resource_terms_by_owner ON resource_terms (org_id, resource_type, resource_id);

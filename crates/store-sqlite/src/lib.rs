@@ -1,0 +1,54 @@
+//! The SQLite backend: the default, one file under the data directory, in WAL mode so that
+//! readers never wait for the writer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use careloop_store::sql::Dialect;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+const DIALECT: Dialect = Dialect::Sqlite;
+/// How long a writer waits for another to finish before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers run in parallel under WAL; writes take turns whatever the pool size.
+const MAX_CONNECTIONS: u32 = 8;
+
+pub struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`).
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await
+    }
+}
+
+careloop_store::sqlx_backend! {
+    backend: SqliteBackend,
+    database: sqlx::Sqlite,
+    arguments: sqlx::sqlite::SqliteArguments<'q>,
+    row: sqlx::sqlite::SqliteRow,
+    dialect: DIALECT,
+    // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock
+    // upgrade.
+    begin: "BEGIN IMMEDIATE",
+    kind: "sqlite",
+    max_connections: MAX_CONNECTIONS,
+}

@@ -1,0 +1,120 @@
+//! The seam between the store and a database. A backend stores and finds rows of
+//! ciphertext, hashes and integers; it never sees a key or a plaintext.
+
+use async_trait::async_trait;
+
+/// A stored row, as the database has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub resource_type: String,
+    pub id: String,
+    pub version: i64,
+    pub created_us: i64,
+    pub last_updated_us: i64,
+    pub deleted: bool,
+    pub key_id: Option<String>,
+    pub body: Vec<u8>,
+    pub start_us: Option<i64>,
+    pub end_us: Option<i64>,
+}
+
+/// Just enough of a row to plan a write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub version: i64,
+    pub deleted: bool,
+    pub key_id: Option<String>,
+    pub created_us: i64,
+}
+
+/// A blind-index entry of a row.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HashedTerm {
+    pub param: &'static str,
+    pub hash: Vec<u8>,
+}
+
+/// One write of an atomic batch.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    InsertKey {
+        key_id: String,
+        wrapped: Vec<u8>,
+        created_us: i64,
+    },
+    /// Fails with [`BackendError::Conflict`] if the row exists.
+    Insert { row: Row, terms: Vec<HashedTerm> },
+    /// Fails with [`BackendError::Conflict`] unless the row is at `prev_version`.
+    Update {
+        row: Row,
+        prev_version: i64,
+        terms: Vec<HashedTerm>,
+    },
+    /// Deletes every row sealed under the key, their terms, and the key.
+    EraseKey { key_id: String },
+}
+
+/// A search in hashed form.
+#[derive(Clone, Debug)]
+pub struct HashedSearch {
+    pub resource_type: &'static str,
+    pub terms: Vec<(&'static str, Vec<Vec<u8>>)>,
+    pub start_from_us: Option<i64>,
+    pub start_before_us: Option<i64>,
+    pub sort: crate::Sort,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// A uniqueness or version check failed; nothing of the batch was written.
+    #[error("conflicting write")]
+    Conflict,
+    #[error(transparent)]
+    Database(Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), BackendError>;
+
+    async fn head(
+        &self,
+        org: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<Head>, BackendError>;
+
+    async fn fetch(
+        &self,
+        org: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<Row>, BackendError>;
+
+    async fn wrapped_key(&self, org: &str, key_id: &str) -> Result<Option<Vec<u8>>, BackendError>;
+
+    /// One page of matching rows, and how many match in all.
+    async fn search(
+        &self,
+        org: &str,
+        search: &HashedSearch,
+    ) -> Result<(Vec<Row>, u64), BackendError>;
+
+    /// Applies every write or none.
+    async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
+
+    fn pool_stats(&self) -> PoolStats;
+
+    /// `sqlite` or `postgres`, for logs and metrics.
+    fn kind(&self) -> &'static str;
+}

@@ -1,0 +1,22 @@
+//! The storage layer as the rest of careloop sees it.
+//!
+//! [`Store`] is the one entry point: it encrypts protected health information on the way
+//! in, decrypts it on the way out, turns searchable values into blind-index hashes, and
+//! hands plain rows and atomic batches of writes to a [`Backend`] (SQLite or PostgreSQL,
+//! each in its own crate). A backend sees ciphertext, hashes and timestamps only.
+
+pub mod backend;
+pub mod crypto;
+pub mod error;
+pub mod model;
+pub mod sql;
+mod sqlx_backend;
+mod store;
+
+pub use backend::{Backend, BackendError, PoolStats};
+pub use crypto::{MasterKey, MasterKeyError};
+pub use error::StoreError;
+pub use model::{
+    Change, Committed, Expect, NewVersion, Page, Protection, Search, Sort, Stored, TermFilter,
+};
+pub use store::Store;

@@ -1,0 +1,140 @@
+//! The shapes that cross the storage API: versions to write, rows read back, searches.
+//!
+//! Bodies are opaque bytes here (the FHIR layer puts JSON in them); the store decides how
+//! they are protected from [`Protection`] and never looks inside.
+
+use careloop_domain::ResourceId;
+use jiff::Timestamp;
+
+/// How a version's body is protected at rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// The body is a patient's own record: sealed under that patient's data key, created
+    /// with the patient.
+    PatientRecord,
+    /// The body belongs to a patient (an appointment): sealed under that patient's key.
+    OwnedBy(ResourceId),
+    /// Not health data about a patient (a practitioner, a location): stored as is.
+    Clear,
+}
+
+/// What the caller knows about the current version before a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Create: fail with a conflict if the resource exists (and is not deleted).
+    Absent,
+    /// Update: fail unless this is the current version (`If-Match`).
+    Version(u32),
+    /// Create or update, whatever is there.
+    Any,
+}
+
+/// A searchable value of a resource: `("identifier", "urn:oid:1.2|12345")`. Only its
+/// blind-index hash is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Term {
+    pub param: &'static str,
+    pub value: String,
+}
+
+/// One new version of a resource.
+#[derive(Clone, Debug)]
+pub struct NewVersion {
+    pub resource_type: &'static str,
+    pub id: ResourceId,
+    pub body: Vec<u8>,
+    pub terms: Vec<Term>,
+    /// When it starts, for date searches (appointments).
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub protection: Protection,
+}
+
+/// One write in an atomic batch.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Put {
+        version: NewVersion,
+        expect: Expect,
+    },
+    /// Marks the resource deleted; reads then answer "gone".
+    Delete {
+        resource_type: &'static str,
+        id: ResourceId,
+        expect: Expect,
+    },
+    /// Removes a patient, every row sealed under their key, and the key itself.
+    ErasePatient {
+        id: ResourceId,
+    },
+}
+
+/// What a write produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    pub resource_type: &'static str,
+    pub id: ResourceId,
+    pub version: u32,
+    pub last_updated: Timestamp,
+    /// False when the write recreated or created the resource.
+    pub existed: bool,
+}
+
+/// A resource as read back, decrypted.
+#[derive(Clone)]
+pub struct Stored {
+    pub resource_type: String,
+    pub id: ResourceId,
+    pub version: u32,
+    pub last_updated: Timestamp,
+    pub deleted: bool,
+    /// Empty when deleted.
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stored")
+            .field("resource_type", &self.resource_type)
+            .field("id", &self.id)
+            .field("version", &self.version)
+            .field("deleted", &self.deleted)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resources whose term `param` equals any of `values`.
+#[derive(Clone, Debug)]
+pub struct TermFilter {
+    pub param: &'static str,
+    pub any_of: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    /// Oldest first: a stable order for paging.
+    Created,
+    /// Earliest start first (appointments).
+    Start,
+}
+
+/// A search: all filters must hold.
+#[derive(Clone, Debug)]
+pub struct Search {
+    pub resource_type: &'static str,
+    pub terms: Vec<TermFilter>,
+    /// `start >= start_from`.
+    pub start_from: Option<Timestamp>,
+    /// `start < start_before`.
+    pub start_before: Option<Timestamp>,
+    pub sort: Sort,
+    pub count: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub resources: Vec<Stored>,
+    /// How many match in all.
+    pub total: u64,
+}

@@ -1,0 +1,286 @@
+//! The SQL both backends run, written once. Statements are written with `?` placeholders
+//! and numbered (`$1`, `$2`, ...) for PostgreSQL by [`Dialect::render`]; the schemas in
+//! each backend's migrations agree on every name used here.
+
+use crate::Sort;
+use crate::backend::{HashedSearch, HashedTerm, Row, WriteOp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn render(self, sql: &str) -> String {
+        match self {
+            Self::Sqlite => sql.to_owned(),
+            Self::Postgres => {
+                let mut out = String::with_capacity(sql.len() + 16);
+                let mut n = 0;
+                for c in sql.chars() {
+                    if c == '?' {
+                        n += 1;
+                        out.push('$');
+                        out.push_str(&n.to_string());
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// A value bound to a placeholder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bind {
+    Text(String),
+    OptText(Option<String>),
+    Bytes(Vec<u8>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Bool(bool),
+}
+
+/// One statement of a write plan.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+    /// The batch fails with a conflict unless exactly one row changed.
+    pub must_change_one: bool,
+}
+
+/// The columns every row read selects, in [`Row`]'s order.
+pub const ROW_COLUMNS: &str = "resource_type, id, version_id, created_us, last_updated_us, deleted, key_id, body, start_us, end_us";
+
+pub const PING: &str = "SELECT 1";
+
+pub const HEAD: &str = "SELECT version_id, deleted, key_id, created_us FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?";
+
+pub fn fetch() -> String {
+    format!("SELECT {ROW_COLUMNS} FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?")
+}
+
+pub const WRAPPED_KEY: &str = "SELECT wrapped FROM data_keys WHERE org_id = ? AND id = ?";
+
+fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, must_change_one: bool) -> Step {
+    Step {
+        sql: dialect.render(sql),
+        binds,
+        must_change_one,
+    }
+}
+
+fn org_type_id(org: &str, row: &Row) -> Vec<Bind> {
+    vec![
+        Bind::Text(org.to_owned()),
+        Bind::Text(row.resource_type.clone()),
+        Bind::Text(row.id.clone()),
+    ]
+}
+
+fn insert_terms(dialect: Dialect, org: &str, row: &Row, terms: &[HashedTerm]) -> Vec<Step> {
+    terms
+        .iter()
+        .map(|term| {
+            let mut binds = org_type_id(org, row);
+            binds.push(Bind::Text(term.param.to_owned()));
+            binds.push(Bind::Bytes(term.hash.clone()));
+            step(
+                dialect,
+                "INSERT INTO resource_terms (org_id, resource_type, resource_id, param, hash) VALUES (?, ?, ?, ?, ?)",
+                binds,
+                true,
+            )
+        })
+        .collect()
+}
+
+/// The statements that carry out one write, in order.
+pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
+    let org_bind = || Bind::Text(org.to_owned());
+    match op {
+        WriteOp::InsertKey {
+            key_id,
+            wrapped,
+            created_us,
+        } => vec![step(
+            dialect,
+            "INSERT INTO data_keys (org_id, id, wrapped, created_us) VALUES (?, ?, ?, ?)",
+            vec![
+                org_bind(),
+                Bind::Text(key_id.clone()),
+                Bind::Bytes(wrapped.clone()),
+                Bind::Int(*created_us),
+            ],
+            true,
+        )],
+        WriteOp::Insert { row, terms } => {
+            let mut binds = org_type_id(org, row);
+            binds.extend(row_values(row));
+            binds.push(Bind::Int(row.created_us));
+            let mut steps = vec![step(
+                dialect,
+                "INSERT INTO resources (org_id, resource_type, id, version_id, last_updated_us, deleted, key_id, body, start_us, end_us, created_us) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                binds,
+                true,
+            )];
+            steps.extend(insert_terms(dialect, org, row, terms));
+            steps
+        }
+        WriteOp::Update {
+            row,
+            prev_version,
+            terms,
+        } => {
+            let mut binds = row_values(row);
+            binds.extend(org_type_id(org, row));
+            binds.push(Bind::Int(*prev_version));
+            let mut steps = vec![
+                step(
+                    dialect,
+                    "UPDATE resources SET version_id = ?, last_updated_us = ?, deleted = ?, key_id = ?, body = ?, start_us = ?, end_us = ? \
+                     WHERE org_id = ? AND resource_type = ? AND id = ? AND version_id = ?",
+                    binds,
+                    true,
+                ),
+                step(
+                    dialect,
+                    "DELETE FROM resource_terms WHERE org_id = ? AND resource_type = ? AND resource_id = ?",
+                    org_type_id(org, row),
+                    false,
+                ),
+            ];
+            steps.extend(insert_terms(dialect, org, row, terms));
+            steps
+        }
+        WriteOp::EraseKey { key_id } => {
+            let binds = || vec![org_bind(), Bind::Text(key_id.clone())];
+            vec![
+                step(
+                    dialect,
+                    "DELETE FROM resource_terms WHERE EXISTS (SELECT 1 FROM resources r WHERE r.org_id = resource_terms.org_id \
+                     AND r.resource_type = resource_terms.resource_type AND r.id = resource_terms.resource_id AND r.org_id = ? AND r.key_id = ?)",
+                    binds(),
+                    false,
+                ),
+                step(
+                    dialect,
+                    "DELETE FROM resources WHERE org_id = ? AND key_id = ?",
+                    binds(),
+                    false,
+                ),
+                step(
+                    dialect,
+                    "DELETE FROM data_keys WHERE org_id = ? AND id = ?",
+                    binds(),
+                    true,
+                ),
+            ]
+        }
+    }
+}
+
+fn row_values(row: &Row) -> Vec<Bind> {
+    vec![
+        Bind::Int(row.version),
+        Bind::Int(row.last_updated_us),
+        Bind::Bool(row.deleted),
+        Bind::OptText(row.key_id.clone()),
+        Bind::Bytes(row.body.clone()),
+        Bind::OptInt(row.start_us),
+        Bind::OptInt(row.end_us),
+    ]
+}
+
+/// The page query and the count query of a search.
+pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step) {
+    let mut filter = String::from("r.org_id = ? AND r.resource_type = ? AND r.deleted = ?");
+    let mut binds = vec![
+        Bind::Text(org.to_owned()),
+        Bind::Text(search.resource_type.to_owned()),
+        Bind::Bool(false),
+    ];
+    for (param, hashes) in &search.terms {
+        let placeholders = vec!["?"; hashes.len().max(1)].join(", ");
+        filter.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM resource_terms t WHERE t.org_id = r.org_id AND t.resource_type = r.resource_type \
+             AND t.resource_id = r.id AND t.param = ? AND t.hash IN ({placeholders}))"
+        ));
+        binds.push(Bind::Text((*param).to_owned()));
+        if hashes.is_empty() {
+            // IN () is not valid SQL; an empty hash never matches.
+            binds.push(Bind::Bytes(Vec::new()));
+        }
+        binds.extend(hashes.iter().cloned().map(Bind::Bytes));
+    }
+    if let Some(from) = search.start_from_us {
+        filter.push_str(" AND r.start_us >= ?");
+        binds.push(Bind::Int(from));
+    }
+    if let Some(before) = search.start_before_us {
+        filter.push_str(" AND r.start_us < ?");
+        binds.push(Bind::Int(before));
+    }
+    let order = match search.sort {
+        Sort::Created => "r.created_us, r.id",
+        Sort::Start => "r.start_us, r.id",
+    };
+    let columns = ROW_COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut page_binds = binds.clone();
+    page_binds.push(Bind::Int(search.limit));
+    page_binds.push(Bind::Int(search.offset));
+    let page = step(
+        dialect,
+        &format!(
+            "SELECT {columns} FROM resources r WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+        ),
+        page_binds,
+        false,
+    );
+    let count = step(
+        dialect,
+        &format!("SELECT COUNT(*) FROM resources r WHERE {filter}"),
+        binds,
+        false,
+    );
+    (page, count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_placeholders_are_numbered() {
+        assert_eq!(
+            Dialect::Postgres.render("SELECT ? WHERE a = ? AND b = ?"),
+            "SELECT $1 WHERE a = $2 AND b = $3"
+        );
+        assert_eq!(Dialect::Sqlite.render("a = ?"), "a = ?");
+    }
+
+    #[test]
+    fn search_binds_match_placeholders() {
+        let query = HashedSearch {
+            resource_type: "Appointment",
+            terms: vec![("patient", vec![vec![1], vec![2]]), ("status", vec![])],
+            start_from_us: Some(1),
+            start_before_us: Some(2),
+            sort: Sort::Start,
+            limit: 10,
+            offset: 0,
+        };
+        let (page, count) = search(Dialect::Sqlite, "default", &query);
+        assert_eq!(page.sql.matches('?').count(), page.binds.len());
+        assert_eq!(count.sql.matches('?').count(), count.binds.len());
+    }
+}

@@ -1,0 +1,194 @@
+//! The part of a backend that is the same for every sqlx driver, written once.
+//!
+//! The SQL is shared already (see [`crate::sql`]); what remains is binding values,
+//! decoding rows and running a write plan in a transaction, which differ between drivers
+//! only in their types. [`sqlx_backend!`](crate::sqlx_backend) implements [`crate::Backend`]
+//! for a struct with a `pool` field, given the driver's types.
+
+/// Implements [`Backend`](crate::Backend) for `$backend { pool: $pool }`.
+///
+/// The calling crate depends on `sqlx` with its driver enabled; `$begin` is the statement
+/// that opens a write transaction.
+#[macro_export]
+macro_rules! sqlx_backend {
+    (
+        backend: $backend:ty,
+        database: $db:ty,
+        arguments: $args:ty,
+        row: $row:ty,
+        dialect: $dialect:expr,
+        begin: $begin:expr,
+        kind: $kind:literal,
+        max_connections: $max:expr $(,)?
+    ) => {
+        fn bind_all<'q>(
+            mut query: sqlx::query::Query<'q, $db, $args>,
+            binds: &'q [$crate::sql::Bind],
+        ) -> sqlx::query::Query<'q, $db, $args> {
+            use $crate::sql::Bind;
+            for bind in binds {
+                query = match bind {
+                    Bind::Text(v) => query.bind(v.as_str()),
+                    Bind::OptText(v) => query.bind(v.as_deref()),
+                    Bind::Bytes(v) => query.bind(v.as_slice()),
+                    Bind::Int(v) => query.bind(*v),
+                    Bind::OptInt(v) => query.bind(*v),
+                    Bind::Bool(v) => query.bind(*v),
+                };
+            }
+            query
+        }
+
+        fn database(error: sqlx::Error) -> $crate::BackendError {
+            match &error {
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    $crate::BackendError::Conflict
+                }
+                _ => $crate::BackendError::Database(Box::new(error)),
+            }
+        }
+
+        fn row_from(row: &$row) -> Result<$crate::backend::Row, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::backend::Row {
+                resource_type: row.try_get(0)?,
+                id: row.try_get(1)?,
+                version: row.try_get(2)?,
+                created_us: row.try_get(3)?,
+                last_updated_us: row.try_get(4)?,
+                deleted: row.try_get(5)?,
+                key_id: row.try_get(6)?,
+                body: row.try_get(7)?,
+                start_us: row.try_get(8)?,
+                end_us: row.try_get(9)?,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Backend for $backend {
+            async fn ping(&self) -> Result<(), $crate::BackendError> {
+                sqlx::query($crate::sql::PING)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database)?;
+                Ok(())
+            }
+
+            async fn head(
+                &self,
+                org: &str,
+                resource_type: &str,
+                id: &str,
+            ) -> Result<Option<$crate::backend::Head>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let sql = $dialect.render($crate::sql::HEAD);
+                let row = sqlx::query(&sql)
+                    .bind(org)
+                    .bind(resource_type)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)?;
+                row.map(|r| {
+                    Ok($crate::backend::Head {
+                        version: r.try_get(0)?,
+                        deleted: r.try_get(1)?,
+                        key_id: r.try_get(2)?,
+                        created_us: r.try_get(3)?,
+                    })
+                })
+                .transpose()
+                .map_err(database)
+            }
+
+            async fn fetch(
+                &self,
+                org: &str,
+                resource_type: &str,
+                id: &str,
+            ) -> Result<Option<$crate::backend::Row>, $crate::BackendError> {
+                let sql = $dialect.render(&$crate::sql::fetch());
+                let row = sqlx::query(&sql)
+                    .bind(org)
+                    .bind(resource_type)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)?;
+                row.as_ref().map(row_from).transpose().map_err(database)
+            }
+
+            async fn wrapped_key(
+                &self,
+                org: &str,
+                key_id: &str,
+            ) -> Result<Option<Vec<u8>>, $crate::BackendError> {
+                let sql = $dialect.render($crate::sql::WRAPPED_KEY);
+                sqlx::query_scalar(&sql)
+                    .bind(org)
+                    .bind(key_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)
+            }
+
+            async fn search(
+                &self,
+                org: &str,
+                search: &$crate::backend::HashedSearch,
+            ) -> Result<(Vec<$crate::backend::Row>, u64), $crate::BackendError> {
+                use sqlx::Row as _;
+                let (page, count) = $crate::sql::search($dialect, org, search);
+                let rows = bind_all(sqlx::query(&page.sql), &page.binds)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database)?;
+                let total: i64 = bind_all(sqlx::query(&count.sql), &count.binds)
+                    .fetch_one(&self.pool)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .map_err(database)?;
+                let rows = rows
+                    .iter()
+                    .map(row_from)
+                    .collect::<Result<_, _>>()
+                    .map_err(database)?;
+                Ok((rows, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn apply(
+                &self,
+                org: &str,
+                ops: &[$crate::backend::WriteOp],
+            ) -> Result<(), $crate::BackendError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
+                for op in ops {
+                    for step in $crate::sql::write_plan($dialect, org, op) {
+                        let changed = bind_all(sqlx::query(&step.sql), &step.binds)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(database)?
+                            .rows_affected();
+                        if step.must_change_one && changed != 1 {
+                            // Dropping the transaction rolls every earlier step back.
+                            return Err($crate::BackendError::Conflict);
+                        }
+                    }
+                }
+                tx.commit().await.map_err(database)
+            }
+
+            fn pool_stats(&self) -> $crate::PoolStats {
+                $crate::PoolStats {
+                    size: self.pool.size(),
+                    idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+                    max: $max,
+                }
+            }
+
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+        }
+    };
+}

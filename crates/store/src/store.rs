@@ -1,0 +1,434 @@
+//! [`Store`]: the storage API. It plans each batch of changes (versions, keys, hashes),
+//! seals bodies, and hands the backend one atomic list of writes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use careloop_domain::{Clock, OrgId, ResourceId};
+use jiff::Timestamp;
+
+use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Row, WriteOp};
+use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
+use crate::error::StoreError;
+use crate::model::{Change, Committed, Expect, NewVersion, Page, Protection, Search, Stored};
+
+/// The resource type whose rows own data keys.
+const PATIENT: &str = "Patient";
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    vault: Vault,
+    clock: Arc<dyn Clock>,
+}
+
+/// Data keys unwrapped during one call, by key id.
+type KeyCache = HashMap<String, Arc<DataKey>>;
+
+impl Store {
+    pub fn new(backend: Arc<dyn Backend>, master: &MasterKey, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                backend,
+                vault: Vault::new(master),
+                clock,
+            }),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.inner.backend.ping().await?)
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.backend.pool_stats()
+    }
+
+    pub fn backend_kind(&self) -> &'static str {
+        self.inner.backend.kind()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// The current version of a resource, deleted or not; `None` if it never existed.
+    pub async fn read(
+        &self,
+        org: &OrgId,
+        resource_type: &str,
+        id: &ResourceId,
+    ) -> Result<Option<Stored>, StoreError> {
+        let row = self
+            .inner
+            .backend
+            .fetch(org.as_str(), resource_type, id.as_str())
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.open(org, row, &mut KeyCache::new()).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The raw row of a resource, ciphertext and all, as a backup would hold it.
+    pub async fn raw_row(
+        &self,
+        org: &OrgId,
+        resource_type: &str,
+        id: &ResourceId,
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self
+            .inner
+            .backend
+            .fetch(org.as_str(), resource_type, id.as_str())
+            .await?)
+    }
+
+    /// Decrypts a raw row with the keys the database holds now.
+    pub async fn open_raw(&self, org: &OrgId, row: Row) -> Result<Stored, StoreError> {
+        self.open(org, row, &mut KeyCache::new()).await
+    }
+
+    pub async fn search(&self, org: &OrgId, search: &Search) -> Result<Page, StoreError> {
+        let hashed = HashedSearch {
+            resource_type: search.resource_type,
+            terms: search
+                .terms
+                .iter()
+                .map(|filter| {
+                    let hashes = filter
+                        .any_of
+                        .iter()
+                        .map(|value| self.term_hash(org, search.resource_type, filter.param, value))
+                        .collect();
+                    (filter.param, hashes)
+                })
+                .collect(),
+            start_from_us: search.start_from.map(micros),
+            start_before_us: search.start_before.map(micros),
+            sort: search.sort,
+            limit: i64::from(search.count),
+            offset: i64::from(search.offset),
+        };
+        let (rows, total) = self.inner.backend.search(org.as_str(), &hashed).await?;
+        let mut keys = KeyCache::new();
+        let mut resources = Vec::with_capacity(rows.len());
+        for row in rows {
+            resources.push(self.open(org, row, &mut keys).await?);
+        }
+        Ok(Page { resources, total })
+    }
+
+    /// Applies every change or none.
+    pub async fn commit(
+        &self,
+        org: &OrgId,
+        changes: &[Change],
+    ) -> Result<Vec<Committed>, StoreError> {
+        let mut plan = Plan {
+            store: self,
+            org,
+            now: self.inner.clock.now(),
+            ops: Vec::new(),
+            committed: Vec::new(),
+            keys: KeyCache::new(),
+            new_patient_keys: HashMap::new(),
+        };
+        for change in changes {
+            plan.add(change).await?;
+        }
+        let Plan { ops, committed, .. } = plan;
+        self.inner.backend.apply(org.as_str(), &ops).await?;
+        Ok(committed)
+    }
+
+    fn term_hash(&self, org: &OrgId, resource_type: &str, param: &str, value: &str) -> Vec<u8> {
+        self.inner
+            .vault
+            .blind_index(&[org.as_str(), resource_type, param, value])
+    }
+
+    async fn data_key(
+        &self,
+        org: &OrgId,
+        key_id: &str,
+        keys: &mut KeyCache,
+    ) -> Result<Arc<DataKey>, StoreError> {
+        if let Some(key) = keys.get(key_id) {
+            return Ok(key.clone());
+        }
+        let wrapped = self
+            .inner
+            .backend
+            .wrapped_key(org.as_str(), key_id)
+            .await?
+            .ok_or(StoreError::KeyDestroyed)?;
+        let key = Arc::new(
+            self.inner
+                .vault
+                .unwrap_data_key(key_id, &wrapped)
+                .map_err(|_| StoreError::Decrypt)?,
+        );
+        keys.insert(key_id.to_owned(), key.clone());
+        Ok(key)
+    }
+
+    async fn open(&self, org: &OrgId, row: Row, keys: &mut KeyCache) -> Result<Stored, StoreError> {
+        let body = match (&row.key_id, row.deleted) {
+            (_, true) => Vec::new(),
+            (None, false) => row.body,
+            (Some(key_id), false) => {
+                let key = self.data_key(org, key_id, keys).await?;
+                key.open(&row_aad(org, &row.resource_type, &row.id), &row.body)
+                    .map_err(|_| StoreError::Decrypt)?
+            }
+        };
+        Ok(Stored {
+            id: ResourceId::parse(&row.id).map_err(|_| StoreError::Decrypt)?,
+            resource_type: row.resource_type,
+            version: u32::try_from(row.version).unwrap_or(u32::MAX),
+            last_updated: from_micros(row.last_updated_us),
+            deleted: row.deleted,
+            body,
+        })
+    }
+}
+
+/// The associated data a body is sealed with: its address.
+fn row_aad(org: &OrgId, resource_type: &str, id: &str) -> Vec<u8> {
+    format!("{}/{resource_type}/{id}", org.as_str()).into_bytes()
+}
+
+fn micros(at: Timestamp) -> i64 {
+    // i64 microseconds cover ±292,000 years, and jiff's range is narrower.
+    i64::try_from(at.as_microsecond()).unwrap_or(i64::MAX)
+}
+
+fn from_micros(us: i64) -> Timestamp {
+    Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The writes of one batch being planned.
+struct Plan<'a> {
+    store: &'a Store,
+    org: &'a OrgId,
+    now: Timestamp,
+    ops: Vec<WriteOp>,
+    committed: Vec<Committed>,
+    keys: KeyCache,
+    /// Patients created earlier in this batch, whose keys the backend does not have yet.
+    new_patient_keys: HashMap<ResourceId, String>,
+}
+
+impl Plan<'_> {
+    async fn add(&mut self, change: &Change) -> Result<(), StoreError> {
+        match change {
+            Change::Put { version, expect } => self.put(version, *expect).await,
+            Change::Delete {
+                resource_type,
+                id,
+                expect,
+            } => self.delete(resource_type, id, *expect).await,
+            Change::ErasePatient { id } => self.erase(id).await,
+        }
+    }
+
+    async fn head(&self, resource_type: &str, id: &ResourceId) -> Result<Option<Head>, StoreError> {
+        if self
+            .committed
+            .iter()
+            .any(|c| c.resource_type == resource_type && &c.id == id)
+        {
+            // One batch changes a resource at most once (FHIR transactions say so too).
+            return Err(StoreError::Conflict);
+        }
+        Ok(self
+            .store
+            .inner
+            .backend
+            .head(self.org.as_str(), resource_type, id.as_str())
+            .await?)
+    }
+
+    async fn put(&mut self, version: &NewVersion, expect: Expect) -> Result<(), StoreError> {
+        let head = self.head(version.resource_type, &version.id).await?;
+        check_expectation(head.as_ref(), expect)?;
+        let key_id = self.key_for(version, head.as_ref()).await?;
+        let body = match &key_id {
+            Some(key_id) => {
+                let key = self
+                    .store
+                    .data_key(self.org, key_id, &mut self.keys)
+                    .await?;
+                key.seal(
+                    &row_aad(self.org, version.resource_type, version.id.as_str()),
+                    &version.body,
+                )
+            }
+            None => version.body.clone(),
+        };
+        let mut terms: Vec<HashedTerm> = version
+            .terms
+            .iter()
+            .map(|term| HashedTerm {
+                param: term.param,
+                hash: self.store.term_hash(
+                    self.org,
+                    version.resource_type,
+                    term.param,
+                    &term.value,
+                ),
+            })
+            .collect();
+        terms.sort();
+        terms.dedup();
+        let row = Row {
+            resource_type: version.resource_type.to_owned(),
+            id: version.id.as_str().to_owned(),
+            version: head.as_ref().map_or(1, |h| h.version + 1),
+            created_us: head.as_ref().map_or(micros(self.now), |h| h.created_us),
+            last_updated_us: micros(self.now),
+            deleted: false,
+            key_id,
+            body,
+            start_us: version.start.map(micros),
+            end_us: version.end.map(micros),
+        };
+        self.push(version.resource_type, &version.id, row, head, terms);
+        Ok(())
+    }
+
+    async fn delete(
+        &mut self,
+        resource_type: &'static str,
+        id: &ResourceId,
+        expect: Expect,
+    ) -> Result<(), StoreError> {
+        let head = self.head(resource_type, id).await?;
+        let current = head
+            .as_ref()
+            .filter(|h| !h.deleted)
+            .ok_or(StoreError::NotFound)?;
+        check_expectation(Some(current), expect)?;
+        let row = Row {
+            resource_type: resource_type.to_owned(),
+            id: id.as_str().to_owned(),
+            version: current.version + 1,
+            created_us: current.created_us,
+            last_updated_us: micros(self.now),
+            deleted: true,
+            // Kept so that erasing the patient later still finds this row.
+            key_id: current.key_id.clone(),
+            body: Vec::new(),
+            start_us: None,
+            end_us: None,
+        };
+        self.push(resource_type, id, row, head, Vec::new());
+        Ok(())
+    }
+
+    async fn erase(&mut self, id: &ResourceId) -> Result<(), StoreError> {
+        let head = self.head(PATIENT, id).await?.ok_or(StoreError::NotFound)?;
+        let key_id = head.key_id.ok_or(StoreError::KeyDestroyed)?;
+        self.ops.push(WriteOp::EraseKey { key_id });
+        self.committed.push(Committed {
+            resource_type: PATIENT,
+            id: id.clone(),
+            version: u32::try_from(head.version).unwrap_or(u32::MAX),
+            last_updated: self.now,
+            existed: true,
+        });
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        resource_type: &'static str,
+        id: &ResourceId,
+        row: Row,
+        head: Option<Head>,
+        terms: Vec<HashedTerm>,
+    ) {
+        self.committed.push(Committed {
+            resource_type,
+            id: id.clone(),
+            version: u32::try_from(row.version).unwrap_or(u32::MAX),
+            last_updated: self.now,
+            existed: head.as_ref().is_some_and(|h| !h.deleted),
+        });
+        self.ops.push(match head {
+            Some(head) => WriteOp::Update {
+                row,
+                prev_version: head.version,
+                terms,
+            },
+            None => WriteOp::Insert { row, terms },
+        });
+    }
+
+    /// The data key a version is sealed under, creating a patient's key on first write.
+    async fn key_for(
+        &mut self,
+        version: &NewVersion,
+        head: Option<&Head>,
+    ) -> Result<Option<String>, StoreError> {
+        match &version.protection {
+            Protection::Clear => Ok(None),
+            Protection::PatientRecord => match head.and_then(|h| h.key_id.clone()) {
+                Some(key_id) => Ok(Some(key_id)),
+                None => {
+                    let key_id = new_key_id();
+                    let (key, wrapped) = self.store.inner.vault.new_data_key(&key_id);
+                    self.keys.insert(key_id.clone(), Arc::new(key));
+                    self.ops.push(WriteOp::InsertKey {
+                        key_id: key_id.clone(),
+                        wrapped,
+                        created_us: micros(self.now),
+                    });
+                    self.new_patient_keys
+                        .insert(version.id.clone(), key_id.clone());
+                    Ok(Some(key_id))
+                }
+            },
+            Protection::OwnedBy(patient) => {
+                if let Some(key_id) = self.new_patient_keys.get(patient) {
+                    return Ok(Some(key_id.clone()));
+                }
+                let owner = self
+                    .store
+                    .inner
+                    .backend
+                    .head(self.org.as_str(), PATIENT, patient.as_str())
+                    .await?;
+                match owner {
+                    Some(Head {
+                        deleted: false,
+                        key_id: Some(key_id),
+                        ..
+                    }) => Ok(Some(key_id)),
+                    _ => Err(StoreError::MissingOwner),
+                }
+            }
+        }
+    }
+}
+
+fn check_expectation(head: Option<&Head>, expect: Expect) -> Result<(), StoreError> {
+    let live = head.filter(|h| !h.deleted);
+    match (expect, live) {
+        (Expect::Absent, Some(_)) => Err(StoreError::Conflict),
+        (Expect::Version(_), None) => Err(StoreError::NotFound),
+        (Expect::Version(expected), Some(head)) if i64::from(expected) != head.version => {
+            Err(StoreError::VersionMismatch {
+                expected,
+                current: u32::try_from(head.version).unwrap_or(u32::MAX),
+            })
+        }
+        _ => Ok(()),
+    }
+}
