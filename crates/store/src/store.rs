@@ -75,6 +75,21 @@ impl Store {
         }
     }
 
+    /// Whether a resource exists and is not deleted.
+    pub async fn exists(
+        &self,
+        org: &OrgId,
+        resource_type: &str,
+        id: &ResourceId,
+    ) -> Result<bool, StoreError> {
+        let head = self
+            .inner
+            .backend
+            .head(org.as_str(), resource_type, id.as_str())
+            .await?;
+        Ok(head.is_some_and(|h| !h.deleted))
+    }
+
     /// The raw row of a resource, ciphertext and all, as a backup would hold it.
     pub async fn raw_row(
         &self,

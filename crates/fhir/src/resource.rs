@@ -1,0 +1,130 @@
+//! The resource types careloop serves, and the one place that says how each is indexed
+//! and protected.
+
+use careloop_domain::{Region, ResourceId};
+use careloop_store::{Protection, model::Term};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::outcome::{FhirError, IssueCode};
+use crate::{appointment, directory, patient};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResourceType {
+    Patient,
+    Appointment,
+    Practitioner,
+    Location,
+}
+
+impl ResourceType {
+    pub const ALL: [Self; 4] = [
+        Self::Patient,
+        Self::Appointment,
+        Self::Practitioner,
+        Self::Location,
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Patient => "Patient",
+            Self::Appointment => "Appointment",
+            Self::Practitioner => "Practitioner",
+            Self::Location => "Location",
+        }
+    }
+}
+
+/// What reading a resource needs to know about the deployment.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The numbering plan for phone numbers written without a country code.
+    pub region: Region,
+}
+
+/// What the store needs to keep a valid resource: its search terms, its period, how to
+/// protect it, and the patients it refers to (which must exist).
+#[derive(Debug)]
+pub struct Indexed {
+    pub terms: Vec<Term>,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub protection: Protection,
+    pub patient_refs: Vec<ResourceId>,
+}
+
+/// Checks that `body` is a JSON object of the expected type.
+pub fn check_type(body: &Value, expected: ResourceType) -> Result<(), FhirError> {
+    let Value::Object(map) = body else {
+        return Err(FhirError::bad_request(
+            IssueCode::Structure,
+            "the body must be a JSON object (a FHIR resource)",
+        ));
+    };
+    match map.get("resourceType") {
+        None => Err(FhirError::bad_request(
+            IssueCode::Required,
+            "the resource has no resourceType",
+        )),
+        Some(Value::String(found)) if found == expected.as_str() => Ok(()),
+        Some(found) => Err(FhirError::unprocessable(
+            IssueCode::Invalid,
+            format!(
+                "resourceType must be {}, got {}",
+                expected.as_str(),
+                found.as_str().unwrap_or("a non-string")
+            ),
+        )
+        .at("resourceType")),
+    }
+}
+
+/// Validates a resource and works out how to store it.
+pub fn index(
+    resource_type: ResourceType,
+    body: &Value,
+    context: &Context,
+) -> Result<Indexed, FhirError> {
+    check_type(body, resource_type)?;
+    match resource_type {
+        ResourceType::Patient => {
+            let patient = patient::from_fhir(body, context)?;
+            Ok(Indexed {
+                terms: patient::terms(&patient),
+                start: None,
+                end: None,
+                protection: Protection::PatientRecord,
+                patient_refs: Vec::new(),
+            })
+        }
+        ResourceType::Appointment => {
+            let parsed = appointment::from_fhir(body)?;
+            let patients: Vec<ResourceId> = parsed.model.patients().cloned().collect();
+            let owner = patients.first().cloned().ok_or_else(|| {
+                FhirError::unprocessable(
+                    IssueCode::Required,
+                    "careloop keeps appointments of patients: add a participant whose actor is a Patient",
+                )
+                .at("Appointment.participant")
+            })?;
+            Ok(Indexed {
+                terms: appointment::terms(&parsed),
+                start: parsed.model.start,
+                end: parsed.model.end,
+                protection: Protection::OwnedBy(owner),
+                patient_refs: patients,
+            })
+        }
+        ResourceType::Practitioner | ResourceType::Location => Ok(Indexed {
+            terms: directory::terms(body, resource_type.as_str())?,
+            start: None,
+            end: None,
+            protection: Protection::Clear,
+            patient_refs: Vec::new(),
+        }),
+    }
+}

@@ -1,0 +1,244 @@
+//! FHIR search parameters to a store search.
+//!
+//! Repeated parameters must all hold (AND); comma-separated values are alternatives (OR).
+//! Parameters the server does not know are ignored and reported, as FHIR asks, unless the
+//! client sent `Prefer: handling=strict`.
+
+use careloop_domain::{EmailAddress, PhoneNumber};
+use careloop_store::model::{Search, Sort, TermFilter};
+use jiff::Timestamp;
+
+use crate::appointment;
+use crate::date_param::{DatePrefix, DateRange};
+use crate::identifier;
+use crate::outcome::{FhirError, IssueCode};
+use crate::patient::{EMAIL, PHONE};
+use crate::reference::search_id;
+use crate::resource::{Context, ResourceType};
+
+/// `_count` when none is given, and the most one page may hold.
+pub const DEFAULT_COUNT: u32 = 50;
+pub const MAX_COUNT: u32 = 500;
+
+/// A parsed search, with what the bundle's `self` link and warnings need.
+#[derive(Debug)]
+pub struct SearchRequest {
+    pub search: Search,
+    /// The parameters that were used, in order, for the `self` link.
+    pub used: Vec<(String, String)>,
+    /// Parameters that were not understood and so not applied.
+    pub ignored: Vec<String>,
+}
+
+/// The search parameters each resource type supports, for the CapabilityStatement.
+pub fn supported(
+    resource_type: ResourceType,
+) -> &'static [(&'static str, &'static str, &'static str)] {
+    const IDENTIFIER: (&str, &str, &str) = (
+        "identifier",
+        "token",
+        "An identifier: value, system|value, |value or system|",
+    );
+    match resource_type {
+        ResourceType::Patient => &[
+            IDENTIFIER,
+            (
+                "telecom",
+                "token",
+                "A phone number or an email address, optionally prefixed by phone| or email|",
+            ),
+            ("phone", "token", "A phone number, matched in E.164 form"),
+            (
+                "email",
+                "token",
+                "An email address, matched case-insensitively",
+            ),
+        ],
+        ResourceType::Appointment => &[
+            IDENTIFIER,
+            (
+                "patient",
+                "reference",
+                "The patient taking part: Patient/id or id",
+            ),
+            ("actor", "reference", "Any participant: Type/id"),
+            ("practitioner", "reference", "The practitioner taking part"),
+            ("location", "reference", "The location"),
+            ("status", "token", "The appointment status"),
+            (
+                "date",
+                "date",
+                "The start, with the prefixes eq, lt, le, gt, ge, sa, eb",
+            ),
+        ],
+        ResourceType::Practitioner | ResourceType::Location => &[IDENTIFIER],
+    }
+}
+
+fn bad(diagnostics: String, param: &str) -> FhirError {
+    FhirError::bad_request(IssueCode::Invalid, diagnostics).at(format!("http.{param}"))
+}
+
+pub fn parse(
+    resource_type: ResourceType,
+    params: &[(String, String)],
+    context: &Context,
+    strict: bool,
+) -> Result<SearchRequest, FhirError> {
+    let mut search = Search {
+        resource_type: resource_type.as_str(),
+        terms: Vec::new(),
+        start_from: None,
+        start_before: None,
+        sort: match resource_type {
+            ResourceType::Appointment => Sort::Start,
+            _ => Sort::Created,
+        },
+        count: DEFAULT_COUNT,
+        offset: 0,
+    };
+    let mut used = Vec::new();
+    let mut ignored = Vec::new();
+    let mut range = DateRange::default();
+    for (name, value) in params {
+        let known = supported(resource_type).iter().any(|(p, _, _)| p == name);
+        match name.as_str() {
+            "_count" => search.count = number(name, value)?.min(MAX_COUNT),
+            "_offset" => search.offset = number(name, value)?,
+            "_format"
+                if matches!(
+                    value.as_str(),
+                    "json" | "application/json" | "application/fhir+json"
+                ) =>
+            {
+                continue;
+            }
+            "date" if known => range.add(&parse_date(value)?),
+            _ if known => search
+                .terms
+                .push(term_filter(resource_type, name, value, context)?),
+            _ if name.contains(':') && known_base(resource_type, name) => {
+                return Err(bad(
+                    format!("the modifier in '{name}' is not supported"),
+                    name,
+                ));
+            }
+            _ if strict => {
+                return Err(bad(
+                    format!("the search parameter '{name}' is not supported"),
+                    name,
+                ));
+            }
+            _ => {
+                ignored.push(name.clone());
+                continue;
+            }
+        }
+        used.push((name.clone(), value.clone()));
+    }
+    (search.start_from, search.start_before) = (range.from, range.before);
+    Ok(SearchRequest {
+        search,
+        used,
+        ignored,
+    })
+}
+
+fn known_base(resource_type: ResourceType, name: &str) -> bool {
+    let base = name.split(':').next().unwrap_or(name);
+    supported(resource_type).iter().any(|(p, _, _)| *p == base)
+}
+
+fn number(name: &str, value: &str) -> Result<u32, FhirError> {
+    value.parse().map_err(|_| {
+        bad(
+            format!("{name} must be a whole number, got '{value}'"),
+            name,
+        )
+    })
+}
+
+fn parse_date(value: &str) -> Result<(DatePrefix, Timestamp, Timestamp), FhirError> {
+    crate::date_param::parse(value).map_err(|e| bad(format!("date '{value}': {e}"), "date"))
+}
+
+fn term_filter(
+    resource_type: ResourceType,
+    name: &str,
+    value: &str,
+    context: &Context,
+) -> Result<TermFilter, FhirError> {
+    let mut param = None;
+    let mut any_of = Vec::new();
+    for alternative in value.split(',') {
+        let (p, v) = term(resource_type, name, alternative, context)?;
+        if param.is_some_and(|known| known != p) {
+            return Err(bad(
+                format!("the alternatives in {name}={value} must be of one kind"),
+                name,
+            ));
+        }
+        param = Some(p);
+        any_of.push(v);
+    }
+    Ok(TermFilter {
+        param: param.unwrap_or(identifier::PARAM),
+        any_of,
+    })
+}
+
+/// The term one search value looks up.
+fn term(
+    resource_type: ResourceType,
+    name: &str,
+    value: &str,
+    context: &Context,
+) -> Result<(&'static str, String), FhirError> {
+    let phone = |v: &str| {
+        PhoneNumber::parse(v, context.region)
+            .map(|n| (PHONE, n.lookup_key().to_owned()))
+            .map_err(|e| bad(format!("{name}: '{v}' is not a phone number: {e}"), name))
+    };
+    let email = |v: &str| {
+        EmailAddress::parse(v)
+            .map(|e| (EMAIL, e.as_str().to_owned()))
+            .map_err(|e| bad(format!("{name}: '{v}' is {e}"), name))
+    };
+    Ok(match name {
+        "identifier" => identifier::search_term(value),
+        "phone" => phone(value)?,
+        "email" => email(value)?,
+        "telecom" => match value.split_once('|') {
+            Some(("phone" | "sms", v)) => phone(v)?,
+            Some(("email", v)) => email(v)?,
+            Some((system, _)) => {
+                return Err(bad(
+                    format!("telecom system '{system}' is not searchable; use phone or email"),
+                    name,
+                ));
+            }
+            None if value.contains('@') => email(value)?,
+            None => phone(value)?,
+        },
+        "patient" => (appointment::PATIENT, search_id(value, "Patient").to_owned()),
+        "practitioner" => (
+            appointment::PRACTITIONER,
+            search_id(value, "Practitioner").to_owned(),
+        ),
+        "location" => (
+            appointment::LOCATION,
+            search_id(value, "Location").to_owned(),
+        ),
+        "actor" => (appointment::ACTOR, value.to_owned()),
+        "status" => (appointment::STATUS, value.to_owned()),
+        _ => {
+            return Err(bad(
+                format!(
+                    "{name} is not a search parameter of {}",
+                    resource_type.as_str()
+                ),
+                name,
+            ));
+        }
+    })
+}

@@ -1,0 +1,398 @@
+//! The FHIR interactions (read, create, update, delete, search), each one atomic, on top
+//! of the store. HTTP handlers parse headers and call these; nothing here knows HTTP.
+
+use std::collections::HashSet;
+
+use careloop_domain::{OrgId, ResourceId};
+use careloop_store::crypto::random_id_bytes;
+use careloop_store::{Change, Committed, Expect, NewVersion, Store, StoreError};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::bundle::{SearchPage, searchset};
+use crate::meta;
+use crate::outcome::{FhirError, IssueCode};
+use crate::resource::{Context, ResourceType, index};
+use crate::search;
+
+/// A resource as the client gets it back, with its version.
+#[derive(Debug)]
+pub struct Versioned {
+    pub resource: Value,
+    pub resource_type: ResourceType,
+    pub id: ResourceId,
+    pub version: u32,
+    pub last_updated: Timestamp,
+    /// The request created it (201) rather than finding or updating it (200).
+    pub created: bool,
+}
+
+impl Versioned {
+    /// `Patient/1/_history/2`, for the `Location` header.
+    pub fn location(&self) -> String {
+        format!(
+            "{}/{}/_history/{}",
+            self.resource_type.as_str(),
+            self.id,
+            self.version
+        )
+    }
+}
+
+#[derive(Clone)]
+pub struct FhirService {
+    pub(crate) store: Store,
+    pub(crate) context: Context,
+    base: String,
+}
+
+impl FhirService {
+    /// `base` is the FHIR base URL clients reach (`https://clinic.example/fhir`).
+    pub fn new(store: Store, context: Context, base: String) -> Self {
+        Self {
+            store,
+            context,
+            base,
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn read(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<Versioned, FhirError> {
+        let id = path_id(resource_type, id)?;
+        let stored = self
+            .store
+            .read(org, resource_type.as_str(), &id)
+            .await
+            .map_err(|e| store_error(e, &format!("{}/{}", resource_type.as_str(), id)))?
+            .ok_or_else(|| not_known(resource_type, &id))?;
+        if stored.deleted {
+            return Err(FhirError::gone(format!(
+                "{}/{id} was deleted",
+                resource_type.as_str()
+            )));
+        }
+        let mut resource: Value =
+            serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
+        meta::stamp(&mut resource, stored.version, stored.last_updated);
+        Ok(Versioned {
+            resource,
+            resource_type,
+            id,
+            version: stored.version,
+            last_updated: stored.last_updated,
+            created: false,
+        })
+    }
+
+    /// `POST [type]`, with `If-None-Exist` when given.
+    pub async fn create(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        body: Value,
+        if_none_exist: Option<&str>,
+    ) -> Result<Versioned, FhirError> {
+        crate::resource::check_type(&body, resource_type)?;
+        if let Some(query) = if_none_exist {
+            if let Some(existing) = self.find_existing(org, resource_type, query).await? {
+                return Ok(existing);
+            }
+        }
+        let id = ResourceId::from_random(random_id_bytes());
+        let version = self
+            .prepare(org, resource_type, body, &id, &HashSet::new())
+            .await?;
+        self.commit_one(org, version, Expect::Absent).await
+    }
+
+    /// The one resource an `If-None-Exist` query matches, `None` when none does.
+    pub(crate) async fn find_existing(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        query: &str,
+    ) -> Result<Option<Versioned>, FhirError> {
+        let params: Vec<(String, String)> =
+            form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        if params.is_empty() {
+            return Err(FhirError::bad_request(
+                IssueCode::Invalid,
+                "If-None-Exist must hold search parameters, as identifier=system|value",
+            ));
+        }
+        let mut request = search::parse(resource_type, &params, &self.context, true)?;
+        request.search.count = 2;
+        request.search.offset = 0;
+        let page = self
+            .store
+            .search(org, &request.search)
+            .await
+            .map_err(|e| store_error(e, resource_type.as_str()))?;
+        match page.resources.as_slice() {
+            [] => Ok(None),
+            [one] => self
+                .read(org, resource_type, one.id.as_str())
+                .await
+                .map(Some),
+            _ => Err(FhirError::precondition_failed(format!(
+                "If-None-Exist matched {} resources; it must match at most one",
+                page.total
+            ))),
+        }
+    }
+
+    /// `PUT [type]/[id]`: update, or create with the client's id.
+    pub async fn update(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        id: &str,
+        body: Value,
+        if_match: Option<&str>,
+    ) -> Result<Versioned, FhirError> {
+        let id = path_id(resource_type, id)?;
+        crate::resource::check_type(&body, resource_type)?;
+        check_body_id(&body, &id)?;
+        let expect = match if_match {
+            Some(raw) => Expect::Version(meta::parse_etag(raw).ok_or_else(|| {
+                FhirError::bad_request(
+                    IssueCode::Invalid,
+                    format!("If-Match '{raw}' is not a version ETag such as W/\"3\""),
+                )
+            })?),
+            None => Expect::Any,
+        };
+        let version = self
+            .prepare(org, resource_type, body, &id, &HashSet::new())
+            .await?;
+        self.commit_one(org, version, expect).await
+    }
+
+    /// `DELETE [type]/[id]`; with `erase`, a patient is removed for good with their key.
+    pub async fn delete(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        id: &str,
+        erase: bool,
+    ) -> Result<(), FhirError> {
+        let id = path_id(resource_type, id)?;
+        let change = match (erase, resource_type) {
+            (true, ResourceType::Patient) => Change::ErasePatient { id: id.clone() },
+            (true, _) => {
+                return Err(FhirError::bad_request(
+                    IssueCode::NotSupported,
+                    "_erase applies to Patient only",
+                ));
+            }
+            (false, _) => Change::Delete {
+                resource_type: resource_type.as_str(),
+                id: id.clone(),
+                expect: Expect::Any,
+            },
+        };
+        match self.store.commit(org, &[change]).await {
+            Ok(_) => Ok(()),
+            // Deleting what is already deleted succeeds, as FHIR allows.
+            Err(StoreError::NotFound)
+                if !erase && self.was_deleted(org, resource_type, &id).await =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(store_error(
+                e,
+                &format!("{}/{}", resource_type.as_str(), id),
+            )),
+        }
+    }
+
+    async fn was_deleted(&self, org: &OrgId, resource_type: ResourceType, id: &ResourceId) -> bool {
+        matches!(self.store.read(org, resource_type.as_str(), id).await, Ok(Some(stored)) if stored.deleted)
+    }
+
+    pub async fn search(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        params: &[(String, String)],
+        strict: bool,
+    ) -> Result<Value, FhirError> {
+        let request = search::parse(resource_type, params, &self.context, strict)?;
+        let page = self
+            .store
+            .search(org, &request.search)
+            .await
+            .map_err(|e| store_error(e, resource_type.as_str()))?;
+        let mut resources = Vec::with_capacity(page.resources.len());
+        for stored in page.resources {
+            let mut resource: Value =
+                serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
+            meta::stamp(&mut resource, stored.version, stored.last_updated);
+            resources.push(resource);
+        }
+        Ok(searchset(SearchPage {
+            base: &self.base,
+            resource_type: resource_type.as_str(),
+            resources,
+            total: page.total,
+            used: &request.used,
+            ignored: &request.ignored,
+            count: request.search.count,
+            offset: request.search.offset,
+        }))
+    }
+
+    /// Validates a resource and makes the version to store. `pending` are patients created
+    /// in the same transaction, which references may point at.
+    pub(crate) async fn prepare(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        mut body: Value,
+        id: &ResourceId,
+        pending: &HashSet<ResourceId>,
+    ) -> Result<NewVersion, FhirError> {
+        meta::prepare(&mut body, id);
+        let indexed = index(resource_type, &body, &self.context)?;
+        for patient in &indexed.patient_refs {
+            if pending.contains(patient) {
+                continue;
+            }
+            let exists = self
+                .store
+                .exists(org, "Patient", patient)
+                .await
+                .map_err(|e| store_error(e, &format!("{}/{}", resource_type.as_str(), id)))?;
+            if !exists {
+                return Err(FhirError::unprocessable(
+                    IssueCode::NotFound,
+                    format!(
+                        "the participant Patient/{patient} does not exist; create the patient first"
+                    ),
+                )
+                .at("Appointment.participant.actor"));
+            }
+        }
+        Ok(NewVersion {
+            resource_type: resource_type.as_str(),
+            id: id.clone(),
+            body: serde_json::to_vec(&body).map_err(|_| FhirError::internal())?,
+            terms: indexed.terms,
+            start: indexed.start,
+            end: indexed.end,
+            protection: indexed.protection,
+        })
+    }
+
+    async fn commit_one(
+        &self,
+        org: &OrgId,
+        version: NewVersion,
+        expect: Expect,
+    ) -> Result<Versioned, FhirError> {
+        let resource_type =
+            ResourceType::parse(version.resource_type).ok_or_else(FhirError::internal)?;
+        let id = version.id.clone();
+        let body = version.body.clone();
+        let committed = self
+            .store
+            .commit(org, &[Change::Put { version, expect }])
+            .await
+            .map_err(|e| store_error(e, &format!("{}/{}", resource_type.as_str(), id)))?;
+        let first = committed
+            .into_iter()
+            .next()
+            .ok_or_else(FhirError::internal)?;
+        versioned(resource_type, &body, first)
+    }
+}
+
+/// The client's view of a version just written.
+pub(crate) fn versioned(
+    resource_type: ResourceType,
+    body: &[u8],
+    committed: Committed,
+) -> Result<Versioned, FhirError> {
+    let mut resource: Value = serde_json::from_slice(body).map_err(|_| FhirError::internal())?;
+    meta::stamp(&mut resource, committed.version, committed.last_updated);
+    Ok(Versioned {
+        resource,
+        resource_type,
+        id: committed.id,
+        version: committed.version,
+        last_updated: committed.last_updated,
+        created: !committed.existed,
+    })
+}
+
+pub(crate) fn path_id(resource_type: ResourceType, raw: &str) -> Result<ResourceId, FhirError> {
+    ResourceId::parse(raw).map_err(|e| {
+        FhirError::bad_request(
+            IssueCode::Value,
+            format!("'{raw}' is not a valid {} id: {e}", resource_type.as_str()),
+        )
+    })
+}
+
+fn check_body_id(body: &Value, id: &ResourceId) -> Result<(), FhirError> {
+    match body.get("id").and_then(Value::as_str) {
+        Some(body_id) if body_id == id.as_str() => Ok(()),
+        Some(body_id) => Err(FhirError::bad_request(
+            IssueCode::Invalid,
+            format!("the id in the body ({body_id}) must match the id in the URL ({id})"),
+        )
+        .at("id")),
+        None => Err(FhirError::bad_request(
+            IssueCode::Required,
+            format!("an update needs the id in the body too: add \"id\": \"{id}\""),
+        )
+        .at("id")),
+    }
+}
+
+fn not_known(resource_type: ResourceType, id: &ResourceId) -> FhirError {
+    FhirError::not_found(format!("{}/{id} is not known", resource_type.as_str()))
+}
+
+/// Maps a storage failure to what the client is told; failures of the server are logged
+/// here with their cause and reach the client only as a generic 500 or 503.
+/// `subject` names what the request was about: `Patient/1`, or `Patient` for a search.
+pub(crate) fn store_error(error: StoreError, subject: &str) -> FhirError {
+    let resource_type = subject.split('/').next().unwrap_or(subject);
+    match error {
+        StoreError::Conflict => FhirError::conflict(format!(
+            "{subject} already exists or was changed by another request at the same time; read it and try again"
+        )),
+        StoreError::VersionMismatch { expected, current } => {
+            FhirError::precondition_failed(format!(
+                "If-Match names version {expected} of {subject}, but the current version is {current}; read it again and reapply your change"
+            ))
+        }
+        StoreError::NotFound => FhirError::not_found(format!("{subject} is not known")),
+        StoreError::KeyDestroyed => {
+            FhirError::gone(format!("{subject} belonged to a patient who was erased"))
+        }
+        StoreError::MissingOwner => FhirError::unprocessable(
+            IssueCode::NotFound,
+            "the patient this resource belongs to does not exist",
+        ),
+        error @ StoreError::Decrypt => {
+            tracing::error!(error = %error, resource_type, "stored record does not decrypt");
+            FhirError::internal()
+        }
+        StoreError::Backend(error) => {
+            tracing::error!(error = %error, resource_type, "database failure");
+            FhirError::unavailable()
+        }
+    }
+}
