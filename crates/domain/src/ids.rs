@@ -50,9 +50,12 @@ impl ResourceId {
         Ok(Self(raw.to_owned()))
     }
 
-    /// A new server-assigned id, from 16 random bytes supplied by the caller (the domain
-    /// has no randomness source of its own).
-    pub fn from_random(bytes: [u8; 16]) -> Self {
+    /// A new server-assigned id: a version 4 UUID made from 16 random bytes supplied by
+    /// the caller (the domain has no randomness source of its own).
+    pub fn from_random(mut bytes: [u8; 16]) -> Self {
+        // RFC 9562: version 4 in the high nibble of byte 6, variant 10 in byte 8.
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
         let mut out = String::with_capacity(36);
         for (i, b) in bytes.iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
@@ -94,7 +97,7 @@ mod tests {
     #[test]
     fn random_ids_look_like_uuids() {
         let id = ResourceId::from_random([0xab; 16]);
-        assert_eq!(id.as_str().len(), 36);
+        assert_eq!(id.as_str(), "abababab-abab-4bab-abab-abababababab");
         assert!(ResourceId::parse(id.as_str()).is_ok());
     }
 }

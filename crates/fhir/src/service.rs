@@ -386,7 +386,7 @@ pub(crate) fn store_error(error: StoreError, subject: &str) -> FhirError {
             IssueCode::NotFound,
             "the patient this resource belongs to does not exist",
         ),
-        error @ StoreError::Decrypt => {
+        error @ (StoreError::Decrypt | StoreError::WrongMasterKey) => {
             tracing::error!(error = %error, resource_type, "stored record does not decrypt");
             FhirError::internal()
         }

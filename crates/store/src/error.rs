@@ -24,6 +24,9 @@ pub enum StoreError {
         "a stored record could not be decrypted; is CARELOOP_MASTER_KEY the key this database was created with?"
     )]
     Decrypt,
+    /// The master key does not open the keys this database was created with.
+    #[error("the master key is not the one this database was created with")]
+    WrongMasterKey,
     #[error("the database failed")]
     Backend(#[source] BackendError),
 }

@@ -14,6 +14,9 @@ use crate::model::{Change, Committed, Expect, NewVersion, Page, Protection, Sear
 
 /// The resource type whose rows own data keys.
 const PATIENT: &str = "Patient";
+/// A data key that wraps nothing, kept to tell at start-up whether the configured master
+/// key is the one the database was created with.
+const MASTER_KEY_CHECK: &str = "master-key-check";
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
@@ -43,6 +46,30 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         Ok(self.inner.backend.ping().await?)
+    }
+
+    /// Checks that the master key opens this database's keys (on first start, records
+    /// that it does). A wrong key would otherwise show up as every read failing.
+    pub async fn verify_master_key(&self) -> Result<(), StoreError> {
+        let org = OrgId::default_org();
+        let backend = &self.inner.backend;
+        if let Some(wrapped) = backend.wrapped_key(org.as_str(), MASTER_KEY_CHECK).await? {
+            return match self.inner.vault.unwrap_data_key(MASTER_KEY_CHECK, &wrapped) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(StoreError::WrongMasterKey),
+            };
+        }
+        let (_, wrapped) = self.inner.vault.new_data_key(MASTER_KEY_CHECK);
+        let insert = WriteOp::InsertKey {
+            key_id: MASTER_KEY_CHECK.to_owned(),
+            wrapped,
+            created_us: micros(self.inner.clock.now()),
+        };
+        match backend.apply(org.as_str(), &[insert]).await {
+            // Another process recorded it first; check against theirs.
+            Err(crate::BackendError::Conflict) => Box::pin(self.verify_master_key()).await,
+            other => Ok(other?),
+        }
     }
 
     pub fn pool_stats(&self) -> PoolStats {

@@ -1,0 +1,70 @@
+//! `careloop serve`: the HTTP server.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use careloop_web::{AppState, router};
+use secrecy::ExposeSecret;
+
+use crate::clock::SystemClock;
+use crate::config::{Config, LISTEN};
+use crate::data_dir::{self, TokenSource};
+use crate::open;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    data_dir::ensure(&config)?;
+    let master = data_dir::master_key(&config)?;
+    let (token, token_source) = data_dir::api_token(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("{}: cannot listen on {}", LISTEN.env, config.listen))?;
+    let clock = Arc::new(SystemClock);
+    let store = open::store(&config, &master, clock.clone()).await?;
+    let state = AppState::new(
+        store.clone(),
+        clock.as_ref(),
+        &config.public_url,
+        token.expose_secret(),
+        config.default_region,
+    );
+    println!(
+        "careloop {} listening on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        config.listen
+    );
+    println!("  FHIR base:  {}/fhir", config.public_url);
+    println!("  database:   {}", store.backend_kind());
+    match token_source {
+        TokenSource::File(path) => println!(
+            "  API token:  in {} (send it as 'Authorization: Bearer <token>')",
+            path.display()
+        ),
+        TokenSource::Environment => println!("  API token:  from CARELOOP_API_TOKEN"),
+    }
+    tracing::info!(listen = %config.listen, database = store.backend_kind(), "careloop started");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the HTTP server failed")?;
+    tracing::info!("careloop stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,139 @@
+//! Configuration: defaults, then an optional TOML file, then `CARELOOP_*` environment
+//! variables, each layer overriding the one before. Every value is checked here, at
+//! start-up, and a bad one stops careloop with one line that names the variable.
+//!
+//! This is the only module that reads the environment.
+
+mod file;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use careloop_domain::Region;
+use careloop_store::MasterKey;
+use secrecy::SecretString;
+
+pub use values::Database;
+
+/// A bad setting: which one, and what is wrong with it. Never echoes a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: &str, problem: impl Into<String>) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    /// The URL the outside world reaches careloop at, without a trailing slash.
+    pub public_url: String,
+    pub api_token: Option<SecretString>,
+    pub master_key: Option<MasterKey>,
+    pub default_region: Region,
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One setting: its environment variable and its key in the TOML file.
+pub struct Setting {
+    pub env: &'static str,
+    pub key: &'static str,
+}
+
+pub const LISTEN: Setting = Setting {
+    env: "CARELOOP_LISTEN",
+    key: "listen",
+};
+pub const DATA_DIR: Setting = Setting {
+    env: "CARELOOP_DATA_DIR",
+    key: "data_dir",
+};
+pub const DATABASE_URL: Setting = Setting {
+    env: "CARELOOP_DATABASE_URL",
+    key: "database_url",
+};
+pub const PUBLIC_URL: Setting = Setting {
+    env: "CARELOOP_PUBLIC_URL",
+    key: "public_url",
+};
+pub const API_TOKEN: Setting = Setting {
+    env: "CARELOOP_API_TOKEN",
+    key: "api_token",
+};
+pub const MASTER_KEY: Setting = Setting {
+    env: "CARELOOP_MASTER_KEY",
+    key: "master_key",
+};
+pub const DEFAULT_REGION: Setting = Setting {
+    env: "CARELOOP_DEFAULT_REGION",
+    key: "default_region",
+};
+pub const LOG_FORMAT: Setting = Setting {
+    env: "CARELOOP_LOG_FORMAT",
+    key: "log_format",
+};
+
+pub const ALL: [&Setting; 8] = [
+    &LISTEN,
+    &DATA_DIR,
+    &DATABASE_URL,
+    &PUBLIC_URL,
+    &API_TOKEN,
+    &MASTER_KEY,
+    &DEFAULT_REGION,
+    &LOG_FORMAT,
+];
+
+/// Where a raw value came from, for error messages.
+pub struct Raw {
+    pub value: String,
+    pub source: String,
+}
+
+/// Reads the layers and checks every value.
+pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+    let from_file = match file {
+        Some(path) => file::read(path)?,
+        None => Default::default(),
+    };
+    let raw = |setting: &Setting| -> Option<Raw> {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "this module is where configuration is read"
+        )]
+        let env = std::env::var(setting.env).ok().filter(|v| !v.is_empty());
+        match env {
+            Some(value) => Some(Raw {
+                value,
+                source: setting.env.to_owned(),
+            }),
+            None => from_file.get(setting.key).map(|value| Raw {
+                value: value.clone(),
+                source: match file {
+                    Some(path) => format!("{} in {}", setting.key, path.display()),
+                    None => setting.key.to_owned(),
+                },
+            }),
+        }
+    };
+    values::check(&raw)
+}

@@ -1,0 +1,210 @@
+//! Checking each raw setting into its typed value.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use careloop_domain::Region;
+use careloop_store::{MasterKey, MasterKeyError};
+use secrecy::SecretString;
+
+use super::{
+    API_TOKEN, Config, ConfigError, DATA_DIR, DATABASE_URL, DEFAULT_REGION, LISTEN, LOG_FORMAT,
+    LogFormat, MASTER_KEY, PUBLIC_URL, Raw, Setting,
+};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_DATA_DIR: &str = "./careloop-data";
+/// API tokens shorter than this are guessable.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// Which database, by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(String),
+    Postgres(String),
+}
+
+pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigError> {
+    let listen = match raw(&LISTEN) {
+        Some(r) => r.value.parse::<SocketAddr>().map_err(|_| {
+            ConfigError::new(
+                &r.source,
+                format!(
+                    "'{}' is not an address and port such as 127.0.0.1:8080",
+                    r.value
+                ),
+            )
+        })?,
+        None => DEFAULT_LISTEN
+            .parse()
+            .map_err(|_| ConfigError::new(LISTEN.env, "bad default"))?,
+    };
+    let data_dir = PathBuf::from(raw(&DATA_DIR).map_or(DEFAULT_DATA_DIR.to_owned(), |r| r.value));
+    let database = match raw(&DATABASE_URL) {
+        Some(r) => database(&r)?,
+        None => Database::Sqlite(format!(
+            "sqlite://{}",
+            data_dir.join("careloop.db").display()
+        )),
+    };
+    let public_url = match raw(&PUBLIC_URL) {
+        Some(r) => public_url(&r)?,
+        None => format!("http://{listen}"),
+    };
+    let api_token = raw(&API_TOKEN)
+        .map(|r| {
+            if r.value.len() < MIN_TOKEN_LEN || r.value.chars().any(char::is_whitespace) {
+                Err(ConfigError::new(
+                    &r.source,
+                    format!("a token needs at least {MIN_TOKEN_LEN} characters and no spaces"),
+                ))
+            } else {
+                Ok(SecretString::from(r.value))
+            }
+        })
+        .transpose()?;
+    let master_key = raw(&MASTER_KEY)
+        .map(|r| {
+            MasterKey::from_base64(&r.value).map_err(|e| {
+                let problem = match e {
+                    MasterKeyError::NotBase64 => {
+                        "expected base64 of 32 random bytes (openssl rand -base64 32)".to_owned()
+                    }
+                    MasterKeyError::WrongLength(n) => {
+                        format!("expected 32 bytes once decoded, got {n}")
+                    }
+                };
+                ConfigError::new(&r.source, problem)
+            })
+        })
+        .transpose()?;
+    let default_region = match raw(&DEFAULT_REGION) {
+        Some(r) => r
+            .value
+            .parse::<Region>()
+            .map_err(|e| ConfigError::new(&r.source, format!("'{}': {e}", r.value)))?,
+        None => Region::default(),
+    };
+    let log_format = match raw(&LOG_FORMAT).as_ref().map(|r| (r.value.as_str(), r)) {
+        None | Some(("text", _)) => LogFormat::Text,
+        Some(("json", _)) => LogFormat::Json,
+        Some((other, r)) => {
+            return Err(ConfigError::new(
+                &r.source,
+                format!("'{other}' is not text or json"),
+            ));
+        }
+    };
+    Ok(Config {
+        listen,
+        data_dir,
+        database,
+        public_url,
+        api_token,
+        master_key,
+        default_region,
+        log_format,
+    })
+}
+
+fn database(r: &Raw) -> Result<Database, ConfigError> {
+    let value = r.value.trim();
+    if value.starts_with("sqlite:") {
+        return Ok(Database::Sqlite(value.to_owned()));
+    }
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        url::Url::parse(value)
+            .map_err(|e| ConfigError::new(&r.source, format!("not a valid PostgreSQL URL: {e}")))?;
+        return Ok(Database::Postgres(value.to_owned()));
+    }
+    Err(ConfigError::new(
+        &r.source,
+        "expected sqlite://path/to/file.db or postgres://user@host/database",
+    ))
+}
+
+fn public_url(r: &Raw) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(r.value.trim())
+        .map_err(|e| ConfigError::new(&r.source, format!("'{}' is not a URL: {e}", r.value)))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(ConfigError::new(
+            &r.source,
+            format!(
+                "'{}' must be an http:// or https:// URL with a host",
+                r.value
+            ),
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(ConfigError::new(
+            &r.source,
+            "must not have a query or a fragment",
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        check(&|s: &Setting| {
+            map.get(s.env).map(|v| Raw {
+                value: (*v).to_owned(),
+                source: s.env.to_owned(),
+            })
+        })
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(
+            config.database,
+            Database::Sqlite("sqlite://./careloop-data/careloop.db".into())
+        );
+        assert!(config.api_token.is_none() && config.master_key.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("CARELOOP_LISTEN", "localhost"),
+            ("CARELOOP_DATABASE_URL", "mysql://x"),
+            ("CARELOOP_PUBLIC_URL", "not a url"),
+            ("CARELOOP_PUBLIC_URL", "ftp://example.org"),
+            ("CARELOOP_API_TOKEN", "short"),
+            ("CARELOOP_MASTER_KEY", "AAAA"),
+            ("CARELOOP_MASTER_KEY", "!!!"),
+            ("CARELOOP_DEFAULT_REGION", "Narnia"),
+            ("CARELOOP_LOG_FORMAT", "xml"),
+        ];
+        for (variable, value) in cases {
+            let error = load(&[(variable, value)]).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("{variable}: ")), "{error}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_not_echoed() {
+        let error = load(&[("CARELOOP_MASTER_KEY", "c2VjcmV0")])
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("c2VjcmV0"), "{error}");
+        let error = load(&[("CARELOOP_API_TOKEN", "tiny secret")])
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("tiny secret"), "{error}");
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let config = load(&[("CARELOOP_PUBLIC_URL", "https://clinic.example/careloop/")]).unwrap();
+        assert_eq!(config.public_url, "https://clinic.example/careloop");
+    }
+}

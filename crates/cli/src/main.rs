@@ -1,0 +1,71 @@
+//! `careloop`: the one binary. Commands parse their arguments, open what they need, and
+//! hand over to the library crates; any failure ends in one readable line on stderr.
+
+mod clock;
+mod commands;
+mod config;
+mod data_dir;
+mod logging;
+mod open;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// careloop: patient engagement for clinics, fed by FHIR.
+#[derive(Parser)]
+#[command(name = "careloop", version, about, long_about = None)]
+struct Cli {
+    /// A TOML file with settings (the same keys as the CARELOOP_* variables, in lower case
+    /// without the prefix); environment variables win over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (FHIR under /fhir), creating the data directory and database on
+    /// first start.
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Work with patient records.
+    #[command(subcommand)]
+    Patient(commands::patient::PatientCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => return fail(&error.to_string()),
+    };
+    logging::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => commands::serve::run(config).await,
+            Command::Migrate => commands::migrate::run(config).await,
+            Command::Patient(command) => commands::patient::run(config, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("careloop: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,55 @@
+//! Opening the database the configuration names, migrated and checked against the master
+//! key, as a [`Store`].
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use careloop_domain::Clock;
+use careloop_store::{Backend, MasterKey, Store, StoreError};
+use careloop_store_postgres::PgBackend;
+use careloop_store_sqlite::SqliteBackend;
+
+use crate::config::{Config, DATABASE_URL, Database, MASTER_KEY};
+
+/// Connects and brings the schema up to date.
+pub async fn backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
+    let variable = DATABASE_URL.env;
+    Ok(match &config.database {
+        Database::Sqlite(url) => {
+            let backend = SqliteBackend::connect(url)
+                .await
+                .with_context(|| format!("{variable}: cannot open the SQLite database"))?;
+            backend
+                .migrate()
+                .await
+                .with_context(|| format!("{variable}: cannot migrate the SQLite database"))?;
+            Arc::new(backend)
+        }
+        Database::Postgres(url) => {
+            let backend = PgBackend::connect(url)
+                .await
+                .with_context(|| format!("{variable}: cannot connect to PostgreSQL"))?;
+            backend
+                .migrate()
+                .await
+                .with_context(|| format!("{variable}: cannot migrate the PostgreSQL database"))?;
+            Arc::new(backend)
+        }
+    })
+}
+
+pub async fn store(
+    config: &Config,
+    master: &MasterKey,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Store> {
+    let store = Store::new(backend(config).await?, master, clock);
+    match store.verify_master_key().await {
+        Ok(()) => Ok(store),
+        Err(StoreError::WrongMasterKey) => Err(anyhow::anyhow!(
+            "{}: this is not the master key the database was created with; nothing can be decrypted with it",
+            MASTER_KEY.env
+        )),
+        Err(error) => Err(error).context("cannot check the master key against the database"),
+    }
+}

@@ -1,0 +1,38 @@
+//! `POST /fhir/{type}`, conditional with `If-None-Exist`.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use careloop_domain::OrgId;
+
+use super::resource_type;
+use crate::fhir_http::{FhirBody, FhirFailure, header_str, prefer_return, versioned_response};
+use crate::state::AppState;
+
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(org): Extension<OrgId>,
+    Path(type_name): Path<String>,
+    headers: HeaderMap,
+    FhirBody(body): FhirBody,
+) -> Result<Response, FhirFailure> {
+    let resource_type = resource_type(&type_name)?;
+    let if_none_exist = header_str(&headers, "if-none-exist");
+    let written = state
+        .fhir
+        .create(&org, resource_type, body, if_none_exist)
+        .await?;
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(versioned_response(
+        state.fhir.base(),
+        status,
+        &written,
+        written.created,
+        prefer_return(&headers),
+    ))
+}

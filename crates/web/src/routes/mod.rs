@@ -1,0 +1,29 @@
+//! The routes, by area: `/fhir` for the EHR, and the operations endpoints.
+
+mod fhir;
+mod ops;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::observe::observe;
+use crate::state::AppState;
+
+/// The largest request body accepted: a transaction of a few thousand resources.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/fhir", fhir::router(state.clone()))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(state.clone(), observe))
+        .layer(CatchPanicLayer::custom(ops::panicked))
+        .with_state(state)
+}
