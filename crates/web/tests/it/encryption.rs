@@ -1,0 +1,111 @@
+//! Health data at rest: the raw database never shows a name, phone or email, and an
+//! erased patient's rows cannot be decrypted any more.
+
+use careloop_domain::{OrgId, ResourceId};
+use careloop_store::StoreError;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{TestApp, fixture};
+
+crate::on_both_backends!(
+    the_raw_database_holds_no_plaintext_contact_details,
+    an_erased_patient_cannot_be_decrypted
+);
+
+async fn the_raw_database_holds_no_plaintext_contact_details(app: &TestApp) {
+    app.put("/fhir/Patient/example", &fixture("Patient-example.json"))
+        .await;
+    let patient = json!({
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:mrn", "value": "MRN-88231"}],
+        "name": [{"family": "Zwierzchowski", "given": ["Małgorzata"]}],
+        "birthDate": "1961-07-14",
+        "telecom": [{"system": "phone", "value": "+1 415 555 0176"}, {"system": "email", "value": "gosia.zw@example.org"}],
+        "address": [{"line": ["1600 Larkspur Terrace"], "city": "Oakland"}]
+    });
+    let (status, _) = app.post("/fhir/Patient", &patient).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, appointment) = app
+        .post("/fhir/Appointment", &json!({
+            "resourceType": "Appointment", "status": "booked",
+            "start": "2026-03-10T09:00:00Z", "end": "2026-03-10T09:30:00Z",
+            "comment": "Discuss the Zwierzchowski biopsy",
+            "participant": [{"actor": {"reference": "Patient/example", "display": "Peter James Chalmers"}, "status": "accepted"}]
+        }))
+        .await;
+    assert!(appointment["id"].is_string());
+    let raw = app.raw_database().await;
+    assert!(raw.len() > 1000, "the dump has the rows");
+    for secret in [
+        "Chalmers",
+        "Peter James",
+        "5555 6473",
+        "0355556473",
+        "12345",
+        "Erewhon",
+        "Zwierzchowski",
+        "Małgorzata",
+        "4155550176",
+        "+14155550176",
+        "gosia.zw",
+        "example.org",
+        "MRN-88231",
+        "1961-07-14",
+        "1974-12-25",
+        "Larkspur",
+        "biopsy",
+    ] {
+        let found = raw.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!found, "'{secret}' is in the raw database");
+    }
+}
+
+async fn an_erased_patient_cannot_be_decrypted(app: &TestApp) {
+    app.put("/fhir/Patient/example", &fixture("Patient-example.json"))
+        .await;
+    let (_, appointment) = app
+        .post("/fhir/Appointment", &fixture("Appointment-example.json"))
+        .await;
+    let org = OrgId::default_org();
+    let patient_id = ResourceId::parse("example").unwrap();
+    let appointment_id = ResourceId::parse(appointment["id"].as_str().unwrap()).unwrap();
+    // What a backup taken before the erasure holds.
+    let patient_row = app
+        .store
+        .raw_row(&org, "Patient", &patient_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let appointment_row = app
+        .store
+        .raw_row(&org, "Appointment", &appointment_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(app.store.open_raw(&org, patient_row.clone()).await.is_ok());
+
+    assert_eq!(
+        app.delete("/fhir/Patient/example?_erase=true").await,
+        StatusCode::NO_CONTENT
+    );
+
+    for row in [patient_row, appointment_row] {
+        assert!(matches!(
+            app.store.open_raw(&org, row).await,
+            Err(StoreError::KeyDestroyed)
+        ));
+    }
+    let (status, _) = app.get("/fhir/Patient/example").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .get(&format!("/fhir/Appointment/{appointment_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, found) = app.get("/fhir/Patient?identifier=12345").await;
+    assert_eq!(found["total"], 0);
+    assert_eq!(
+        app.delete("/fhir/Appointment/x?_erase=true").await,
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -1,0 +1,254 @@
+//! `TestApp`: the real router on 127.0.0.1:0 over a fresh database (a SQLite file in a
+//! temporary directory, or a PostgreSQL schema of its own), driven over HTTP.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use careloop_domain::{Clock, ManualClock, Region};
+use careloop_store::{Backend, MasterKey, Store};
+use careloop_store_postgres::PgBackend;
+use careloop_store_sqlite::SqliteBackend;
+use careloop_web::{AppState, router};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+pub const POSTGRES_URL: &str = "CARELOOP_TEST_POSTGRES_URL";
+/// Set in CI so that the PostgreSQL half of the suite cannot be skipped by accident.
+pub const REQUIRE_POSTGRES: &str = "CARELOOP_TEST_REQUIRE_POSTGRES";
+
+#[derive(Clone)]
+pub enum Db {
+    Sqlite { dir: Arc<tempfile::TempDir> },
+    Postgres { url: String, schema: String },
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub db: Db,
+    pub master: MasterKey,
+    server: tokio::task::JoinHandle<()>,
+}
+
+fn env(name: &str) -> Option<String> {
+    #[expect(clippy::disallowed_methods, reason = "tests read their own switches")]
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        Self::start(Db::Sqlite { dir }, MasterKey::generate().unwrap()).await
+    }
+
+    /// `None` when no PostgreSQL is configured (and CI did not demand one).
+    pub async fn postgres() -> Option<Self> {
+        let Some(url) = env(POSTGRES_URL) else {
+            assert!(
+                env(REQUIRE_POSTGRES).is_none(),
+                "{REQUIRE_POSTGRES} is set but {POSTGRES_URL} is not"
+            );
+            return None;
+        };
+        let schema = format!("careloop_test_{}", uuid::Uuid::new_v4().simple());
+        PgBackend::create_schema(&url, &schema).await.unwrap();
+        Some(Self::start(Db::Postgres { url, schema }, MasterKey::generate().unwrap()).await)
+    }
+
+    pub async fn start(db: Db, master: MasterKey) -> Self {
+        let backend: Arc<dyn Backend> = match &db {
+            Db::Sqlite { dir } => {
+                let backend =
+                    SqliteBackend::connect(&format!("sqlite://{}", sqlite_path(dir).display()))
+                        .await
+                        .unwrap();
+                backend.migrate().await.unwrap();
+                Arc::new(backend)
+            }
+            Db::Postgres { url, schema } => {
+                let backend = PgBackend::connect_in_schema(url, schema).await.unwrap();
+                backend.migrate().await.unwrap();
+                Arc::new(backend)
+            }
+        };
+        let clock = Arc::new(ManualClock::new("2026-03-02T08:00:00Z".parse().unwrap()));
+        let store = Store::new(backend, &master, clock.clone() as Arc<dyn Clock>);
+        store.verify_master_key().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(
+            store.clone(),
+            clock.as_ref(),
+            &address,
+            TOKEN,
+            Region::default(),
+        );
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router(state)).await.unwrap();
+        });
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            store,
+            clock,
+            db,
+            master,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(TOKEN)
+    }
+
+    pub async fn send(
+        &self,
+        request: RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, headers, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.send(self.request(Method::GET, path)).await;
+        (status, body)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let (status, _, body) = self
+            .send(
+                self.request(Method::POST, path)
+                    .header("content-type", "application/fhir+json")
+                    .json(body),
+            )
+            .await;
+        (status, body)
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let (status, _, body) = self
+            .send(
+                self.request(Method::PUT, path)
+                    .header("content-type", "application/fhir+json")
+                    .json(body),
+            )
+            .await;
+        (status, body)
+    }
+
+    pub async fn delete(&self, path: &str) -> StatusCode {
+        self.send(self.request(Method::DELETE, path)).await.0
+    }
+
+    /// Every byte the database holds for this app, as a backup would: the SQLite files,
+    /// or a text dump of every PostgreSQL table.
+    pub async fn raw_database(&self) -> Vec<u8> {
+        match &self.db {
+            Db::Sqlite { dir } => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(dir.path()).unwrap() {
+                    bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+                }
+                bytes
+            }
+            Db::Postgres { url, schema } => {
+                use sqlx::Row;
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let mut dump = Vec::new();
+                for table in ["organizations", "data_keys", "resources", "resource_terms"] {
+                    let sql = format!("SELECT t::text FROM \"{schema}\".{table} t");
+                    for row in sqlx::query(&sql).fetch_all(&pool).await.unwrap() {
+                        dump.extend(row.get::<String, _>(0).into_bytes());
+                        dump.push(b'\n');
+                    }
+                }
+                pool.close().await;
+                dump
+            }
+        }
+    }
+}
+
+fn sqlite_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("careloop.db")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Drops the PostgreSQL schema of a finished test.
+pub async fn cleanup(app: TestApp) {
+    if let Db::Postgres { url, schema } = &app.db {
+        let (url, schema) = (url.clone(), schema.clone());
+        drop(app);
+        let _ = PgBackend::drop_schema(&url, &schema).await;
+    }
+}
+
+/// Runs each named scenario as two tests: on SQLite, and on PostgreSQL when configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::harness::TestApp::sqlite().await;
+                    super::$name(&app).await;
+                    $crate::harness::cleanup(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::harness::TestApp::postgres().await {
+                        super::$name(&app).await;
+                        $crate::harness::cleanup(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// A resource without the server's `meta.versionId` and `meta.lastUpdated`.
+pub fn without_server_meta(mut resource: Value) -> Value {
+    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.remove("versionId");
+        meta.remove("lastUpdated");
+        if meta.is_empty() {
+            resource.as_object_mut().unwrap().remove("meta");
+        }
+    }
+    resource
+}

@@ -1,0 +1,13 @@
+//! The web crate's integration tests: the real router over real sockets, on SQLite and on
+//! PostgreSQL (when `CARELOOP_TEST_POSTGRES_URL` is set).
+
+mod harness;
+
+mod appointments;
+mod bad_input;
+mod encryption;
+mod fhir_basics;
+mod operations;
+mod patients;
+mod transactions;
+mod versioning;

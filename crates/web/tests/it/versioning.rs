@@ -1,0 +1,85 @@
+//! Versions, ETags, If-Match, conditional create, and delete.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+
+crate::on_both_backends!(
+    updates_bump_the_version_and_if_match_guards_them,
+    conditional_create_returns_the_existing_patient,
+    deleted_resources_are_gone,
+);
+
+fn patient(mrn: &str) -> Value {
+    json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": mrn}], "name": [{"family": "Okafor"}]})
+}
+
+async fn updates_bump_the_version_and_if_match_guards_them(app: &TestApp) {
+    let (_, created) = app.post("/fhir/Patient", &patient("v-1")).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/fhir/Patient/{id}");
+    let mut changed = created.clone();
+    changed["name"] = json!([{"family": "Okafor-Smith"}]);
+    app.clock.advance(jiff::SignedDuration::from_secs(60));
+    let (status, headers, updated) = app
+        .send(
+            app.request(Method::PUT, &path)
+                .header("if-match", "W/\"1\"")
+                .json(&changed),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(headers["etag"], "W/\"2\"");
+    assert_eq!(updated["meta"]["versionId"], "2");
+    assert_ne!(
+        updated["meta"]["lastUpdated"],
+        created["meta"]["lastUpdated"]
+    );
+    let (status, _, outcome) = app
+        .send(
+            app.request(Method::PUT, &path)
+                .header("if-match", "W/\"1\"")
+                .json(&created),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let (_, current) = app.get(&path).await;
+    assert_eq!(current["name"][0]["family"], "Okafor-Smith");
+    assert_eq!(current["meta"]["versionId"], "2");
+}
+
+async fn conditional_create_returns_the_existing_patient(app: &TestApp) {
+    let create = |app: &TestApp| {
+        app.request(Method::POST, "/fhir/Patient")
+            .header("if-none-exist", "identifier=urn:mrn|cc-1")
+            .json(&patient("cc-1"))
+    };
+    let (first_status, _, first) = app.send(create(app)).await;
+    let (second_status, _, second) = app.send(create(app)).await;
+    assert_eq!(first_status, StatusCode::CREATED);
+    assert_eq!(second_status, StatusCode::OK);
+    assert_eq!(first["id"], second["id"]);
+    let (_, found) = app.get("/fhir/Patient?identifier=urn:mrn|cc-1").await;
+    assert_eq!(found["total"], 1);
+    app.post("/fhir/Patient", &patient("cc-1")).await;
+    let (status, _, outcome) = app.send(create(app)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{outcome}");
+}
+
+async fn deleted_resources_are_gone(app: &TestApp) {
+    let (_, created) = app.post("/fhir/Patient", &patient("d-1")).await;
+    let path = format!("/fhir/Patient/{}", created["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path).await, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&path).await, StatusCode::NO_CONTENT);
+    let (status, outcome) = app.get(&path).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(outcome["issue"][0]["code"], "deleted");
+    let (_, found) = app.get("/fhir/Patient?identifier=d-1").await;
+    assert_eq!(found["total"], 0);
+    assert_eq!(
+        app.delete("/fhir/Patient/never-was").await,
+        StatusCode::NOT_FOUND
+    );
+}
