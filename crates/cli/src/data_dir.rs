@@ -103,9 +103,9 @@ fn read_or_create(
 }
 
 fn warn_if_readable_by_others(path: &Path) {
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(file = %path.display(), "secret file is readable by other users; chmod 600 it");
-        }
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(file = %path.display(), "secret file is readable by other users; chmod 600 it");
     }
 }

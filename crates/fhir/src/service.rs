@@ -101,10 +101,10 @@ impl FhirService {
         if_none_exist: Option<&str>,
     ) -> Result<Versioned, FhirError> {
         crate::resource::check_type(&body, resource_type)?;
-        if let Some(query) = if_none_exist {
-            if let Some(existing) = self.find_existing(org, resource_type, query).await? {
-                return Ok(existing);
-            }
+        if let Some(query) = if_none_exist
+            && let Some(existing) = self.find_existing(org, resource_type, query).await?
+        {
+            return Ok(existing);
         }
         let id = ResourceId::from_random(random_id_bytes());
         let version = self

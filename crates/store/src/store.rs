@@ -247,8 +247,7 @@ fn row_aad(org: &OrgId, resource_type: &str, id: &str) -> Vec<u8> {
 }
 
 fn micros(at: Timestamp) -> i64 {
-    // i64 microseconds cover ±292,000 years, and jiff's range is narrower.
-    i64::try_from(at.as_microsecond()).unwrap_or(i64::MAX)
+    at.as_microsecond()
 }
 
 fn from_micros(us: i64) -> Timestamp {

@@ -53,19 +53,17 @@ impl<S: Send + Sync> FromRequest<S> for FhirBody {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
-        if let Some(content_type) = &content_type {
-            if !matches!(
+        if let Some(content_type) = &content_type
+            && !matches!(
                 content_type.as_str(),
                 "application/fhir+json" | "application/json" | "application/json+fhir"
-            ) {
-                return Err(FhirFailure(FhirError::new(
-                    415,
-                    IssueCode::NotSupported,
-                    format!(
-                        "Content-Type {content_type} is not supported; send application/fhir+json"
-                    ),
-                )));
-            }
+            )
+        {
+            return Err(FhirFailure(FhirError::new(
+                415,
+                IssueCode::NotSupported,
+                format!("Content-Type {content_type} is not supported; send application/fhir+json"),
+            )));
         }
         let bytes = Bytes::from_request(request, state)
             .await

@@ -1,6 +1,11 @@
 //! The web crate's integration tests: the real router over real sockets, on SQLite and on
 //! PostgreSQL (when `CARELOOP_TEST_POSTGRES_URL` is set).
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a step that fails should fail its test loudly"
+)]
+
 mod harness;
 
 mod appointments;
