@@ -27,10 +27,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         token.expose_secret(),
         config.default_region,
     );
+    let bound = listener.local_addr().unwrap_or(config.listen);
     println!(
-        "careloop {} listening on http://{}",
-        env!("CARGO_PKG_VERSION"),
-        config.listen
+        "careloop {} listening on http://{bound}",
+        env!("CARGO_PKG_VERSION")
     );
     println!("  FHIR base:  {}/fhir", config.public_url);
     println!("  database:   {}", store.backend_kind());
@@ -41,7 +41,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
         TokenSource::Environment => println!("  API token:  from CARELOOP_API_TOKEN"),
     }
-    tracing::info!(listen = %config.listen, database = store.backend_kind(), "careloop started");
+    tracing::info!(listen = %bound, database = store.backend_kind(), "careloop started");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await

@@ -1,0 +1,203 @@
+//! The binary as a newcomer meets it: a zero-configuration start in an empty folder, and
+//! one readable line for each bad setting.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test loudly"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_careloop");
+
+fn careloop(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).args(args).env_remove("RUST_LOG");
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("CARELOOP_")) {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+/// Starts `careloop serve` and returns it with the address it printed.
+fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+    let mut env = env.to_vec();
+    env.push(("CARELOOP_LISTEN", "127.0.0.1:0"));
+    let mut child = careloop(dir, &["serve"], &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let address = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        printed.push(line.clone());
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.to_owned();
+        }
+    };
+    for _ in 0..3 {
+        printed.push(lines.next().unwrap().unwrap());
+    }
+    (child, address, printed)
+}
+
+struct Stop(Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_starts_with_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, address, printed) = serve(dir.path(), &[]);
+    let _stop = Stop(child);
+    let data = dir.path().join("careloop-data");
+    for (file, mode) in [("api-token", 0o600), ("master.key", 0o600)] {
+        let meta = std::fs::metadata(data.join(file)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
+    }
+    assert!(data.join("careloop.db").exists());
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("API token:  in ./careloop-data/api-token")),
+        "{printed:?}"
+    );
+    let token = std::fs::read_to_string(data.join("api-token")).unwrap();
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("{address}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let patients = client
+        .get(format!("{address}/fhir/Patient"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patients.status(), 200);
+}
+
+/// Runs a command that must fail, and returns its stderr.
+fn failure(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = careloop(dir, args, env).output().unwrap();
+    assert!(!output.status.success());
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "CARELOOP_LISTEN",
+            "nowhere",
+            "CARELOOP_LISTEN: 'nowhere' is not an address",
+        ),
+        (
+            "CARELOOP_MASTER_KEY",
+            "dG9vIHNob3J0",
+            "CARELOOP_MASTER_KEY: expected 32 bytes once decoded, got 9",
+        ),
+        (
+            "CARELOOP_DATABASE_URL",
+            "mysql://db/careloop",
+            "CARELOOP_DATABASE_URL: expected sqlite://",
+        ),
+        (
+            "CARELOOP_PUBLIC_URL",
+            "clinic.example",
+            "CARELOOP_PUBLIC_URL: 'clinic.example' is not a URL",
+        ),
+        (
+            "CARELOOP_DEFAULT_REGION",
+            "XX",
+            "CARELOOP_DEFAULT_REGION: 'XX'",
+        ),
+    ];
+    for (variable, value, expected) in cases {
+        let stderr = failure(dir.path(), &["serve"], &[(variable, value)]);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join("careloop-data").exists(),
+        "a refused start writes nothing"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_one_line_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let stderr = failure(dir.path(), &["serve"], &[("CARELOOP_LISTEN", &address)]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("CARELOOP_LISTEN: cannot listen on {address}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn another_master_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = careloop(dir.path(), &["migrate"], &[]).output().unwrap();
+    assert!(migrate.status.success());
+    let (child, _, _) = serve(dir.path(), &[]);
+    drop(Stop(child));
+    let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let stderr = failure(
+        dir.path(),
+        &["serve"],
+        &[
+            ("CARELOOP_MASTER_KEY", other),
+            ("CARELOOP_LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "CARELOOP_MASTER_KEY: this is not the master key the database was created with"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn version_and_help() {
+    let version = careloop(Path::new("."), &["--version"], &[])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap().trim(),
+        format!("careloop {}", env!("CARGO_PKG_VERSION"))
+    );
+    for command in ["serve", "migrate", "patient"] {
+        let help = careloop(Path::new("."), &[command, "--help"], &[])
+            .output()
+            .unwrap();
+        assert!(help.status.success(), "{command}");
+        assert!(
+            String::from_utf8(help.stdout)
+                .unwrap()
+                .contains("Usage: careloop"),
+            "{command}"
+        );
+    }
+}
