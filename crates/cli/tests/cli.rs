@@ -35,7 +35,7 @@ fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String, Vec<String>) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let address = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
+        let line = lines.next().unwrap().unwrap();
         printed.push(line.clone());
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.to_owned();
