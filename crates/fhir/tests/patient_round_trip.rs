@@ -1,11 +1,6 @@
 //! Property: any Patient an EHR may send is read into the model with the values it holds,
 //! and what careloop stores gives back the same resource, however it is written.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a failed step should fail the property loudly"
-)]
-
 use careloop_domain::{ContactAddress, Region, ResourceId};
 use careloop_fhir::resource::{Context, ResourceType, index};
 use careloop_fhir::{meta, patient};
@@ -106,7 +101,7 @@ prop_compose! {
             "resourceType": "Patient",
             "id": "p-1",
             "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"]},
-            "text": {"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div>", narrative.replace('<', " ").replace('&', " "))},
+            "text": {"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div>", narrative.replace(['<', '&'], " "))},
             "extension": extensions,
             "identifier": [{"system": "urn:mrn", "value": mrn}],
             "name": [{"use": "official", "family": family, "given": [given]}],
