@@ -77,12 +77,8 @@ fn birth_date(resource: &Obj<'_>) -> Result<Option<PartialDate>, FhirError> {
     resource
         .str("birthDate")?
         .map(|raw| {
-            PartialDate::parse(raw).map_err(|e| {
-                invalid(
-                    &resource.path("birthDate"),
-                    format!("birthDate '{raw}' is {e}"),
-                )
-            })
+            PartialDate::parse(raw)
+                .map_err(|e| invalid(&resource.path("birthDate"), format!("birthDate is {e}")))
         })
         .transpose()
 }

@@ -174,7 +174,9 @@ fn term_filter(
         let (p, v) = term(resource_type, name, alternative, context)?;
         if param.is_some_and(|known| known != p) {
             return Err(bad(
-                format!("the alternatives in {name}={value} must be of one kind"),
+                format!(
+                    "the comma-separated values of {name} must all be phone numbers or all email addresses"
+                ),
                 name,
             ));
         }
@@ -197,12 +199,17 @@ fn term(
     let phone = |v: &str| {
         PhoneNumber::parse(v, context.region)
             .map(|n| (PHONE, n.lookup_key().to_owned()))
-            .map_err(|e| bad(format!("{name}: '{v}' is not a phone number: {e}"), name))
+            .map_err(|e| {
+                bad(
+                    format!("{name}: the value is not a phone number: {e}"),
+                    name,
+                )
+            })
     };
     let email = |v: &str| {
         EmailAddress::parse(v)
             .map(|e| (EMAIL, e.as_str().to_owned()))
-            .map_err(|e| bad(format!("{name}: '{v}' is {e}"), name))
+            .map_err(|e| bad(format!("{name}: the value is {e}"), name))
     };
     Ok(match name {
         "identifier" => identifier::search_term(value),

@@ -12,6 +12,7 @@ mod appointments;
 mod bad_input;
 mod encryption;
 mod fhir_basics;
+mod logs;
 mod operations;
 mod patients;
 mod transactions;
