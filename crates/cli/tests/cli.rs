@@ -201,3 +201,37 @@ fn version_and_help() {
         );
     }
 }
+
+#[tokio::test]
+async fn patient_erase_removes_a_patient_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, address, _) = serve(dir.path(), &[]);
+    let stop = Stop(child);
+    let token = std::fs::read_to_string(dir.path().join("careloop-data/api-token")).unwrap();
+    let patient = r#"{"resourceType": "Patient", "id": "p-7", "name": [{"family": "Lindqvist"}]}"#;
+    let created = reqwest::Client::new()
+        .put(format!("{address}/fhir/Patient/p-7"))
+        .bearer_auth(token.trim())
+        .header("content-type", "application/fhir+json")
+        .body(patient)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    drop(stop);
+    let erased = careloop(dir.path(), &["patient", "erase", "p-7"], &[])
+        .output()
+        .unwrap();
+    assert!(
+        erased.status.success(),
+        "{}",
+        String::from_utf8_lossy(&erased.stderr)
+    );
+    assert!(
+        String::from_utf8(erased.stdout)
+            .unwrap()
+            .contains("erased Patient/p-7")
+    );
+    let stderr = failure(dir.path(), &["patient", "erase", "p-7"], &[]);
+    assert_eq!(stderr.trim(), "careloop: Patient/p-7 is not known");
+}

@@ -35,3 +35,39 @@ pub fn read(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn reads_the_same_keys_as_the_environment() {
+        let f = file("listen = \"0.0.0.0:9000\"\ndefault_region = \"AU\"\n");
+        let settings = read(f.path()).unwrap();
+        assert_eq!(settings["listen"], "0.0.0.0:9000");
+        assert_eq!(settings["default_region"], "AU");
+    }
+
+    #[test]
+    fn unknown_keys_and_non_strings_are_refused() {
+        let error = read(file("lisen = \"x\"").path()).unwrap_err().to_string();
+        assert!(error.contains("unknown key 'lisen'"), "{error}");
+        let error = read(file("listen = 8080").path()).unwrap_err().to_string();
+        assert!(
+            error.starts_with("listen in ") && error.contains("expected a string"),
+            "{error}"
+        );
+        let error = read(file("listen = ").path()).unwrap_err().to_string();
+        assert!(error.contains("not valid TOML"), "{error}");
+        let error = read(Path::new("/nonexistent/careloop.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cannot read the file"), "{error}");
+    }
+}

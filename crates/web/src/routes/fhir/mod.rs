@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/metadata", get(metadata::get))
         .merge(protected)
         .fallback(not_supported)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// The resource type named in a path, or a 404 saying what is supported.
@@ -43,6 +44,15 @@ fn resource_type(name: &str) -> Result<ResourceType, FhirFailure> {
             supported.join(", ")
         )))
     })
+}
+
+async fn method_not_allowed() -> Response {
+    FhirFailure(FhirError::new(
+        405,
+        careloop_fhir::IssueCode::NotSupported,
+        "this method is not supported here; see /fhir/metadata for the supported interactions",
+    ))
+    .into_response()
 }
 
 async fn not_supported() -> Response {
