@@ -170,14 +170,12 @@ impl TestApp {
                 bytes
             }
             Db::Postgres { url, schema } => {
-                use sqlx::Row;
                 let pool = sqlx::PgPool::connect(url).await.unwrap();
                 let mut dump = Vec::new();
                 for table in ["organizations", "data_keys", "resources", "resource_terms"] {
-                    let sql = format!("SELECT t::text FROM \"{schema}\".{table} t");
+                    let sql = format!("SELECT * FROM \"{schema}\".{table}");
                     for row in sqlx::query(&sql).fetch_all(&pool).await.unwrap() {
-                        dump.extend(row.get::<String, _>(0).into_bytes());
-                        dump.push(b'\n');
+                        dump_row(&row, &mut dump);
                     }
                 }
                 pool.close().await;
@@ -185,6 +183,31 @@ impl TestApp {
             }
         }
     }
+}
+
+/// Every column of a row as its raw bytes: `bytea` as stored, text as UTF-8, numbers and
+/// booleans as text.
+fn dump_row(row: &sqlx::postgres::PgRow, out: &mut Vec<u8>) {
+    use sqlx::Row;
+    for i in 0..row.len() {
+        if let Ok(bytes) = row.try_get::<Option<Vec<u8>>, _>(i) {
+            out.extend(bytes.unwrap_or_default());
+        } else if let Ok(text) = row.try_get::<Option<String>, _>(i) {
+            out.extend(text.unwrap_or_default().into_bytes());
+        } else if let Ok(number) = row.try_get::<Option<i64>, _>(i) {
+            out.extend(
+                number
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+                    .into_bytes(),
+            );
+        } else {
+            let flag: Option<bool> = row.try_get(i).unwrap();
+            out.extend(flag.map(|b| b.to_string()).unwrap_or_default().into_bytes());
+        }
+        out.push(b'\t');
+    }
+    out.push(b'\n');
 }
 
 fn sqlite_path(dir: &tempfile::TempDir) -> PathBuf {
