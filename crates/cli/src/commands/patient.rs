@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use careloop_domain::{OrgId, Region};
+use careloop_domain::OrgId;
 use careloop_fhir::{Context, FhirService, ResourceType};
 use clap::Subcommand;
 
@@ -27,7 +27,7 @@ pub async fn run(config: Config, command: PatientCommand) -> anyhow::Result<()> 
     let fhir = FhirService::new(
         store,
         Context {
-            region: Region::default(),
+            region: config.default_region,
         },
         format!("{}/fhir", config.public_url),
     );
