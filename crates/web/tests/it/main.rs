@@ -12,6 +12,7 @@ mod appointments;
 mod bad_input;
 mod encryption;
 mod fhir_basics;
+mod fhir_options;
 mod logs;
 mod operations;
 mod patients;
