@@ -188,7 +188,12 @@ impl FhirService {
     ) -> Result<(), FhirError> {
         let id = path_id(resource_type, id)?;
         let change = match (erase, resource_type) {
-            (true, ResourceType::Patient) => Change::ErasePatient { id: id.clone() },
+            (true, ResourceType::Patient) => Change::ErasePatient {
+                id: id.clone(),
+                // An appointment that names the patient goes too, even when it is sealed
+                // under another participant's key.
+                referenced_by: &[("Appointment", crate::appointment::PATIENT)],
+            },
             (true, _) => {
                 return Err(FhirError::bad_request(
                     IssueCode::NotSupported,
@@ -344,7 +349,7 @@ pub(crate) fn path_id(resource_type: ResourceType, raw: &str) -> Result<Resource
     })
 }
 
-fn check_body_id(body: &Value, id: &ResourceId) -> Result<(), FhirError> {
+pub(crate) fn check_body_id(body: &Value, id: &ResourceId) -> Result<(), FhirError> {
     match body.get("id").and_then(Value::as_str) {
         Some(body_id) if body_id == id.as_str() => Ok(()),
         Some(body_id) => Err(FhirError::bad_request(

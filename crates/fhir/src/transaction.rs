@@ -13,11 +13,10 @@ use crate::json::Obj;
 use crate::meta;
 use crate::outcome::{FhirError, IssueCode};
 use crate::resource::{ResourceType, check_type};
-use crate::service::{FhirService, Versioned, path_id, store_error, versioned};
+use crate::service::{FhirService, Versioned, check_body_id, path_id, store_error, versioned};
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
-    // FHIR's processing order: deletes, then creates, then updates.
     Delete,
     Post,
     Put,
@@ -70,6 +69,7 @@ impl FhirService {
             }
             entries.push(entry);
         }
+        check_distinct(&entries)?;
         for entry in &mut entries {
             if let Some(body) = &mut entry.body {
                 rewrite_references(body, &full_urls);
@@ -106,12 +106,12 @@ impl FhirService {
             };
             changes.push((i, change));
         }
-        // Patients first, so that appointments created with them can be sealed under
-        // their keys.
+        // Deletes first (FHIR's order), then every patient written, whatever the method,
+        // so that appointments written with them can be sealed under their keys.
         changes.sort_by_key(|(i, _)| {
             let entry = &entries[*i];
             (
-                entry.method,
+                entry.method != Method::Delete,
                 entry.resource_type != ResourceType::Patient,
                 *i,
             )
@@ -219,6 +219,9 @@ impl FhirService {
             }
             (Method::Put | Method::Delete, Some(id)) => {
                 let id = path_id(resource_type, id)?;
+                if let Some(body) = &body {
+                    check_body_id(body, &id).map_err(|e| in_entry(e, path))?;
+                }
                 let expect = match request.str("ifMatch")? {
                     Some(tag) => Expect::Version(meta::parse_etag(tag).ok_or_else(|| {
                         bad(
@@ -251,6 +254,25 @@ impl FhirService {
             full_url,
         ))
     }
+}
+
+/// FHIR forbids two entries of one transaction acting on the same resource.
+fn check_distinct(entries: &[Entry]) -> Result<(), FhirError> {
+    let mut seen: HashMap<(ResourceType, &ResourceId), &str> = HashMap::new();
+    for entry in entries.iter().filter(|e| e.existing.is_none()) {
+        if let Some(first) = seen.insert((entry.resource_type, &entry.id), &entry.path) {
+            return Err(bad(
+                &entry.path,
+                format!(
+                    "{first} and {} both change {}/{}; a transaction may change a resource once",
+                    entry.path,
+                    entry.resource_type.as_str(),
+                    entry.id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_bundle(bundle: &Value) -> Result<(), FhirError> {

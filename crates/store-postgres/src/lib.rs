@@ -73,5 +73,7 @@ careloop_store::sqlx_backend! {
     dialect: DIALECT,
     begin: "BEGIN",
     kind: "postgres",
+    // PostgreSQL reclaims dead rows with (auto)vacuum; nothing to do inside a session.
+    scrub: None,
     max_connections: MAX_CONNECTIONS,
 }

@@ -48,6 +48,7 @@ CREATE TABLE resource_terms (
     hash          BLOB NOT NULL,
     PRIMARY KEY (org_id, resource_type, param, hash, resource_id),
     FOREIGN KEY (org_id, resource_type, resource_id) REFERENCES resources (org_id, resource_type, id)
+        ON DELETE CASCADE
 );
 
 CREATE INDEX resource_terms_by_owner ON resource_terms (org_id, resource_type, resource_id);

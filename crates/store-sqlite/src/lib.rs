@@ -26,6 +26,8 @@ impl SqliteBackend {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Deleted content is overwritten, so an erased patient leaves no bytes behind.
+            .pragma("secure_delete", "on")
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -50,5 +52,8 @@ careloop_store::sqlx_backend! {
     // upgrade.
     begin: "BEGIN IMMEDIATE",
     kind: "sqlite",
+    // With secure_delete on, erased rows are zeroed in the pages; truncating the WAL drops
+    // the older copies of those pages.
+    scrub: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
     max_connections: MAX_CONNECTIONS,
 }

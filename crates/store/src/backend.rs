@@ -25,6 +25,7 @@ pub struct Head {
     pub deleted: bool,
     pub key_id: Option<String>,
     pub created_us: i64,
+    pub last_updated_us: i64,
 }
 
 /// A blind-index entry of a row.
@@ -50,8 +51,20 @@ pub enum WriteOp {
         prev_version: i64,
         terms: Vec<HashedTerm>,
     },
-    /// Deletes every row sealed under the key, their terms, and the key.
-    EraseKey { key_id: String },
+    /// Erases a patient: every row that refers to them by one of `references`, every row
+    /// sealed under their key (with the terms of both), and the key.
+    ErasePatient {
+        key_id: String,
+        references: Vec<Reference>,
+    },
+}
+
+/// Rows of `resource_type` whose term `param` has this hash.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    pub resource_type: &'static str,
+    pub param: &'static str,
+    pub hash: Vec<u8>,
 }
 
 /// A search in hashed form.
@@ -112,6 +125,10 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
+
+    /// Makes deleted data unrecoverable from the database files as far as the database
+    /// allows (after an erasure).
+    async fn scrub(&self) -> Result<(), BackendError>;
 
     fn pool_stats(&self) -> PoolStats;
 

@@ -63,9 +63,11 @@ pub enum Change {
         id: ResourceId,
         expect: Expect,
     },
-    /// Removes a patient, every row sealed under their key, and the key itself.
+    /// Removes a patient, every row sealed under their key, every row whose term
+    /// `(resource type, param)` in `referenced_by` names them, and their key.
     ErasePatient {
         id: ResourceId,
+        referenced_by: &'static [(&'static str, &'static str)],
     },
 }
 

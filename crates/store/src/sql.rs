@@ -58,7 +58,7 @@ pub const ROW_COLUMNS: &str = "resource_type, id, version_id, created_us, last_u
 
 pub const PING: &str = "SELECT 1";
 
-pub const HEAD: &str = "SELECT version_id, deleted, key_id, created_us FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?";
+pub const HEAD: &str = "SELECT version_id, deleted, key_id, created_us, last_updated_us FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?";
 
 pub fn fetch() -> String {
     format!("SELECT {ROW_COLUMNS} FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?")
@@ -158,29 +158,41 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             steps.extend(insert_terms(dialect, org, row, terms));
             steps
         }
-        WriteOp::EraseKey { key_id } => {
+        WriteOp::ErasePatient { key_id, references } => {
+            // Terms go with their rows (ON DELETE CASCADE).
+            let mut steps: Vec<Step> = references
+                .iter()
+                .map(|r| {
+                    step(
+                        dialect,
+                        "DELETE FROM resources WHERE org_id = ? AND resource_type = ? AND id IN \
+                         (SELECT resource_id FROM resource_terms WHERE org_id = ? AND resource_type = ? AND param = ? AND hash = ?)",
+                        vec![
+                            org_bind(),
+                            Bind::Text(r.resource_type.to_owned()),
+                            org_bind(),
+                            Bind::Text(r.resource_type.to_owned()),
+                            Bind::Text(r.param.to_owned()),
+                            Bind::Bytes(r.hash.clone()),
+                        ],
+                        false,
+                    )
+                })
+                .collect();
             let binds = || vec![org_bind(), Bind::Text(key_id.clone())];
-            vec![
-                step(
-                    dialect,
-                    "DELETE FROM resource_terms WHERE EXISTS (SELECT 1 FROM resources r WHERE r.org_id = resource_terms.org_id \
-                     AND r.resource_type = resource_terms.resource_type AND r.id = resource_terms.resource_id AND r.org_id = ? AND r.key_id = ?)",
-                    binds(),
-                    false,
-                ),
-                step(
-                    dialect,
-                    "DELETE FROM resources WHERE org_id = ? AND key_id = ?",
-                    binds(),
-                    false,
-                ),
-                step(
-                    dialect,
-                    "DELETE FROM data_keys WHERE org_id = ? AND id = ?",
-                    binds(),
-                    true,
-                ),
-            ]
+            steps.push(step(
+                dialect,
+                "DELETE FROM resources WHERE org_id = ? AND key_id = ?",
+                binds(),
+                false,
+            ));
+            steps.push(step(
+                dialect,
+                "DELETE FROM data_keys WHERE org_id = ? AND id = ?",
+                binds(),
+                true,
+            ));
+            steps
         }
     }
 }

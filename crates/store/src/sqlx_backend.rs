@@ -19,6 +19,7 @@ macro_rules! sqlx_backend {
         dialect: $dialect:expr,
         begin: $begin:expr,
         kind: $kind:literal,
+        scrub: $scrub:expr,
         max_connections: $max:expr $(,)?
     ) => {
         fn bind_all<'q>(
@@ -41,7 +42,11 @@ macro_rules! sqlx_backend {
 
         fn database(error: sqlx::Error) -> $crate::BackendError {
             match &error {
-                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                // A uniqueness or foreign-key check lost to a concurrent write (a patient
+                // erased while their appointment was written).
+                sqlx::Error::Database(db)
+                    if db.is_unique_violation() || db.is_foreign_key_violation() =>
+                {
                     $crate::BackendError::Conflict
                 }
                 _ => $crate::BackendError::Database(Box::new(error)),
@@ -95,6 +100,7 @@ macro_rules! sqlx_backend {
                         deleted: r.try_get(1)?,
                         key_id: r.try_get(2)?,
                         created_us: r.try_get(3)?,
+                        last_updated_us: r.try_get(4)?,
                     })
                 })
                 .transpose()
@@ -176,6 +182,17 @@ macro_rules! sqlx_backend {
                     }
                 }
                 tx.commit().await.map_err(database)
+            }
+
+            async fn scrub(&self) -> Result<(), $crate::BackendError> {
+                let statement: Option<&str> = $scrub;
+                if let Some(sql) = statement {
+                    sqlx::query(sql)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(database)?;
+                }
+                Ok(())
             }
 
             fn pool_stats(&self) -> $crate::PoolStats {

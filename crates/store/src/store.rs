@@ -7,7 +7,7 @@ use std::sync::Arc;
 use careloop_domain::{Clock, OrgId, ResourceId};
 use jiff::Timestamp;
 
-use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Row, WriteOp};
+use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp};
 use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
 use crate::error::StoreError;
 use crate::model::{Change, Committed, Expect, NewVersion, Page, Protection, Search, Stored};
@@ -179,13 +179,22 @@ impl Store {
             ops: Vec::new(),
             committed: Vec::new(),
             keys: KeyCache::new(),
-            new_patient_keys: HashMap::new(),
+            batch_patient_keys: HashMap::new(),
         };
         for change in changes {
             plan.add(change).await?;
         }
         let Plan { ops, committed, .. } = plan;
         self.inner.backend.apply(org.as_str(), &ops).await?;
+        if ops
+            .iter()
+            .any(|op| matches!(op, WriteOp::ErasePatient { .. }))
+        {
+            // The erasure is committed either way; a failed scrub is worth a warning.
+            if let Err(error) = self.inner.backend.scrub().await {
+                tracing::warn!(error = %error, "could not scrub the database after an erasure");
+            }
+        }
         Ok(committed)
     }
 
@@ -262,8 +271,9 @@ struct Plan<'a> {
     ops: Vec<WriteOp>,
     committed: Vec<Committed>,
     keys: KeyCache,
-    /// Patients created earlier in this batch, whose keys the backend does not have yet.
-    new_patient_keys: HashMap<ResourceId, String>,
+    /// Patients written earlier in this batch, with their keys: the backend may not have
+    /// either yet.
+    batch_patient_keys: HashMap<ResourceId, String>,
 }
 
 impl Plan<'_> {
@@ -275,7 +285,7 @@ impl Plan<'_> {
                 id,
                 expect,
             } => self.delete(resource_type, id, *expect).await,
-            Change::ErasePatient { id } => self.erase(id).await,
+            Change::ErasePatient { id, referenced_by } => self.erase(id, referenced_by).await,
         }
     }
 
@@ -351,10 +361,22 @@ impl Plan<'_> {
         expect: Expect,
     ) -> Result<(), StoreError> {
         let head = self.head(resource_type, id).await?;
-        let current = head
-            .as_ref()
-            .filter(|h| !h.deleted)
-            .ok_or(StoreError::NotFound)?;
+        let current = match &head {
+            None => return Err(StoreError::NotFound),
+            // Deleting what is already deleted succeeds and changes nothing, as FHIR allows.
+            Some(gone) if gone.deleted && expect == Expect::Any => {
+                self.committed.push(Committed {
+                    resource_type,
+                    id: id.clone(),
+                    version: u32::try_from(gone.version).unwrap_or(u32::MAX),
+                    last_updated: from_micros(gone.last_updated_us),
+                    existed: false,
+                });
+                return Ok(());
+            }
+            Some(gone) if gone.deleted => return Err(StoreError::NotFound),
+            Some(current) => current,
+        };
         check_expectation(Some(current), expect)?;
         let row = Row {
             resource_type: resource_type.to_owned(),
@@ -373,10 +395,26 @@ impl Plan<'_> {
         Ok(())
     }
 
-    async fn erase(&mut self, id: &ResourceId) -> Result<(), StoreError> {
+    async fn erase(
+        &mut self,
+        id: &ResourceId,
+        referenced_by: &[(&'static str, &'static str)],
+    ) -> Result<(), StoreError> {
         let head = self.head(PATIENT, id).await?.ok_or(StoreError::NotFound)?;
         let key_id = head.key_id.ok_or(StoreError::KeyDestroyed)?;
-        self.ops.push(WriteOp::EraseKey { key_id });
+        // An appointment sealed under another patient's key (a parent's, with a child
+        // among its participants) names this patient too: it goes as well.
+        let references = referenced_by
+            .iter()
+            .map(|(resource_type, param)| Reference {
+                resource_type,
+                param,
+                hash: self
+                    .store
+                    .term_hash(self.org, resource_type, param, id.as_str()),
+            })
+            .collect();
+        self.ops.push(WriteOp::ErasePatient { key_id, references });
         self.committed.push(Committed {
             resource_type: PATIENT,
             id: id.clone(),
@@ -420,24 +458,28 @@ impl Plan<'_> {
     ) -> Result<Option<String>, StoreError> {
         match &version.protection {
             Protection::Clear => Ok(None),
-            Protection::PatientRecord => match head.and_then(|h| h.key_id.clone()) {
-                Some(key_id) => Ok(Some(key_id)),
-                None => {
-                    let key_id = new_key_id();
-                    let (key, wrapped) = self.store.inner.vault.new_data_key(&key_id);
-                    self.keys.insert(key_id.clone(), Arc::new(key));
-                    self.ops.push(WriteOp::InsertKey {
-                        key_id: key_id.clone(),
-                        wrapped,
-                        created_us: micros(self.now),
-                    });
-                    self.new_patient_keys
-                        .insert(version.id.clone(), key_id.clone());
-                    Ok(Some(key_id))
-                }
-            },
+            Protection::PatientRecord => {
+                // A patient keeps their key across updates, deletion and re-creation.
+                let key_id = match head.and_then(|h| h.key_id.clone()) {
+                    Some(key_id) => key_id,
+                    None => {
+                        let key_id = new_key_id();
+                        let (key, wrapped) = self.store.inner.vault.new_data_key(&key_id);
+                        self.keys.insert(key_id.clone(), Arc::new(key));
+                        self.ops.push(WriteOp::InsertKey {
+                            key_id: key_id.clone(),
+                            wrapped,
+                            created_us: micros(self.now),
+                        });
+                        key_id
+                    }
+                };
+                self.batch_patient_keys
+                    .insert(version.id.clone(), key_id.clone());
+                Ok(Some(key_id))
+            }
             Protection::OwnedBy(patient) => {
-                if let Some(key_id) = self.new_patient_keys.get(patient) {
+                if let Some(key_id) = self.batch_patient_keys.get(patient) {
                     return Ok(Some(key_id.clone()));
                 }
                 let owner = self

@@ -10,7 +10,8 @@ use crate::harness::{TestApp, fixture};
 
 crate::on_both_backends!(
     the_raw_database_holds_no_plaintext_contact_details,
-    an_erased_patient_cannot_be_decrypted
+    an_erased_patient_cannot_be_decrypted,
+    erasing_a_patient_removes_shared_appointments_and_leaves_no_bytes,
 );
 
 async fn the_raw_database_holds_no_plaintext_contact_details(app: &TestApp) {
@@ -113,4 +114,60 @@ async fn an_erased_patient_cannot_be_decrypted(app: &TestApp) {
         app.delete("/fhir/Appointment/x?_erase=true").await,
         StatusCode::BAD_REQUEST
     );
+}
+
+async fn erasing_a_patient_removes_shared_appointments_and_leaves_no_bytes(app: &TestApp) {
+    app.put("/fhir/Patient/example", &fixture("Patient-example.json"))
+        .await;
+    let child = json!({"resourceType": "Patient", "id": "child", "name": [{"family": "Chalmers", "given": ["Pip"]}]});
+    app.put("/fhir/Patient/child", &child).await;
+    let (status, shared) = app
+        .post("/fhir/Appointment", &json!({
+            "resourceType": "Appointment", "status": "booked",
+            "start": "2026-03-10T09:00:00Z", "end": "2026-03-10T09:30:00Z",
+            "participant": [
+                {"actor": {"reference": "Patient/example"}, "status": "accepted"},
+                {"actor": {"reference": "Patient/child", "display": "Pip Chalmers"}, "status": "accepted"}
+            ]
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let org = OrgId::default_org();
+    let sealed = app
+        .store
+        .raw_row(&org, "Patient", &ResourceId::parse("child").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .body;
+    assert!(contains(&app.raw_database().await, &sealed[..32]));
+
+    assert_eq!(
+        app.delete("/fhir/Patient/child?_erase=true").await,
+        StatusCode::NO_CONTENT
+    );
+
+    let (status, _) = app
+        .get(&format!(
+            "/fhir/Appointment/{}",
+            shared["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the appointment named the erased child"
+    );
+    let (_, found) = app.get("/fhir/Appointment?patient=child").await;
+    assert_eq!(found["total"], 0);
+    let (status, _) = app.get("/fhir/Patient/example").await;
+    assert_eq!(status, StatusCode::OK, "the parent stays");
+    assert!(
+        !contains(&app.raw_database().await, &sealed[..32]),
+        "the erased ciphertext is gone from the files"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
