@@ -4,8 +4,9 @@
 //! Parameters the server does not know are ignored and reported, as FHIR asks, unless the
 //! client sent `Prefer: handling=strict`.
 
+use careloop_domain::ResourceId;
 use careloop_domain::{EmailAddress, PhoneNumber};
-use careloop_store::model::{Search, Sort, TermFilter};
+use careloop_store::model::{Search, Sort, Term, TermFilter};
 use jiff::Timestamp;
 
 use crate::appointment;
@@ -15,6 +16,11 @@ use crate::outcome::{FhirError, IssueCode};
 use crate::patient::{EMAIL, PHONE};
 use crate::reference::search_id;
 use crate::resource::{Context, ResourceType};
+
+/// The most parameters, and comma-separated values in all, one search may have: far
+/// beyond what an EHR sends, far below what strains the database.
+const MAX_PARAMS: usize = 30;
+const MAX_VALUES: usize = 200;
 
 /// `_count` when none is given, and the most one page may hold.
 pub const DEFAULT_COUNT: u32 = 50;
@@ -34,6 +40,11 @@ pub struct SearchRequest {
 pub fn supported(
     resource_type: ResourceType,
 ) -> &'static [(&'static str, &'static str, &'static str)] {
+    const ID: (&str, &str, &str) = (
+        "_id",
+        "token",
+        "The logical id; comma-separated ids are alternatives",
+    );
     const IDENTIFIER: (&str, &str, &str) = (
         "identifier",
         "token",
@@ -41,6 +52,7 @@ pub fn supported(
     );
     match resource_type {
         ResourceType::Patient => &[
+            ID,
             IDENTIFIER,
             (
                 "telecom",
@@ -55,6 +67,7 @@ pub fn supported(
             ),
         ],
         ResourceType::Appointment => &[
+            ID,
             IDENTIFIER,
             (
                 "patient",
@@ -71,7 +84,7 @@ pub fn supported(
                 "The start, with the prefixes eq, lt, le, gt, ge, sa, eb",
             ),
         ],
-        ResourceType::Practitioner | ResourceType::Location => &[IDENTIFIER],
+        ResourceType::Practitioner | ResourceType::Location => &[ID, IDENTIFIER],
     }
 }
 
@@ -88,6 +101,7 @@ pub fn parse(
     let mut search = Search {
         resource_type: resource_type.as_str(),
         terms: Vec::new(),
+        ids: Vec::new(),
         start_from: None,
         start_before: None,
         sort: match resource_type {
@@ -97,6 +111,7 @@ pub fn parse(
         count: DEFAULT_COUNT,
         offset: 0,
     };
+    check_cost(params)?;
     let mut used = Vec::new();
     let mut ignored = Vec::new();
     let mut range = DateRange::default();
@@ -113,6 +128,7 @@ pub fn parse(
             {
                 continue;
             }
+            "_id" => search.ids.extend(ids(value)?),
             "date" if known => range.add(&parse_date(value)?),
             _ if known => search
                 .terms
@@ -144,6 +160,28 @@ pub fn parse(
     })
 }
 
+/// Refuses searches whose size alone would make the database work hard (each value is
+/// a hash and a bound parameter).
+fn check_cost(params: &[(String, String)]) -> Result<(), FhirError> {
+    let values: usize = params.iter().map(|(_, v)| v.split(',').count()).sum();
+    if params.len() > MAX_PARAMS || values > MAX_VALUES {
+        return Err(FhirError::bad_request(
+            IssueCode::TooCostly,
+            format!(
+                "a search may have at most {MAX_PARAMS} parameters and {MAX_VALUES} values in all"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn ids(value: &str) -> Result<Vec<ResourceId>, FhirError> {
+    value
+        .split(',')
+        .map(|id| ResourceId::parse(id).map_err(|e| bad(format!("_id: {e}"), "_id")))
+        .collect()
+}
+
 fn known_base(resource_type: ResourceType, name: &str) -> bool {
     let base = name.split(':').next().unwrap_or(name);
     supported(resource_type).iter().any(|(p, _, _)| *p == base)
@@ -168,25 +206,14 @@ fn term_filter(
     value: &str,
     context: &Context,
 ) -> Result<TermFilter, FhirError> {
-    let mut param = None;
-    let mut any_of = Vec::new();
-    for alternative in value.split(',') {
-        let (p, v) = term(resource_type, name, alternative, context)?;
-        if param.is_some_and(|known| known != p) {
-            return Err(bad(
-                format!(
-                    "the comma-separated values of {name} must all be phone numbers or all email addresses"
-                ),
-                name,
-            ));
-        }
-        param = Some(p);
-        any_of.push(v);
-    }
-    Ok(TermFilter {
-        param: param.unwrap_or(identifier::PARAM),
-        any_of,
-    })
+    let any_of = value
+        .split(',')
+        .map(|alternative| {
+            term(resource_type, name, alternative, context)
+                .map(|(param, value)| Term { param, value })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(TermFilter { any_of })
 }
 
 /// The term one search value looks up.

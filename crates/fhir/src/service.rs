@@ -163,15 +163,7 @@ impl FhirService {
         let id = path_id(resource_type, id)?;
         crate::resource::check_type(&body, resource_type)?;
         check_body_id(&body, &id)?;
-        let expect = match if_match {
-            Some(raw) => Expect::Version(meta::parse_etag(raw).ok_or_else(|| {
-                FhirError::bad_request(
-                    IssueCode::Invalid,
-                    format!("If-Match '{raw}' is not a version ETag such as W/\"3\""),
-                )
-            })?),
-            None => Expect::Any,
-        };
+        let expect = expectation(if_match)?;
         let version = self
             .prepare(org, resource_type, body, &id, &HashSet::new())
             .await?;
@@ -185,8 +177,10 @@ impl FhirService {
         resource_type: ResourceType,
         id: &str,
         erase: bool,
+        if_match: Option<&str>,
     ) -> Result<(), FhirError> {
         let id = path_id(resource_type, id)?;
+        let expect = expectation(if_match)?;
         let change = match (erase, resource_type) {
             (true, ResourceType::Patient) => Change::ErasePatient {
                 id: id.clone(),
@@ -203,7 +197,7 @@ impl FhirService {
             (false, _) => Change::Delete {
                 resource_type: resource_type.as_str(),
                 id: id.clone(),
-                expect: Expect::Any,
+                expect,
             },
         };
         match self.store.commit(org, &[change]).await {
@@ -313,7 +307,7 @@ impl FhirService {
             .store
             .commit(org, &[Change::Put { version, expect }])
             .await
-            .map_err(|e| store_error(e, &format!("{}/{}", resource_type.as_str(), id)))?;
+            .map_err(|e| write_error(e, &format!("{}/{}", resource_type.as_str(), id), expect))?;
         let first = committed
             .into_iter()
             .next()
@@ -338,6 +332,32 @@ pub(crate) fn versioned(
         last_updated: committed.last_updated,
         created: !committed.existed,
     })
+}
+
+/// What an `If-Match` header (`W/"3"`) asks of the current version.
+pub(crate) fn expectation(if_match: Option<&str>) -> Result<Expect, FhirError> {
+    match if_match {
+        Some(raw) => meta::parse_etag(raw).map(Expect::Version).ok_or_else(|| {
+            FhirError::bad_request(
+                IssueCode::Invalid,
+                format!("If-Match '{raw}' is not a version ETag such as W/\"3\""),
+            )
+        }),
+        None => Ok(Expect::Any),
+    }
+}
+
+/// A failed write: a guarded write that lost a race to another writer failed its
+/// precondition (412), an unguarded one conflicted (409).
+pub(crate) fn write_error(error: StoreError, subject: &str, expect: Expect) -> FhirError {
+    match (error, expect) {
+        (StoreError::Conflict, Expect::Version(version)) => {
+            FhirError::precondition_failed(format!(
+                "{subject} changed after version {version}; read it again and reapply your change"
+            ))
+        }
+        (error, _) => store_error(error, subject),
+    }
 }
 
 pub(crate) fn path_id(resource_type: ResourceType, raw: &str) -> Result<ResourceId, FhirError> {

@@ -13,7 +13,9 @@ use crate::json::Obj;
 use crate::meta;
 use crate::outcome::{FhirError, IssueCode};
 use crate::resource::{ResourceType, check_type};
-use crate::service::{FhirService, Versioned, check_body_id, path_id, store_error, versioned};
+use crate::service::{
+    FhirService, Versioned, check_body_id, expectation, path_id, store_error, versioned,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -222,15 +224,10 @@ impl FhirService {
                 if let Some(body) = &body {
                     check_body_id(body, &id).map_err(|e| in_entry(e, path))?;
                 }
-                let expect = match request.str("ifMatch")? {
-                    Some(tag) => Expect::Version(meta::parse_etag(tag).ok_or_else(|| {
-                        bad(
-                            &request_path,
-                            format!("{request_path}.ifMatch '{tag}' is not a version ETag"),
-                        )
-                    })?),
-                    None => Expect::Any,
-                };
+                let expect = expectation(request.str("ifMatch")?).map_err(|e| FhirError {
+                    expression: Some(format!("{request_path}.ifMatch")),
+                    ..e
+                })?;
                 (id, expect, None)
             }
             _ => {

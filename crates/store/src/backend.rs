@@ -71,7 +71,10 @@ pub struct Reference {
 #[derive(Clone, Debug)]
 pub struct HashedSearch {
     pub resource_type: &'static str,
-    pub terms: Vec<(&'static str, Vec<Vec<u8>>)>,
+    /// Each filter: rows with any of these `(param, hash)` terms.
+    pub terms: Vec<Vec<(&'static str, Vec<u8>)>>,
+    /// Only these ids, when not empty.
+    pub ids: Vec<String>,
     pub start_from_us: Option<i64>,
     pub start_before_us: Option<i64>,
     pub sort: crate::Sort,

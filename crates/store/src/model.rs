@@ -31,14 +31,21 @@ pub enum Expect {
 
 /// A searchable value of a resource: `("identifier", "urn:oid:1.2|12345")`. Only its
 /// blind-index hash is stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Term {
     pub param: &'static str,
     pub value: String,
 }
 
+/// The value may be a phone number or an email: never printed.
+impl std::fmt::Debug for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Term({}, <redacted>)", self.param)
+    }
+}
+
 /// One new version of a resource.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewVersion {
     pub resource_type: &'static str,
     pub id: ResourceId,
@@ -48,6 +55,19 @@ pub struct NewVersion {
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,
     pub protection: Protection,
+}
+
+/// The body is health data: only its size is printed.
+impl std::fmt::Debug for NewVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewVersion")
+            .field("resource_type", &self.resource_type)
+            .field("id", &self.id)
+            .field("body_bytes", &self.body.len())
+            .field("terms", &self.terms)
+            .field("protection", &self.protection)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One write in an atomic batch.
@@ -105,11 +125,10 @@ impl std::fmt::Debug for Stored {
     }
 }
 
-/// Resources whose term `param` equals any of `values`.
+/// Resources that have any of these terms.
 #[derive(Clone, Debug)]
 pub struct TermFilter {
-    pub param: &'static str,
-    pub any_of: Vec<String>,
+    pub any_of: Vec<Term>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +144,8 @@ pub enum Sort {
 pub struct Search {
     pub resource_type: &'static str,
     pub terms: Vec<TermFilter>,
+    /// Only these ids, when not empty.
+    pub ids: Vec<ResourceId>,
     /// `start >= start_from`.
     pub start_from: Option<Timestamp>,
     /// `start < start_before`.

@@ -217,18 +217,28 @@ pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step
         Bind::Text(search.resource_type.to_owned()),
         Bind::Bool(false),
     ];
-    for (param, hashes) in &search.terms {
-        let placeholders = vec!["?"; hashes.len().max(1)].join(", ");
-        filter.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM resource_terms t WHERE t.org_id = r.org_id AND t.resource_type = r.resource_type \
-             AND t.resource_id = r.id AND t.param = ? AND t.hash IN ({placeholders}))"
-        ));
-        binds.push(Bind::Text((*param).to_owned()));
-        if hashes.is_empty() {
-            // IN () is not valid SQL; an empty hash never matches.
-            binds.push(Bind::Bytes(Vec::new()));
+    // Driven by the term index: each filter is an uncorrelated id list, which both
+    // databases answer from the primary key of resource_terms.
+    for any_of in &search.terms {
+        if any_of.is_empty() {
+            filter.push_str(" AND 1 = 0");
+            continue;
         }
-        binds.extend(hashes.iter().cloned().map(Bind::Bytes));
+        let alternatives = vec!["(t.param = ? AND t.hash = ?)"; any_of.len()].join(" OR ");
+        filter.push_str(&format!(
+            " AND r.id IN (SELECT t.resource_id FROM resource_terms t WHERE t.org_id = ? AND t.resource_type = ? AND ({alternatives}))"
+        ));
+        binds.push(Bind::Text(org.to_owned()));
+        binds.push(Bind::Text(search.resource_type.to_owned()));
+        for (param, hash) in any_of {
+            binds.push(Bind::Text((*param).to_owned()));
+            binds.push(Bind::Bytes(hash.clone()));
+        }
+    }
+    if !search.ids.is_empty() {
+        let placeholders = vec!["?"; search.ids.len()].join(", ");
+        filter.push_str(&format!(" AND r.id IN ({placeholders})"));
+        binds.extend(search.ids.iter().cloned().map(Bind::Text));
     }
     if let Some(from) = search.start_from_us {
         filter.push_str(" AND r.start_us >= ?");
@@ -240,7 +250,8 @@ pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step
     }
     let order = match search.sort {
         Sort::Created => "r.created_us, r.id",
-        Sort::Start => "r.start_us, r.id",
+        // NULLs sort first on SQLite and last on PostgreSQL; put them last on both.
+        Sort::Start => "(r.start_us IS NULL), r.start_us, r.id",
     };
     let columns = ROW_COLUMNS
         .split(", ")
@@ -284,7 +295,8 @@ mod tests {
     fn search_binds_match_placeholders() {
         let query = HashedSearch {
             resource_type: "Appointment",
-            terms: vec![("patient", vec![vec![1], vec![2]]), ("status", vec![])],
+            terms: vec![vec![("patient", vec![1]), ("actor", vec![2])], vec![]],
+            ids: vec!["a".into(), "b".into()],
             start_from_us: Some(1),
             start_before_us: Some(2),
             sort: Sort::Start,

@@ -143,14 +143,18 @@ impl Store {
                 .terms
                 .iter()
                 .map(|filter| {
-                    let hashes = filter
+                    filter
                         .any_of
                         .iter()
-                        .map(|value| self.term_hash(org, search.resource_type, filter.param, value))
-                        .collect();
-                    (filter.param, hashes)
+                        .map(|term| {
+                            let hash =
+                                self.term_hash(org, search.resource_type, term.param, &term.value);
+                            (term.param, hash)
+                        })
+                        .collect()
                 })
                 .collect(),
+            ids: search.ids.iter().map(|id| id.as_str().to_owned()).collect(),
             start_from_us: search.start_from.map(micros),
             start_before_us: search.start_before.map(micros),
             sort: search.sort,

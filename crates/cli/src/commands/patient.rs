@@ -33,9 +33,15 @@ pub async fn run(config: Config, command: PatientCommand) -> anyhow::Result<()> 
     );
     match command {
         PatientCommand::Erase { id } => {
-            fhir.delete(&OrgId::default_org(), ResourceType::Patient, &id, true)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.diagnostics))?;
+            fhir.delete(
+                &OrgId::default_org(),
+                ResourceType::Patient,
+                &id,
+                true,
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.diagnostics))?;
             println!("careloop: erased Patient/{id}, its appointments and its data key");
         }
     }

@@ -23,7 +23,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(state.clone(), observe))
+        // Inside the observer, so a handler that panics is still logged with its request
+        // id and counted.
         .layer(CatchPanicLayer::custom(ops::panicked))
+        .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

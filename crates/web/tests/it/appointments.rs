@@ -71,11 +71,24 @@ async fn appointments_are_found_by_patient_date_and_status(app: &TestApp) {
         assert_eq!(status_code, StatusCode::CREATED, "{created}");
         made.push(created["id"].as_str().unwrap().to_owned());
     }
-    // Sorted by start: 2026-03-01T20:00Z, then 03-10, then 04-02.
+    let mut proposed = appointment("", "", "proposed");
+    proposed
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "start" && k != "end");
+    let (status, unscheduled) = app.post("/fhir/Appointment", &proposed).await;
+    assert_eq!(status, StatusCode::CREATED, "{unscheduled}");
+    let unscheduled = unscheduled["id"].as_str().unwrap().to_owned();
+    // Sorted by start: 2026-03-01T20:00Z, then 03-10, then 04-02; no start comes last.
     let (_, all) = app.get("/fhir/Appointment?patient=Patient/example").await;
     assert_eq!(
         ids(&all),
-        [made[1].clone(), made[0].clone(), made[2].clone()]
+        [
+            made[1].clone(),
+            made[0].clone(),
+            made[2].clone(),
+            unscheduled
+        ]
     );
     let (_, march) = app
         .get("/fhir/Appointment?patient=example&date=ge2026-03-01&date=lt2026-04-01")

@@ -93,4 +93,27 @@ async fn search_by_post_and_unknown_parameters(app: &TestApp) {
 
     let (status, _) = app.get("/fhir/Patient?identifier:exact=s-1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let id = bundle["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, by_id) = app
+        .get(&format!("/fhir/Patient?_id={id},someone-else"))
+        .await;
+    assert_eq!(by_id["total"], 1);
+    let (_, mixed) = app
+        .get("/fhir/Patient?identifier=urn:mrn|s-1,unknown-value")
+        .await;
+    assert_eq!(mixed["total"], 1, "token forms mix in one OR");
+    let (_, none) = app.get("/fhir/Patient?_id=someone-else").await;
+    assert_eq!(none["total"], 0);
+
+    let many = (0..300)
+        .map(|i| format!("v{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (status, outcome) = app.get(&format!("/fhir/Patient?identifier={many}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(outcome["issue"][0]["code"], "too-costly");
 }

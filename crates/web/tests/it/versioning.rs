@@ -48,6 +48,26 @@ async fn updates_bump_the_version_and_if_match_guards_them(app: &TestApp) {
     let (_, current) = app.get(&path).await;
     assert_eq!(current["name"][0]["family"], "Okafor-Smith");
     assert_eq!(current["meta"]["versionId"], "2");
+    let (status, _, _) = app
+        .send(
+            app.request(Method::DELETE, &path)
+                .header("if-match", "W/\"1\""),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::PRECONDITION_FAILED,
+        "a guarded delete of a stale version"
+    );
+    let (status, _) = app.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = app
+        .send(
+            app.request(Method::DELETE, &path)
+                .header("if-match", "W/\"2\""),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
 async fn conditional_create_returns_the_existing_patient(app: &TestApp) {

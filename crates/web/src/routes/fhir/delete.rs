@@ -2,12 +2,12 @@
 
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use careloop_domain::OrgId;
 use careloop_fhir::{FhirError, IssueCode};
 
 use super::resource_type;
-use crate::fhir_http::FhirFailure;
+use crate::fhir_http::{FhirFailure, header_str};
 use crate::state::AppState;
 
 pub async fn delete(
@@ -15,10 +15,15 @@ pub async fn delete(
     Extension(org): Extension<OrgId>,
     Path((type_name, id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<StatusCode, FhirFailure> {
     let resource_type = resource_type(&type_name)?;
     let erase = erase_requested(query.as_deref())?;
-    state.fhir.delete(&org, resource_type, &id, erase).await?;
+    let if_match = header_str(&headers, "if-match");
+    state
+        .fhir
+        .delete(&org, resource_type, &id, erase, if_match)
+        .await?;
     if erase {
         tracing::info!(resource_type = resource_type.as_str(), "patient erased");
     }
