@@ -44,7 +44,7 @@ pub async fn store(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Store> {
     let store = Store::new(backend(config).await?, master, clock);
-    match store.verify_master_key().await {
+    match store.init().await {
         Ok(()) => Ok(store),
         Err(StoreError::WrongMasterKey) => Err(anyhow::anyhow!(
             "{}: this is not the master key the database was created with; nothing can be decrypted with it",

@@ -27,13 +27,24 @@ pub const DEFAULT_COUNT: u32 = 50;
 pub const MAX_COUNT: u32 = 500;
 
 /// A parsed search, with what the bundle's `self` link and warnings need.
-#[derive(Debug)]
 pub struct SearchRequest {
     pub search: Search,
     /// The parameters that were used, in order, for the `self` link.
     pub used: Vec<(String, String)>,
     /// Parameters that were not understood and so not applied.
     pub ignored: Vec<String>,
+}
+
+/// Search values may be phone numbers or emails: only the parameter names are printed.
+impl std::fmt::Debug for SearchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let used: Vec<&str> = self.used.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("SearchRequest")
+            .field("search", &self.search)
+            .field("used", &used)
+            .field("ignored", &self.ignored)
+            .finish()
+    }
 }
 
 /// The search parameters each resource type supports, for the CapabilityStatement.

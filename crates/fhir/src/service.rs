@@ -16,7 +16,6 @@ use crate::resource::{Context, ResourceType, index};
 use crate::search;
 
 /// A resource as the client gets it back, with its version.
-#[derive(Debug)]
 pub struct Versioned {
     pub resource: Value,
     pub resource_type: ResourceType,
@@ -25,6 +24,13 @@ pub struct Versioned {
     pub last_updated: Timestamp,
     /// The request created it (201) rather than finding or updating it (200).
     pub created: bool,
+}
+
+/// The resource is health data: only what identifies the version is printed.
+impl std::fmt::Debug for Versioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Versioned({})", self.location())
+    }
 }
 
 impl Versioned {

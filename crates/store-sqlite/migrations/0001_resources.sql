@@ -5,8 +5,7 @@ CREATE TABLE organizations (
     created_us INTEGER NOT NULL
 );
 
-INSERT INTO organizations (id, name, created_us)
-VALUES ('default', 'Default organization', CAST(unixepoch('now') AS INTEGER) * 1000000);
+-- The default organization is created by careloop at start-up (Store::init).
 
 -- Per-patient data keys, wrapped by the master key. Deleting a row crypto-shreds
 -- everything sealed under it.

@@ -103,6 +103,12 @@ fn insert_terms(dialect: Dialect, org: &str, row: &Row, terms: &[HashedTerm]) ->
 pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
     let org_bind = || Bind::Text(org.to_owned());
     match op {
+        WriteOp::EnsureOrg { name, created_us } => vec![step(
+            dialect,
+            "INSERT INTO organizations (id, name, created_us) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            vec![org_bind(), Bind::Text(name.clone()), Bind::Int(*created_us)],
+            false,
+        )],
         WriteOp::InsertKey {
             key_id,
             wrapped,

@@ -14,6 +14,7 @@ use crate::model::{Change, Committed, Expect, NewVersion, Page, Protection, Sear
 
 /// The resource type whose rows own data keys.
 const PATIENT: &str = "Patient";
+const DEFAULT_ORG_NAME: &str = "Default organization";
 /// A data key that wraps nothing, kept to tell at start-up whether the configured master
 /// key is the one the database was created with.
 const MASTER_KEY_CHECK: &str = "master-key-check";
@@ -48,10 +49,20 @@ impl Store {
         Ok(self.inner.backend.ping().await?)
     }
 
-    /// Checks that the master key opens this database's keys (on first start, records
-    /// that it does). A wrong key would otherwise show up as every read failing.
-    pub async fn verify_master_key(&self) -> Result<(), StoreError> {
+    /// Readies a migrated database: creates the default organization on first start,
+    /// and checks that the master key opens this database's keys (recording, on first
+    /// start, that it does). A wrong key would otherwise show up as every read failing.
+    pub async fn init(&self) -> Result<(), StoreError> {
         let org = OrgId::default_org();
+        let create = WriteOp::EnsureOrg {
+            name: DEFAULT_ORG_NAME.to_owned(),
+            created_us: micros(self.inner.clock.now()),
+        };
+        self.inner.backend.apply(org.as_str(), &[create]).await?;
+        self.verify_master_key(&org).await
+    }
+
+    async fn verify_master_key(&self, org: &OrgId) -> Result<(), StoreError> {
         let backend = &self.inner.backend;
         if let Some(wrapped) = backend.wrapped_key(org.as_str(), MASTER_KEY_CHECK).await? {
             return match self.inner.vault.unwrap_data_key(MASTER_KEY_CHECK, &wrapped) {
@@ -67,7 +78,7 @@ impl Store {
         };
         match backend.apply(org.as_str(), &[insert]).await {
             // Another process recorded it first; check against theirs.
-            Err(crate::BackendError::Conflict) => Box::pin(self.verify_master_key()).await,
+            Err(crate::BackendError::Conflict) => Box::pin(self.verify_master_key(org)).await,
             other => Ok(other?),
         }
     }
@@ -239,8 +250,11 @@ impl Store {
             (None, false) => row.body,
             (Some(key_id), false) => {
                 let key = self.data_key(org, key_id, keys).await?;
-                key.open(&row_aad(org, &row.resource_type, &row.id), &row.body)
-                    .map_err(|_| StoreError::Decrypt)?
+                key.open(
+                    &row_aad(org, &row.resource_type, &row.id, row.version),
+                    &row.body,
+                )
+                .map_err(|_| StoreError::Decrypt)?
             }
         };
         Ok(Stored {
@@ -254,9 +268,10 @@ impl Store {
     }
 }
 
-/// The associated data a body is sealed with: its address.
-fn row_aad(org: &OrgId, resource_type: &str, id: &str) -> Vec<u8> {
-    format!("{}/{resource_type}/{id}", org.as_str()).into_bytes()
+/// The associated data a body is sealed with: its address and version, so that neither
+/// another row's ciphertext nor an older version of this one opens in its place.
+fn row_aad(org: &OrgId, resource_type: &str, id: &str, version: i64) -> Vec<u8> {
+    format!("{}/{resource_type}/{id}/{version}", org.as_str()).into_bytes()
 }
 
 fn micros(at: Timestamp) -> i64 {
@@ -313,6 +328,7 @@ impl Plan<'_> {
     async fn put(&mut self, version: &NewVersion, expect: Expect) -> Result<(), StoreError> {
         let head = self.head(version.resource_type, &version.id).await?;
         check_expectation(head.as_ref(), expect)?;
+        let next_version = head.as_ref().map_or(1, |h| h.version + 1);
         let key_id = self.key_for(version, head.as_ref()).await?;
         let body = match &key_id {
             Some(key_id) => {
@@ -321,7 +337,12 @@ impl Plan<'_> {
                     .data_key(self.org, key_id, &mut self.keys)
                     .await?;
                 key.seal(
-                    &row_aad(self.org, version.resource_type, version.id.as_str()),
+                    &row_aad(
+                        self.org,
+                        version.resource_type,
+                        version.id.as_str(),
+                        next_version,
+                    ),
                     &version.body,
                 )
             }
@@ -345,7 +366,7 @@ impl Plan<'_> {
         let row = Row {
             resource_type: version.resource_type.to_owned(),
             id: version.id.as_str().to_owned(),
-            version: head.as_ref().map_or(1, |h| h.version + 1),
+            version: next_version,
             created_us: head.as_ref().map_or(micros(self.now), |h| h.created_us),
             last_updated_us: micros(self.now),
             deleted: false,

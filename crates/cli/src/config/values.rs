@@ -18,10 +18,20 @@ const DEFAULT_DATA_DIR: &str = "./careloop-data";
 const MIN_TOKEN_LEN: usize = 16;
 
 /// Which database, by URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     Sqlite(String),
     Postgres(String),
+}
+
+/// A PostgreSQL URL may carry a password: only the kind is printed.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(url) => write!(f, "Sqlite({url})"),
+            Self::Postgres(_) => f.write_str("Postgres(<url>)"),
+        }
+    }
 }
 
 pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigError> {

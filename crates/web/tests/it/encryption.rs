@@ -12,6 +12,7 @@ crate::on_both_backends!(
     the_raw_database_holds_no_plaintext_contact_details,
     an_erased_patient_cannot_be_decrypted,
     erasing_a_patient_removes_shared_appointments_and_leaves_no_bytes,
+    sealed_rows_open_only_at_their_own_address_and_version,
 );
 
 async fn the_raw_database_holds_no_plaintext_contact_details(app: &TestApp) {
@@ -170,4 +171,52 @@ async fn erasing_a_patient_removes_shared_appointments_and_leaves_no_bytes(app: 
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn sealed_rows_open_only_at_their_own_address_and_version(app: &TestApp) {
+    let org = OrgId::default_org();
+    let patient = json!({"resourceType": "Patient", "id": "p-1", "telecom": [{"system": "phone", "value": "+14155550101"}]});
+    app.put("/fhir/Patient/p-1", &patient).await;
+    let first = app
+        .store
+        .raw_row(&org, "Patient", &ResourceId::parse("p-1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut moved = patient.clone();
+    moved["telecom"][0]["value"] = json!("+14155550199");
+    app.put("/fhir/Patient/p-1", &moved).await;
+    let second = app
+        .store
+        .raw_row(&org, "Patient", &ResourceId::parse("p-1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(app.store.open_raw(&org, second.clone()).await.is_ok());
+    // The old phone number's ciphertext put back under the current version.
+    let rolled_back = careloop_store::backend::Row {
+        body: first.body.clone(),
+        ..second.clone()
+    };
+    assert!(matches!(
+        app.store.open_raw(&org, rolled_back).await,
+        Err(StoreError::Decrypt)
+    ));
+    // Another patient's ciphertext under this row's address.
+    app.put(
+        "/fhir/Patient/p-2",
+        &json!({"resourceType": "Patient", "id": "p-2"}),
+    )
+    .await;
+    let other = app
+        .store
+        .raw_row(&org, "Patient", &ResourceId::parse("p-2").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let swapped = careloop_store::backend::Row {
+        body: other.body,
+        ..second
+    };
+    assert!(app.store.open_raw(&org, swapped).await.is_err());
 }

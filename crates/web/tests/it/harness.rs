@@ -76,7 +76,7 @@ impl TestApp {
         };
         let clock = Arc::new(ManualClock::new("2026-03-02T08:00:00Z".parse().unwrap()));
         let store = Store::new(backend, &master, clock.clone() as Arc<dyn Clock>);
-        store.verify_master_key().await.unwrap();
+        store.init().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(
