@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use careloop_domain::{OrgId, ResourceId};
 use careloop_store::crypto::random_id_bytes;
-use careloop_store::{Change, Committed, Expect, NewVersion, Store, StoreError};
+use careloop_store::{Change, Committed, Expect, NewVersion, Search, Store, StoreError};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -14,6 +14,13 @@ use crate::meta;
 use crate::outcome::{FhirError, IssueCode};
 use crate::resource::{Context, ResourceType, index};
 use crate::search;
+
+/// What a conditional create's condition finds.
+pub(crate) enum Existing {
+    Found(Versioned),
+    /// Nothing: the create goes ahead, guarded by this search.
+    None(Search),
+}
 
 /// A resource as the client gets it back, with its version.
 pub struct Versioned {
@@ -107,25 +114,44 @@ impl FhirService {
         if_none_exist: Option<&str>,
     ) -> Result<Versioned, FhirError> {
         crate::resource::check_type(&body, resource_type)?;
-        if let Some(query) = if_none_exist
-            && let Some(existing) = self.find_existing(org, resource_type, query).await?
-        {
-            return Ok(existing);
-        }
+        let guard = match if_none_exist {
+            Some(query) => match self.find_existing(org, resource_type, query).await? {
+                Existing::Found(existing) => return Ok(existing),
+                Existing::None(condition) => Some(condition),
+            },
+            None => None,
+        };
         let id = ResourceId::from_random(random_id_bytes());
         let version = self
             .prepare(org, resource_type, body, &id, &HashSet::new())
             .await?;
-        self.commit_one(org, version, Expect::Absent).await
+        let Some(condition) = guard else {
+            return self.commit_one(org, version, Expect::Absent, None).await;
+        };
+        match self
+            .commit_one(org, version, Expect::Absent, Some(condition))
+            .await
+        {
+            // Another request created a match since the look-up: that one is the answer.
+            Err(error) if error.status == 409 => match self
+                .find_existing(org, resource_type, if_none_exist.unwrap_or_default())
+                .await?
+            {
+                Existing::Found(existing) => Ok(existing),
+                Existing::None(_) => Err(error),
+            },
+            other => other,
+        }
     }
 
-    /// The one resource an `If-None-Exist` query matches, `None` when none does.
+    /// What an `If-None-Exist` query finds: the one match, or the search to guard the
+    /// create with. Several matches are an error (412).
     pub(crate) async fn find_existing(
         &self,
         org: &OrgId,
         resource_type: ResourceType,
         query: &str,
-    ) -> Result<Option<Versioned>, FhirError> {
+    ) -> Result<Existing, FhirError> {
         let params: Vec<(String, String)> =
             form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
                 .into_owned()
@@ -145,11 +171,11 @@ impl FhirService {
             .await
             .map_err(|e| store_error(e, resource_type.as_str()))?;
         match page.resources.as_slice() {
-            [] => Ok(None),
+            [] => Ok(Existing::None(request.search)),
             [one] => self
                 .read(org, resource_type, one.id.as_str())
                 .await
-                .map(Some),
+                .map(Existing::Found),
             _ => Err(FhirError::precondition_failed(format!(
                 "If-None-Exist matched {} resources; it must match at most one",
                 page.total
@@ -173,7 +199,7 @@ impl FhirService {
         let version = self
             .prepare(org, resource_type, body, &id, &HashSet::new())
             .await?;
-        self.commit_one(org, version, expect).await
+        self.commit_one(org, version, expect, None).await
     }
 
     /// `DELETE [type]/[id]`; with `erase`, a patient is removed for good with their key.
@@ -299,21 +325,24 @@ impl FhirService {
         })
     }
 
+    /// Writes one version, after checking `require_none` finds nothing when given.
     async fn commit_one(
         &self,
         org: &OrgId,
         version: NewVersion,
         expect: Expect,
+        require_none: Option<Search>,
     ) -> Result<Versioned, FhirError> {
         let resource_type =
             ResourceType::parse(version.resource_type).ok_or_else(FhirError::internal)?;
         let id = version.id.clone();
         let body = version.body.clone();
-        let committed = self
-            .store
-            .commit(org, &[Change::Put { version, expect }])
-            .await
-            .map_err(|e| write_error(e, &format!("{}/{}", resource_type.as_str(), id), expect))?;
+        let mut changes: Vec<Change> = require_none.into_iter().map(Change::RequireNone).collect();
+        changes.push(Change::Put { version, expect });
+        let committed =
+            self.store.commit(org, &changes).await.map_err(|e| {
+                write_error(e, &format!("{}/{}", resource_type.as_str(), id), expect)
+            })?;
         let first = committed
             .into_iter()
             .next()

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use careloop_domain::{OrgId, ResourceId};
 use careloop_store::crypto::random_id_bytes;
-use careloop_store::{Change, Expect, NewVersion};
+use careloop_store::{Change, Expect, NewVersion, Search};
 use serde_json::{Value, json};
 
 use crate::json::Obj;
@@ -14,7 +14,7 @@ use crate::meta;
 use crate::outcome::{FhirError, IssueCode};
 use crate::resource::{ResourceType, check_type};
 use crate::service::{
-    FhirService, Versioned, check_body_id, expectation, path_id, store_error, versioned,
+    Existing, FhirService, Versioned, check_body_id, expectation, path_id, store_error, versioned,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,8 +60,9 @@ impl FhirService {
         let root = Obj::new(&bundle, "Bundle")?;
         let mut entries = Vec::new();
         let mut full_urls: HashMap<String, String> = HashMap::new();
+        let mut guards = Vec::new();
         for (path, item) in root.array("entry")? {
-            let (entry, full_url) = self.read_entry(org, &path, item).await?;
+            let (entry, full_url) = self.read_entry(org, &path, item, &mut guards).await?;
             if let Some(full_url) = full_url {
                 let target = match &entry.existing {
                     Some(found) => format!("{}/{}", found.resource_type.as_str(), found.id),
@@ -118,7 +119,12 @@ impl FhirService {
                 *i,
             )
         });
-        let ordered: Vec<Change> = changes.iter().map(|(_, c)| c.clone()).collect();
+        // The conditions of conditional creates are checked again inside the write.
+        let ordered: Vec<Change> = guards
+            .into_iter()
+            .map(Change::RequireNone)
+            .chain(changes.iter().map(|(_, c)| c.clone()))
+            .collect();
         let committed = self
             .store
             .commit(org, &ordered)
@@ -155,6 +161,7 @@ impl FhirService {
         org: &OrgId,
         path: &str,
         item: &Value,
+        guards: &mut Vec<Search>,
     ) -> Result<(Entry, Option<String>), FhirError> {
         let entry = Obj::new(item, path)?;
         let request_path = format!("{path}.request");
@@ -209,10 +216,14 @@ impl FhirService {
         };
         let (id, expect, existing) = match (method, url_id) {
             (Method::Post, None) => {
-                let existing = match request.str("ifNoneExist")? {
-                    Some(query) => self.find_existing(org, resource_type, query).await?,
-                    None => None,
+                let (existing, guard) = match request.str("ifNoneExist")? {
+                    Some(query) => match self.find_existing(org, resource_type, query).await? {
+                        Existing::Found(found) => (Some(found), None),
+                        Existing::None(condition) => (None, Some(condition)),
+                    },
+                    None => (None, None),
                 };
+                guards.extend(guard);
                 (
                     ResourceId::from_random(random_id_bytes()),
                     Expect::Absent,

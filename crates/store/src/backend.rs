@@ -38,6 +38,8 @@ pub struct HashedTerm {
 /// One write of an atomic batch.
 #[derive(Clone, Debug)]
 pub enum WriteOp {
+    /// Fails the batch with a conflict if anything matches (a conditional create).
+    RequireNone(HashedSearch),
     /// Creates the organization unless it exists.
     EnsureOrg { name: String, created_us: i64 },
     InsertKey {

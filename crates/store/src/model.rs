@@ -83,6 +83,9 @@ pub enum Change {
         id: ResourceId,
         expect: Expect,
     },
+    /// Fails the batch with [`crate::StoreError::Conflict`] if any resource matches, checked
+    /// inside the batch's transaction: the guard of a conditional create.
+    RequireNone(Search),
     /// Removes a patient, every row sealed under their key, every row whose term
     /// `(resource type, param)` in `referenced_by` names them, and their key.
     ErasePatient {

@@ -49,8 +49,17 @@ pub enum Bind {
 pub struct Step {
     pub sql: String,
     pub binds: Vec<Bind>,
-    /// The batch fails with a conflict unless exactly one row changed.
-    pub must_change_one: bool,
+    pub check: Check,
+}
+
+/// What a step must find for the batch to go on; otherwise it fails with a conflict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    Nothing,
+    /// Exactly one row changed.
+    ChangesOne,
+    /// The statement is a `SELECT COUNT(*)` that counts zero.
+    CountsZero,
 }
 
 /// The columns every row read selects, in [`Row`]'s order.
@@ -66,11 +75,15 @@ pub fn fetch() -> String {
 
 pub const WRAPPED_KEY: &str = "SELECT wrapped FROM data_keys WHERE org_id = ? AND id = ?";
 
-fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, must_change_one: bool) -> Step {
+fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, changes_one: bool) -> Step {
     Step {
         sql: dialect.render(sql),
         binds,
-        must_change_one,
+        check: if changes_one {
+            Check::ChangesOne
+        } else {
+            Check::Nothing
+        },
     }
 }
 
@@ -103,6 +116,30 @@ fn insert_terms(dialect: Dialect, org: &str, row: &Row, terms: &[HashedTerm]) ->
 pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
     let org_bind = || Bind::Text(org.to_owned());
     match op {
+        WriteOp::RequireNone(search) => {
+            let (filter, binds) = search_filter(org, search);
+            let mut steps = Vec::new();
+            if dialect == Dialect::Postgres {
+                // Under READ COMMITTED two transactions could both count zero; this lock,
+                // held to commit, makes conditional creates of a type take turns. SQLite's
+                // BEGIN IMMEDIATE already does.
+                steps.push(step(
+                    dialect,
+                    "SELECT pg_advisory_xact_lock(hashtext(?))",
+                    vec![Bind::Text(format!(
+                        "careloop/conditional-create/{org}/{}",
+                        search.resource_type
+                    ))],
+                    false,
+                ));
+            }
+            steps.push(Step {
+                sql: dialect.render(&format!("SELECT COUNT(*) FROM resources r WHERE {filter}")),
+                binds,
+                check: Check::CountsZero,
+            });
+            steps
+        }
         WriteOp::EnsureOrg { name, created_us } => vec![step(
             dialect,
             "INSERT INTO organizations (id, name, created_us) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -215,8 +252,8 @@ fn row_values(row: &Row) -> Vec<Bind> {
     ]
 }
 
-/// The page query and the count query of a search.
-pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step) {
+/// The `WHERE` clause of a search over `resources r`, and its binds.
+fn search_filter(org: &str, search: &HashedSearch) -> (String, Vec<Bind>) {
     let mut filter = String::from("r.org_id = ? AND r.resource_type = ? AND r.deleted = ?");
     let mut binds = vec![
         Bind::Text(org.to_owned()),
@@ -254,6 +291,12 @@ pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step
         filter.push_str(" AND r.start_us < ?");
         binds.push(Bind::Int(before));
     }
+    (filter, binds)
+}
+
+/// The page query and the count query of a search.
+pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step) {
+    let (filter, binds) = search_filter(org, search);
     let order = match search.sort {
         Sort::Created => "r.created_us, r.id",
         // NULLs sort first on SQLite and last on PostgreSQL; put them last on both.

@@ -170,12 +170,23 @@ macro_rules! sqlx_backend {
                 let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
                 for op in ops {
                     for step in $crate::sql::write_plan($dialect, org, op) {
-                        let changed = bind_all(sqlx::query(&step.sql), &step.binds)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(database)?
-                            .rows_affected();
-                        if step.must_change_one && changed != 1 {
+                        let query = bind_all(sqlx::query(&step.sql), &step.binds);
+                        let holds = match step.check {
+                            $crate::sql::Check::CountsZero => {
+                                use sqlx::Row as _;
+                                let row = query.fetch_one(&mut *tx).await.map_err(database)?;
+                                row.try_get::<i64, _>(0).map_err(database)? == 0
+                            }
+                            check => {
+                                let changed = query
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(database)?
+                                    .rows_affected();
+                                check != $crate::sql::Check::ChangesOne || changed == 1
+                            }
+                        };
+                        if !holds {
                             // Dropping the transaction rolls every earlier step back.
                             return Err($crate::BackendError::Conflict);
                         }

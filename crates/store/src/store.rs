@@ -148,30 +148,7 @@ impl Store {
     }
 
     pub async fn search(&self, org: &OrgId, search: &Search) -> Result<Page, StoreError> {
-        let hashed = HashedSearch {
-            resource_type: search.resource_type,
-            terms: search
-                .terms
-                .iter()
-                .map(|filter| {
-                    filter
-                        .any_of
-                        .iter()
-                        .map(|term| {
-                            let hash =
-                                self.term_hash(org, search.resource_type, term.param, &term.value);
-                            (term.param, hash)
-                        })
-                        .collect()
-                })
-                .collect(),
-            ids: search.ids.iter().map(|id| id.as_str().to_owned()).collect(),
-            start_from_us: search.start_from.map(micros),
-            start_before_us: search.start_before.map(micros),
-            sort: search.sort,
-            limit: i64::from(search.count),
-            offset: i64::from(search.offset),
-        };
+        let hashed = self.hash_search(org, search);
         let (rows, total) = self.inner.backend.search(org.as_str(), &hashed).await?;
         let mut keys = KeyCache::new();
         let mut resources = Vec::with_capacity(rows.len());
@@ -211,6 +188,33 @@ impl Store {
             }
         }
         Ok(committed)
+    }
+
+    fn hash_search(&self, org: &OrgId, search: &Search) -> HashedSearch {
+        HashedSearch {
+            resource_type: search.resource_type,
+            terms: search
+                .terms
+                .iter()
+                .map(|filter| {
+                    filter
+                        .any_of
+                        .iter()
+                        .map(|term| {
+                            let hash =
+                                self.term_hash(org, search.resource_type, term.param, &term.value);
+                            (term.param, hash)
+                        })
+                        .collect()
+                })
+                .collect(),
+            ids: search.ids.iter().map(|id| id.as_str().to_owned()).collect(),
+            start_from_us: search.start_from.map(micros),
+            start_before_us: search.start_before.map(micros),
+            sort: search.sort,
+            limit: i64::from(search.count),
+            offset: i64::from(search.offset),
+        }
     }
 
     fn term_hash(&self, org: &OrgId, resource_type: &str, param: &str, value: &str) -> Vec<u8> {
@@ -305,6 +309,11 @@ impl Plan<'_> {
                 expect,
             } => self.delete(resource_type, id, *expect).await,
             Change::ErasePatient { id, referenced_by } => self.erase(id, referenced_by).await,
+            Change::RequireNone(search) => {
+                let hashed = self.store.hash_search(self.org, search);
+                self.ops.push(WriteOp::RequireNone(hashed));
+                Ok(())
+            }
         }
     }
 

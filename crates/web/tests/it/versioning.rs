@@ -8,6 +8,7 @@ use crate::harness::TestApp;
 crate::on_both_backends!(
     updates_bump_the_version_and_if_match_guards_them,
     conditional_create_returns_the_existing_patient,
+    concurrent_conditional_creates_make_one_patient,
     deleted_resources_are_gone,
 );
 
@@ -102,4 +103,66 @@ async fn deleted_resources_are_gone(app: &TestApp) {
         app.delete("/fhir/Patient/never-was").await,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn concurrent_conditional_creates_make_one_patient(app: &TestApp) {
+    let sends = (0..8).map(|_| {
+        app.send(
+            app.request(Method::POST, "/fhir/Patient")
+                .header("if-none-exist", "identifier=urn:mrn|race-1")
+                .json(&patient("race-1")),
+        )
+    });
+    let answers = futures_join_all(sends).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        created,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _, _)| *status == StatusCode::CREATED || *status == StatusCode::OK)
+    );
+    let ids: std::collections::HashSet<&str> = answers
+        .iter()
+        .map(|(_, _, body)| body["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    let (_, found) = app.get("/fhir/Patient?identifier=urn:mrn|race-1").await;
+    assert_eq!(found["total"], 1);
+}
+
+/// Runs the futures concurrently on this task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for future in futures {
+        set.push(Box::pin(future));
+    }
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.unwrap()).collect()
 }
