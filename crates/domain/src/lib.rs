@@ -5,6 +5,7 @@
 //! through [`clock::Clock`].
 
 pub mod appointment;
+pub mod appointment_events;
 pub mod clock;
 pub mod contact;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod zone;
 pub use appointment::{
     ActorRef, Appointment, AppointmentError, AppointmentStatus, Participant, ParticipationStatus,
 };
+pub use appointment_events::AppointmentEvent;
 pub use clock::{Clock, ManualClock};
 pub use contact::{
     ContactAddress, ContactChannel, ContactPoint, EmailAddress, PhoneE164, PhoneError, PhoneNumber,
