@@ -73,12 +73,26 @@ pub fn changes(previous: Option<&Appointment>, next: &Appointment) -> Vec<Appoin
             events.push(event);
         }
     }
-    if next.status == AppointmentStatus::Booked
-        && accepted_patients(next) > previous.map_or(0, accepted_patients)
-    {
+    // A (re)booking counts every acceptance it arrives with; otherwise only new ones.
+    let accepted_before = match events.first() {
+        Some(AppointmentEvent::Booked) => 0,
+        _ => previous.map_or(0, accepted_patients),
+    };
+    if next.status == AppointmentStatus::Booked && accepted_patients(next) > accepted_before {
         events.push(AppointmentEvent::Confirmed);
     }
     events
+}
+
+/// The events of removing an appointment (a FHIR delete): one that was going to happen
+/// is, for the patient, cancelled.
+pub fn removal(previous: &Appointment) -> Vec<AppointmentEvent> {
+    match previous.status {
+        AppointmentStatus::Booked | AppointmentStatus::Arrived | AppointmentStatus::CheckedIn => {
+            vec![AppointmentEvent::Cancelled]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn accepted_patients(appointment: &Appointment) -> usize {
@@ -187,6 +201,21 @@ mod tests {
     }
 
     #[test]
+    fn rebooking_an_accepted_appointment_confirms_it_again() {
+        let cancelled = appointment(
+            AppointmentStatus::Cancelled,
+            NINE,
+            ParticipationStatus::Accepted,
+        );
+        let booked = appointment(
+            AppointmentStatus::Booked,
+            NINE,
+            ParticipationStatus::Accepted,
+        );
+        assert_eq!(changes(Some(&cancelled), &booked), [Booked, Confirmed]);
+    }
+
+    #[test]
     fn the_patient_accepting_confirms() {
         let booked = appointment(
             AppointmentStatus::Booked,
@@ -206,6 +235,22 @@ mod tests {
             ParticipationStatus::Accepted,
         );
         assert_eq!(changes(Some(&accepted), &moved), [Rescheduled]);
+    }
+
+    #[test]
+    fn removing_a_booked_appointment_cancels_it() {
+        let booked = appointment(
+            AppointmentStatus::Booked,
+            NINE,
+            ParticipationStatus::NeedsAction,
+        );
+        assert_eq!(removal(&booked), [Cancelled]);
+        let done = appointment(
+            AppointmentStatus::Fulfilled,
+            NINE,
+            ParticipationStatus::NeedsAction,
+        );
+        assert_eq!(removal(&done), []);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The resource types careloop serves, and the one place that says how each is indexed
 //! and protected.
 
-use careloop_domain::{Region, ResourceId};
+use careloop_domain::{Appointment, Region, ResourceId};
 use careloop_store::{Protection, model::Term};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -55,6 +55,8 @@ pub struct Indexed {
     pub end: Option<Timestamp>,
     pub protection: Protection,
     pub patient_refs: Vec<ResourceId>,
+    /// The appointment read from the resource, when it is one.
+    pub appointment: Option<Appointment>,
 }
 
 /// Checks that `body` is a JSON object of the expected type.
@@ -99,6 +101,7 @@ pub fn index(
                 end: None,
                 protection: Protection::PatientRecord,
                 patient_refs: Vec::new(),
+                appointment: None,
             })
         }
         ResourceType::Appointment => {
@@ -117,6 +120,7 @@ pub fn index(
                 end: parsed.model.end,
                 protection: Protection::OwnedBy(owner),
                 patient_refs: patients,
+                appointment: Some(parsed.model),
             })
         }
         ResourceType::Practitioner | ResourceType::Location => Ok(Indexed {
@@ -125,6 +129,7 @@ pub fn index(
             end: None,
             protection: Protection::Clear,
             patient_refs: Vec::new(),
+            appointment: None,
         }),
     }
 }

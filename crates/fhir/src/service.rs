@@ -3,17 +3,17 @@
 
 use std::collections::HashSet;
 
-use careloop_domain::{OrgId, ResourceId};
+use careloop_domain::{Appointment, AppointmentEvent, OrgId, ResourceId, appointment_events};
 use careloop_store::crypto::random_id_bytes;
 use careloop_store::{Change, Committed, Expect, NewVersion, Search, Store, StoreError};
 use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::bundle::{SearchPage, searchset};
-use crate::meta;
 use crate::outcome::{FhirError, IssueCode};
 use crate::resource::{Context, ResourceType, index};
 use crate::search;
+use crate::{appointment, meta};
 
 /// What a conditional create's condition finds.
 pub(crate) enum Existing {
@@ -122,16 +122,20 @@ impl FhirService {
             None => None,
         };
         let id = ResourceId::from_random(random_id_bytes());
-        let version = self
-            .prepare(org, resource_type, body, &id, &HashSet::new())
+        let (version, expect) = self
+            .prepare(
+                org,
+                resource_type,
+                body,
+                &id,
+                &HashSet::new(),
+                Expect::Absent,
+            )
             .await?;
         let Some(condition) = guard else {
-            return self.commit_one(org, version, Expect::Absent, None).await;
+            return self.commit_one(org, version, expect, None).await;
         };
-        match self
-            .commit_one(org, version, Expect::Absent, Some(condition))
-            .await
-        {
+        match self.commit_one(org, version, expect, Some(condition)).await {
             // Another request created a match since the look-up: that one is the answer.
             Err(error) if error.status == 409 => match self
                 .find_existing(org, resource_type, if_none_exist.unwrap_or_default())
@@ -195,9 +199,15 @@ impl FhirService {
         let id = path_id(resource_type, id)?;
         crate::resource::check_type(&body, resource_type)?;
         check_body_id(&body, &id)?;
-        let expect = expectation(if_match)?;
-        let version = self
-            .prepare(org, resource_type, body, &id, &HashSet::new())
+        let (version, expect) = self
+            .prepare(
+                org,
+                resource_type,
+                body,
+                &id,
+                &HashSet::new(),
+                expectation(if_match)?,
+            )
             .await?;
         self.commit_one(org, version, expect, None).await
     }
@@ -230,25 +240,42 @@ impl FhirService {
                 resource_type: resource_type.as_str(),
                 id: id.clone(),
                 expect,
+                events: self.removal_events(org, resource_type, &id).await?,
             },
         };
-        match self.store.commit(org, &[change]).await {
-            Ok(_) => Ok(()),
-            // Deleting what is already deleted succeeds, as FHIR allows.
-            Err(StoreError::NotFound)
-                if !erase && self.was_deleted(org, resource_type, &id).await =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(store_error(
-                e,
-                &format!("{}/{}", resource_type.as_str(), id),
-            )),
-        }
+        self.store
+            .commit(org, &[change])
+            .await
+            .map(|_| ())
+            .map_err(|e| write_error(e, &format!("{}/{}", resource_type.as_str(), id), expect))
     }
 
-    async fn was_deleted(&self, org: &OrgId, resource_type: ResourceType, id: &ResourceId) -> bool {
-        matches!(self.store.read(org, resource_type.as_str(), id).await, Ok(Some(stored)) if stored.deleted)
+    /// The events of deleting a resource: a booked appointment removed is cancelled.
+    pub(crate) async fn removal_events(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        id: &ResourceId,
+    ) -> Result<Vec<&'static str>, FhirError> {
+        if resource_type != ResourceType::Appointment {
+            return Ok(Vec::new());
+        }
+        let subject = format!("Appointment/{id}");
+        let current = self
+            .store
+            .read(org, resource_type.as_str(), id)
+            .await
+            .map_err(|e| store_error(e, &subject))?;
+        let Some(stored) = current.filter(|stored| !stored.deleted) else {
+            return Ok(Vec::new());
+        };
+        let body: Value =
+            serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
+        let previous = appointment::from_fhir(&body)?.model;
+        Ok(appointment_events::removal(&previous)
+            .into_iter()
+            .map(AppointmentEvent::name)
+            .collect())
     }
 
     pub async fn search(
@@ -285,6 +312,9 @@ impl FhirService {
 
     /// Validates a resource and makes the version to store. `pending` are patients created
     /// in the same transaction, which references may point at.
+    ///
+    /// Returns the expectation to write it with: an appointment's events are read against
+    /// its current version, so the write must find that version still current.
     pub(crate) async fn prepare(
         &self,
         org: &OrgId,
@@ -292,7 +322,8 @@ impl FhirService {
         mut body: Value,
         id: &ResourceId,
         pending: &HashSet<ResourceId>,
-    ) -> Result<NewVersion, FhirError> {
+        expect: Expect,
+    ) -> Result<(NewVersion, Expect), FhirError> {
         meta::prepare(&mut body, id);
         let indexed = index(resource_type, &body, &self.context)?;
         for patient in &indexed.patient_refs {
@@ -314,7 +345,11 @@ impl FhirService {
                 .at("Appointment.participant.actor"));
             }
         }
-        Ok(NewVersion {
+        let (events, expect) = match &indexed.appointment {
+            Some(next) => self.appointment_events(org, next, expect).await?,
+            None => (Vec::new(), expect),
+        };
+        let version = NewVersion {
             resource_type: resource_type.as_str(),
             id: id.clone(),
             body: serde_json::to_vec(&body).map_err(|_| FhirError::internal())?,
@@ -322,7 +357,44 @@ impl FhirService {
             start: indexed.start,
             end: indexed.end,
             protection: indexed.protection,
-        })
+            events,
+        };
+        Ok((version, expect))
+    }
+
+    /// The events that writing `next` causes, judged against the current version, and the
+    /// expectation that pins that version.
+    async fn appointment_events(
+        &self,
+        org: &OrgId,
+        next: &Appointment,
+        expect: Expect,
+    ) -> Result<(Vec<&'static str>, Expect), FhirError> {
+        let subject = format!("Appointment/{}", next.id);
+        let current = self
+            .store
+            .read(org, ResourceType::Appointment.as_str(), &next.id)
+            .await
+            .map_err(|e| store_error(e, &subject))?
+            .filter(|stored| !stored.deleted);
+        let previous = match &current {
+            Some(stored) => {
+                let body: Value =
+                    serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
+                Some(appointment::from_fhir(&body)?.model)
+            }
+            None => None,
+        };
+        let events = appointment_events::changes(previous.as_ref(), next)
+            .into_iter()
+            .map(AppointmentEvent::name)
+            .collect();
+        let pinned = match (expect, &current) {
+            (Expect::Any, Some(stored)) => Expect::Version(stored.version),
+            (Expect::Any, None) => Expect::Absent,
+            (other, _) => other,
+        };
+        Ok((events, pinned))
     }
 
     /// Writes one version, after checking `require_none` finds nothing when given.

@@ -92,19 +92,26 @@ impl FhirService {
             }
             let change = match &entry.body {
                 Some(body) => {
-                    let version: NewVersion = self
-                        .prepare(org, entry.resource_type, body.clone(), &entry.id, &pending)
+                    let (version, expect): (NewVersion, Expect) = self
+                        .prepare(
+                            org,
+                            entry.resource_type,
+                            body.clone(),
+                            &entry.id,
+                            &pending,
+                            entry.expect,
+                        )
                         .await
                         .map_err(|e| in_entry(e, &entry.path))?;
-                    Change::Put {
-                        version,
-                        expect: entry.expect,
-                    }
+                    Change::Put { version, expect }
                 }
                 None => Change::Delete {
                     resource_type: entry.resource_type.as_str(),
                     id: entry.id.clone(),
                     expect: entry.expect,
+                    events: self
+                        .removal_events(org, entry.resource_type, &entry.id)
+                        .await?,
                 },
             };
             changes.push((i, change));

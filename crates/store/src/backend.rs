@@ -38,6 +38,14 @@ pub struct HashedTerm {
 /// One write of an atomic batch.
 #[derive(Clone, Debug)]
 pub enum WriteOp {
+    /// Records a domain event about a row written in the same batch.
+    AppendEvent {
+        name: &'static str,
+        resource_type: String,
+        resource_id: String,
+        version: i64,
+        created_us: i64,
+    },
     /// Fails the batch with a conflict if anything matches (a conditional create).
     RequireNone(HashedSearch),
     /// Creates the organization unless it exists.
@@ -86,6 +94,17 @@ pub struct HashedSearch {
     pub offset: i64,
 }
 
+/// An event as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub seq: i64,
+    pub name: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub version: i64,
+    pub created_us: i64,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     pub size: u32,
@@ -129,6 +148,17 @@ pub trait Backend: Send + Sync + 'static {
         org: &str,
         search: &HashedSearch,
     ) -> Result<(Vec<Row>, u64), BackendError>;
+
+    /// The oldest events not yet handled, in the order they were written.
+    async fn unhandled_events(&self, org: &str, limit: i64) -> Result<Vec<EventRow>, BackendError>;
+
+    /// Marks events handled, so they are not handed out again.
+    async fn mark_events_handled(
+        &self,
+        org: &str,
+        seqs: &[i64],
+        handled_us: i64,
+    ) -> Result<(), BackendError>;
 
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;

@@ -17,6 +17,7 @@ pub use backend::{Backend, BackendError, PoolStats};
 pub use crypto::{MasterKey, MasterKeyError};
 pub use error::StoreError;
 pub use model::{
-    Change, Committed, Expect, NewVersion, Page, Protection, Search, Sort, Stored, TermFilter,
+    Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Sort, Stored,
+    TermFilter,
 };
 pub use store::Store;

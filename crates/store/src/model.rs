@@ -55,6 +55,8 @@ pub struct NewVersion {
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,
     pub protection: Protection,
+    /// Domain events this version causes (`appointment.booked`), recorded with it.
+    pub events: Vec<&'static str>,
 }
 
 /// The body is health data: only its size is printed.
@@ -82,6 +84,8 @@ pub enum Change {
         resource_type: &'static str,
         id: ResourceId,
         expect: Expect,
+        /// Domain events the deletion causes, recorded with it.
+        events: Vec<&'static str>,
     },
     /// Fails the batch with [`crate::StoreError::Conflict`] if any resource matches, checked
     /// inside the batch's transaction: the guard of a conditional create.
@@ -163,4 +167,15 @@ pub struct Page {
     pub resources: Vec<Stored>,
     /// How many match in all.
     pub total: u64,
+}
+
+/// A domain event: what happened to which version of which resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub seq: i64,
+    pub name: String,
+    pub resource_type: String,
+    pub id: ResourceId,
+    pub version: u32,
+    pub at: Timestamp,
 }

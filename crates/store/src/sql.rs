@@ -73,6 +73,25 @@ pub fn fetch() -> String {
     format!("SELECT {ROW_COLUMNS} FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?")
 }
 
+pub const UNHANDLED_EVENTS: &str = "SELECT seq, name, resource_type, resource_id, resource_version, created_us FROM events \
+     WHERE org_id = ? AND handled_us IS NULL ORDER BY seq LIMIT ?";
+
+/// Marks the events whose sequence numbers are bound after the first two values.
+pub fn mark_events_handled(dialect: Dialect, org: &str, seqs: &[i64], handled_us: i64) -> Step {
+    let placeholders = vec!["?"; seqs.len().max(1)].join(", ");
+    let mut binds = vec![Bind::Int(handled_us), Bind::Text(org.to_owned())];
+    binds.extend(seqs.iter().copied().map(Bind::Int));
+    if seqs.is_empty() {
+        binds.push(Bind::Int(-1));
+    }
+    step(
+        dialect,
+        &format!("UPDATE events SET handled_us = ? WHERE org_id = ? AND seq IN ({placeholders})"),
+        binds,
+        false,
+    )
+}
+
 pub const WRAPPED_KEY: &str = "SELECT wrapped FROM data_keys WHERE org_id = ? AND id = ?";
 
 fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, changes_one: bool) -> Step {
@@ -145,6 +164,25 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             "INSERT INTO organizations (id, name, created_us) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
             vec![org_bind(), Bind::Text(name.clone()), Bind::Int(*created_us)],
             false,
+        )],
+        WriteOp::AppendEvent {
+            name,
+            resource_type,
+            resource_id,
+            version,
+            created_us,
+        } => vec![step(
+            dialect,
+            "INSERT INTO events (org_id, name, resource_type, resource_id, resource_version, created_us) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                org_bind(),
+                Bind::Text((*name).to_owned()),
+                Bind::Text(resource_type.clone()),
+                Bind::Text(resource_id.clone()),
+                Bind::Int(*version),
+                Bind::Int(*created_us),
+            ],
+            true,
         )],
         WriteOp::InsertKey {
             key_id,

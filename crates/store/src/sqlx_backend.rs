@@ -162,6 +162,48 @@ macro_rules! sqlx_backend {
                 Ok((rows, u64::try_from(total).unwrap_or(0)))
             }
 
+            async fn unhandled_events(
+                &self,
+                org: &str,
+                limit: i64,
+            ) -> Result<Vec<$crate::backend::EventRow>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let sql = $dialect.render($crate::sql::UNHANDLED_EVENTS);
+                let rows = sqlx::query(&sql)
+                    .bind(org)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::backend::EventRow {
+                            seq: r.try_get(0)?,
+                            name: r.try_get(1)?,
+                            resource_type: r.try_get(2)?,
+                            resource_id: r.try_get(3)?,
+                            version: r.try_get(4)?,
+                            created_us: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(database)
+            }
+
+            async fn mark_events_handled(
+                &self,
+                org: &str,
+                seqs: &[i64],
+                handled_us: i64,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::sql::mark_events_handled($dialect, org, seqs, handled_us);
+                bind_all(sqlx::query(&step.sql), &step.binds)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database)?;
+                Ok(())
+            }
+
             async fn apply(
                 &self,
                 org: &str,

@@ -10,7 +10,9 @@ use jiff::Timestamp;
 use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp};
 use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
 use crate::error::StoreError;
-use crate::model::{Change, Committed, Expect, NewVersion, Page, Protection, Search, Stored};
+use crate::model::{
+    Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Stored,
+};
 
 /// The resource type whose rows own data keys.
 const PATIENT: &str = "Patient";
@@ -156,6 +158,42 @@ impl Store {
             resources.push(self.open(org, row, &mut keys).await?);
         }
         Ok(Page { resources, total })
+    }
+
+    /// The oldest domain events not yet handled, at most `limit`. An event stays here
+    /// until [`Store::mark_handled`], so a crash between reading and acting loses nothing.
+    pub async fn unhandled_events(
+        &self,
+        org: &OrgId,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = self
+            .inner
+            .backend
+            .unhandled_events(org.as_str(), i64::from(limit))
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Event {
+                    seq: row.seq,
+                    id: ResourceId::parse(&row.resource_id).map_err(|_| StoreError::Decrypt)?,
+                    name: row.name,
+                    resource_type: row.resource_type,
+                    version: u32::try_from(row.version).unwrap_or(u32::MAX),
+                    at: from_micros(row.created_us),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mark_handled(&self, org: &OrgId, events: &[Event]) -> Result<(), StoreError> {
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        let now = micros(self.inner.clock.now());
+        Ok(self
+            .inner
+            .backend
+            .mark_events_handled(org.as_str(), &seqs, now)
+            .await?)
     }
 
     /// Applies every change or none.
@@ -307,7 +345,8 @@ impl Plan<'_> {
                 resource_type,
                 id,
                 expect,
-            } => self.delete(resource_type, id, *expect).await,
+                events,
+            } => self.delete(resource_type, id, *expect, events).await,
             Change::ErasePatient { id, referenced_by } => self.erase(id, referenced_by).await,
             Change::RequireNone(search) => {
                 let hashed = self.store.hash_search(self.org, search);
@@ -385,7 +424,31 @@ impl Plan<'_> {
             end_us: version.end.map(micros),
         };
         self.push(version.resource_type, &version.id, row, head, terms);
+        self.append_events(
+            version.resource_type,
+            &version.id,
+            next_version,
+            &version.events,
+        );
         Ok(())
+    }
+
+    fn append_events(
+        &mut self,
+        resource_type: &str,
+        id: &ResourceId,
+        version: i64,
+        events: &[&'static str],
+    ) {
+        for name in events {
+            self.ops.push(WriteOp::AppendEvent {
+                name,
+                resource_type: resource_type.to_owned(),
+                resource_id: id.as_str().to_owned(),
+                version,
+                created_us: micros(self.now),
+            });
+        }
     }
 
     async fn delete(
@@ -393,6 +456,7 @@ impl Plan<'_> {
         resource_type: &'static str,
         id: &ResourceId,
         expect: Expect,
+        events: &[&'static str],
     ) -> Result<(), StoreError> {
         let head = self.head(resource_type, id).await?;
         let current = match &head {
@@ -425,7 +489,9 @@ impl Plan<'_> {
             start_us: None,
             end_us: None,
         };
+        let version = row.version;
         self.push(resource_type, id, row, head, Vec::new());
+        self.append_events(resource_type, id, version, events);
         Ok(())
     }
 

@@ -11,6 +11,7 @@ mod harness;
 mod appointments;
 mod bad_input;
 mod encryption;
+mod events;
 mod fhir_basics;
 mod fhir_options;
 mod logs;
