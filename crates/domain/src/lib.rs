@@ -12,6 +12,7 @@ pub mod ids;
 pub mod locale;
 pub mod patient;
 pub mod redact;
+pub mod reply;
 pub mod sms;
 pub mod zone;
 
