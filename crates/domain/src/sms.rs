@@ -53,9 +53,8 @@ pub fn segments(body: &str) -> Segments {
         ),
     };
     let units = widths.iter().sum();
-    let count = if units == 0 {
-        1
-    } else if units <= single {
+    // An empty body is still one message; a short one too.
+    let count = if units <= single {
         1
     } else {
         // Pack whole characters into parts of at most `part` units.
