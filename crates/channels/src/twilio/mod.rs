@@ -1,0 +1,3 @@
+//! Twilio Programmable Messaging.
+
+pub mod signature;
