@@ -1,5 +1,10 @@
 //! The published X-Twilio-Signature test vectors (twilio-python and Twilio's docs).
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test loudly"
+)]
+
 use careloop_channels::twilio::signature::{sign, verify};
 use serde_json::Value;
 
