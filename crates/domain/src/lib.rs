@@ -11,6 +11,7 @@ pub mod contact;
 pub mod ids;
 pub mod locale;
 pub mod patient;
+pub mod quiet_hours;
 pub mod redact;
 pub mod reply;
 pub mod sms;
