@@ -1,0 +1,126 @@
+//! Journeys: what careloop does, step by step, after something happens to an
+//! appointment. A definition is data (a TOML file a clinic can edit); this module holds
+//! its model and reads it, naming the file, the step and the field of every mistake.
+
+mod parse;
+
+use jiff::SignedDuration;
+use jiff::civil::Time;
+
+use crate::appointment_events::AppointmentEvent;
+
+pub use parse::{DefinitionError, parse};
+
+/// A journey definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Journey {
+    /// Its name, unique among the clinic's journeys.
+    pub name: String,
+    /// The event that enrolls the patient.
+    pub trigger: AppointmentEvent,
+    /// Events that end an enrollment early (a cancellation ends the reminders).
+    pub ends_on: Vec<AppointmentEvent>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Given in the file, or `step-N` (from 1).
+    pub id: String,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Send {
+        template: String,
+        channel: ChannelChoice,
+        purpose: Purpose,
+    },
+    Wait(Wait),
+    /// Waits for a reply or an event, up to `timeout`; then goes on to `on_timeout` (or
+    /// the next step).
+    WaitFor {
+        awaited: Awaited,
+        timeout: SignedDuration,
+        on_timeout: Option<String>,
+    },
+    /// Goes to `then` when `condition` holds, else to `otherwise` (or the next step).
+    Branch {
+        condition: Condition,
+        then: String,
+        otherwise: Option<String>,
+    },
+    /// A to-do for staff.
+    Task {
+        title: String,
+    },
+    End,
+}
+
+/// How long a `wait` step waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// This long from when the step is reached.
+    For(SignedDuration),
+    /// Until this offset from the appointment's start (negative: before it).
+    FromStart(SignedDuration),
+    /// Until the next time the patient's clock shows this time of day.
+    LocalTime(Time),
+}
+
+/// Which channel a message goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelChoice {
+    /// The patient's first reachable contact point.
+    Preferred,
+    /// These channels in order: the next when one cannot be used or fails.
+    InOrder(Vec<Channel>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// Why a message is sent: consent rules differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// About the patient's own care (reminders): needs no marketing consent.
+    Transactional,
+    Marketing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Awaited {
+    Reply(ReplyKind),
+    Event(AppointmentEvent),
+}
+
+/// The replies a journey can wait for or branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    Confirm,
+    Decline,
+    Reschedule,
+    /// Any reply at all.
+    Any,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The appointment is confirmed by the patient.
+    Confirmed,
+    /// The patient's last reply was of this kind.
+    LastReply(ReplyKind),
+}
