@@ -2,6 +2,7 @@
 //! appointment. A definition is data (a TOML file a clinic can edit); this module holds
 //! its model and reads it, naming the file, the step and the field of every mistake.
 
+pub mod builtin;
 mod parse;
 
 use jiff::SignedDuration;
