@@ -44,25 +44,24 @@ impl PgBackend {
 
     /// Creates a schema (for tests that each want their own).
     pub async fn create_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
-        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
-        let quoted = schema.replace('"', "\"\"");
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{quoted}\""))
-            .execute(&pool)
-            .await?;
-        pool.close().await;
-        Ok(())
+        on_schema(url, "CREATE SCHEMA IF NOT EXISTS", schema, "").await
     }
 
     /// Drops a schema and everything in it.
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
-        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
-        let quoted = schema.replace('"', "\"\"");
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{quoted}\" CASCADE"))
-            .execute(&pool)
-            .await?;
-        pool.close().await;
-        Ok(())
+        on_schema(url, "DROP SCHEMA IF EXISTS", schema, "CASCADE").await
     }
+}
+
+/// Runs `{verb} "schema" {suffix}` on a connection of its own.
+async fn on_schema(url: &str, verb: &str, schema: &str, suffix: &str) -> Result<(), sqlx::Error> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    let quoted = schema.replace('"', "\"\"");
+    let result = sqlx::query(&format!("{verb} \"{quoted}\" {suffix}"))
+        .execute(&pool)
+        .await;
+    pool.close().await;
+    result.map(|_| ())
 }
 
 careloop_store::sqlx_backend! {
