@@ -17,6 +17,7 @@ pub mod quiet_hours;
 pub mod redact;
 pub mod reply;
 pub mod sms;
+pub mod template;
 pub mod zone;
 
 pub use appointment::{
