@@ -176,3 +176,19 @@ pub fn versioned_response(
     }
     response
 }
+
+/// The answer to a create or an update: 201 when it created the resource, else 200, shaped
+/// by the client's `Prefer`.
+pub fn write_response(
+    base: &str,
+    written: &Versioned,
+    location: bool,
+    headers: &HeaderMap,
+) -> Response {
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    versioned_response(base, status, written, location, prefer_return(headers))
+}

@@ -2,12 +2,12 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use careloop_domain::OrgId;
 
 use super::resource_type;
-use crate::fhir_http::{FhirBody, FhirFailure, header_str, prefer_return, versioned_response};
+use crate::fhir_http::{FhirBody, FhirFailure, header_str, write_response};
 use crate::state::AppState;
 
 pub async fn post(
@@ -23,16 +23,10 @@ pub async fn post(
         .fhir
         .create(&org, resource_type, body, if_none_exist)
         .await?;
-    let status = if written.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(versioned_response(
+    Ok(write_response(
         state.fhir.base(),
-        status,
         &written,
         written.created,
-        prefer_return(&headers),
+        &headers,
     ))
 }

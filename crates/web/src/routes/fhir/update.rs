@@ -3,12 +3,12 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use careloop_domain::OrgId;
 
 use super::resource_type;
-use crate::fhir_http::{FhirBody, FhirFailure, header_str, prefer_return, versioned_response};
+use crate::fhir_http::{FhirBody, FhirFailure, header_str, write_response};
 use crate::state::AppState;
 
 pub async fn put(
@@ -24,16 +24,5 @@ pub async fn put(
         .fhir
         .update(&org, resource_type, &id, body, if_match)
         .await?;
-    let status = if written.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(versioned_response(
-        state.fhir.base(),
-        status,
-        &written,
-        true,
-        prefer_return(&headers),
-    ))
+    Ok(write_response(state.fhir.base(), &written, true, &headers))
 }
