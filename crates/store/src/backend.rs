@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 
+use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, StatusCounts};
+
 /// A stored row, as the database has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -69,6 +71,17 @@ pub enum WriteOp {
         key_id: String,
         references: Vec<Reference>,
     },
+    /// Enrolls, unless the same event already enrolled the patient in the same journey.
+    InsertEnrollment(EnrollmentRow),
+    /// Fails with [`BackendError::Conflict`] unless the enrollment is at `prev_version`.
+    UpdateEnrollment {
+        row: EnrollmentRow,
+        prev_version: i64,
+    },
+    /// Fails with [`BackendError::Conflict`] if the idempotency key was used.
+    InsertOutbox(OutboxRow),
+    /// Fails with [`BackendError::Conflict`] unless the row is at `prev_version`.
+    UpdateOutbox { row: OutboxRow, prev_version: i64 },
 }
 
 /// Rows of `resource_type` whose term `param` has this hash.
@@ -159,6 +172,35 @@ pub trait Backend: Send + Sync + 'static {
         seqs: &[i64],
         handled_us: i64,
     ) -> Result<(), BackendError>;
+
+    async fn enrollments(
+        &self,
+        org: &str,
+        query: &EnrollmentQuery,
+    ) -> Result<Vec<EnrollmentRow>, BackendError>;
+
+    async fn outbox(&self, org: &str, query: &OutboxQuery) -> Result<Vec<OutboxRow>, BackendError>;
+
+    /// Claims up to `limit` due queued messages until `lease_us`; rows other senders are
+    /// claiming at the same moment are skipped.
+    async fn claim_outbox(
+        &self,
+        org: &str,
+        now_us: i64,
+        lease_us: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, BackendError>;
+
+    /// Turns lapsed claims into unknown outcomes that wait `grace_us` for a callback, and
+    /// requeues unknown outcomes whose wait is over. Returns how many rows moved.
+    async fn sweep_outbox(
+        &self,
+        org: &str,
+        now_us: i64,
+        grace_us: i64,
+    ) -> Result<u64, BackendError>;
+
+    async fn outbox_counts(&self, org: &str) -> Result<StatusCounts, BackendError>;
 
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;

@@ -10,8 +10,10 @@ pub mod crypto;
 pub mod error;
 pub mod model;
 pub mod sql;
+pub mod sql_work;
 mod sqlx_backend;
 mod store;
+pub mod work;
 
 pub use backend::{Backend, BackendError, PoolStats};
 pub use crypto::{MasterKey, MasterKeyError};
@@ -20,4 +22,4 @@ pub use model::{
     Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Sort, Stored,
     TermFilter,
 };
-pub use store::Store;
+pub use store::{Store, from_micros, micros};

@@ -6,6 +6,8 @@
 use careloop_domain::ResourceId;
 use jiff::Timestamp;
 
+use crate::work::{EnrollmentRow, OutboxRow};
+
 /// How a version's body is protected at rest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Protection {
@@ -95,6 +97,20 @@ pub enum Change {
     ErasePatient {
         id: ResourceId,
         referenced_by: &'static [(&'static str, &'static str)],
+    },
+    /// Enrolls a patient in a journey; nothing happens if the same event already did.
+    Enroll(EnrollmentRow),
+    /// Fails the batch with a conflict unless the enrollment is at `prev_version`.
+    UpdateEnrollment {
+        row: EnrollmentRow,
+        prev_version: i64,
+    },
+    /// Queues a message; fails the batch with a conflict if its idempotency key was used.
+    Enqueue(OutboxRow),
+    /// Fails the batch with a conflict unless the message is at `prev_version`.
+    UpdateOutbox {
+        row: OutboxRow,
+        prev_version: i64,
     },
 }
 

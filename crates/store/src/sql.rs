@@ -4,6 +4,7 @@
 
 use crate::Sort;
 use crate::backend::{HashedSearch, HashedTerm, Row, WriteOp};
+use crate::sql_work;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -238,6 +239,19 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             ];
             steps.extend(insert_terms(dialect, org, row, terms));
             steps
+        }
+        WriteOp::InsertEnrollment(row) => vec![sql_work::insert_enrollment(dialect, org, row)],
+        WriteOp::UpdateEnrollment { row, prev_version } => {
+            vec![sql_work::update_enrollment(
+                dialect,
+                org,
+                row,
+                *prev_version,
+            )]
+        }
+        WriteOp::InsertOutbox(row) => vec![sql_work::insert_outbox(dialect, org, row)],
+        WriteOp::UpdateOutbox { row, prev_version } => {
+            vec![sql_work::update_outbox(dialect, org, row, *prev_version)]
         }
         WriteOp::ErasePatient { key_id, references } => {
             // Terms go with their rows (ON DELETE CASCADE).

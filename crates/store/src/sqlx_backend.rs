@@ -69,8 +69,125 @@ macro_rules! sqlx_backend {
             })
         }
 
+        fn enrollment_from(row: &$row) -> Result<$crate::work::EnrollmentRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::work::EnrollmentRow {
+                id: row.try_get(0)?,
+                journey: row.try_get(1)?,
+                appointment_id: row.try_get(2)?,
+                patient_id: row.try_get(3)?,
+                trigger_seq: row.try_get(4)?,
+                event_seq: row.try_get(5)?,
+                generation: row.try_get(6)?,
+                step: row.try_get(7)?,
+                active: row.try_get(8)?,
+                wake_us: row.try_get(9)?,
+                waiting: row.try_get(10)?,
+                last_reply: row.try_get(11)?,
+                effects: row.try_get(12)?,
+                ended: row.try_get(13)?,
+                version: row.try_get(14)?,
+                created_us: row.try_get(15)?,
+                updated_us: row.try_get(16)?,
+            })
+        }
+
+        fn outbox_from(row: &$row) -> Result<$crate::work::OutboxRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::work::OutboxRow {
+                id: row.try_get(0)?,
+                idempotency_key: row.try_get(1)?,
+                patient_id: row.try_get(2)?,
+                channel: row.try_get(3)?,
+                status: row.try_get(4)?,
+                due_us: row.try_get(5)?,
+                attempts: row.try_get(6)?,
+                lease_us: row.try_get(7)?,
+                provider_id: row.try_get(8)?,
+                error_code: row.try_get(9)?,
+                reason: row.try_get(10)?,
+                unknown_resends: row.try_get(11)?,
+                version: row.try_get(12)?,
+                created_us: row.try_get(13)?,
+                updated_us: row.try_get(14)?,
+            })
+        }
+
+        async fn fetch_rows<T>(
+            pool: &sqlx::Pool<$db>,
+            step: &$crate::sql::Step,
+            decode: fn(&$row) -> Result<T, sqlx::Error>,
+        ) -> Result<Vec<T>, $crate::BackendError> {
+            let rows = bind_all(sqlx::query(&step.sql), &step.binds)
+                .fetch_all(pool)
+                .await
+                .map_err(database)?;
+            rows.iter()
+                .map(decode)
+                .collect::<Result<_, _>>()
+                .map_err(database)
+        }
+
         #[async_trait::async_trait]
         impl $crate::Backend for $backend {
+            async fn enrollments(
+                &self,
+                org: &str,
+                query: &$crate::work::EnrollmentQuery,
+            ) -> Result<Vec<$crate::work::EnrollmentRow>, $crate::BackendError> {
+                let step = $crate::sql_work::enrollments($dialect, org, query);
+                fetch_rows(&self.pool, &step, enrollment_from).await
+            }
+
+            async fn outbox(
+                &self,
+                org: &str,
+                query: &$crate::work::OutboxQuery,
+            ) -> Result<Vec<$crate::work::OutboxRow>, $crate::BackendError> {
+                let step = $crate::sql_work::outbox($dialect, org, query);
+                fetch_rows(&self.pool, &step, outbox_from).await
+            }
+
+            async fn claim_outbox(
+                &self,
+                org: &str,
+                now_us: i64,
+                lease_us: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::work::OutboxRow>, $crate::BackendError> {
+                let step = $crate::sql_work::claim_outbox($dialect, org, now_us, lease_us, limit);
+                fetch_rows(&self.pool, &step, outbox_from).await
+            }
+
+            async fn sweep_outbox(
+                &self,
+                org: &str,
+                now_us: i64,
+                grace_us: i64,
+            ) -> Result<u64, $crate::BackendError> {
+                let mut moved = 0;
+                for step in $crate::sql_work::sweep_outbox($dialect, org, now_us, grace_us) {
+                    moved += bind_all(sqlx::query(&step.sql), &step.binds)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(database)?
+                        .rows_affected();
+                }
+                Ok(moved)
+            }
+
+            async fn outbox_counts(
+                &self,
+                org: &str,
+            ) -> Result<$crate::work::StatusCounts, $crate::BackendError> {
+                fn decode(row: &$row) -> Result<(String, i64), sqlx::Error> {
+                    use sqlx::Row as _;
+                    Ok((row.try_get(0)?, row.try_get(1)?))
+                }
+                let step = $crate::sql_work::outbox_counts($dialect, org);
+                fetch_rows(&self.pool, &step, decode).await
+            }
+
             async fn ping(&self) -> Result<(), $crate::BackendError> {
                 sqlx::query($crate::sql::PING)
                     .execute(&self.pool)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use careloop_domain::{Clock, OrgId, ResourceId};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp};
 use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
@@ -13,6 +13,7 @@ use crate::error::StoreError;
 use crate::model::{
     Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Stored,
 };
+use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, StatusCounts};
 
 /// The resource type whose rows own data keys.
 const PATIENT: &str = "Patient";
@@ -196,6 +197,62 @@ impl Store {
             .await?)
     }
 
+    pub async fn enrollments(
+        &self,
+        org: &OrgId,
+        query: &EnrollmentQuery,
+    ) -> Result<Vec<EnrollmentRow>, StoreError> {
+        Ok(self.inner.backend.enrollments(org.as_str(), query).await?)
+    }
+
+    pub async fn outbox(
+        &self,
+        org: &OrgId,
+        query: &OutboxQuery,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        Ok(self.inner.backend.outbox(org.as_str(), query).await?)
+    }
+
+    /// Claims up to `limit` messages that are due now, for `lease`: another sender sees
+    /// them again only if this one goes silent past the lease.
+    pub async fn claim_outbox(
+        &self,
+        org: &OrgId,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let now = self.inner.clock.now();
+        let lease_until = now.checked_add(lease).unwrap_or(now);
+        Ok(self
+            .inner
+            .backend
+            .claim_outbox(
+                org.as_str(),
+                micros(now),
+                micros(lease_until),
+                i64::from(limit),
+            )
+            .await?)
+    }
+
+    /// Moves messages whose sender went silent: see [`Backend::sweep_outbox`].
+    pub async fn sweep_outbox(
+        &self,
+        org: &OrgId,
+        grace: SignedDuration,
+    ) -> Result<u64, StoreError> {
+        let grace_us = i64::try_from(grace.as_micros()).unwrap_or(i64::MAX);
+        Ok(self
+            .inner
+            .backend
+            .sweep_outbox(org.as_str(), micros(self.inner.clock.now()), grace_us)
+            .await?)
+    }
+
+    pub async fn outbox_counts(&self, org: &OrgId) -> Result<StatusCounts, StoreError> {
+        Ok(self.inner.backend.outbox_counts(org.as_str()).await?)
+    }
+
     /// Applies every change or none.
     pub async fn commit(
         &self,
@@ -316,11 +373,11 @@ fn row_aad(org: &OrgId, resource_type: &str, id: &str, version: i64) -> Vec<u8> 
     format!("{}/{resource_type}/{id}/{version}", org.as_str()).into_bytes()
 }
 
-fn micros(at: Timestamp) -> i64 {
+pub fn micros(at: Timestamp) -> i64 {
     at.as_microsecond()
 }
 
-fn from_micros(us: i64) -> Timestamp {
+pub fn from_micros(us: i64) -> Timestamp {
     Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
@@ -348,6 +405,28 @@ impl Plan<'_> {
                 events,
             } => self.delete(resource_type, id, *expect, events).await,
             Change::ErasePatient { id, referenced_by } => self.erase(id, referenced_by).await,
+            Change::Enroll(row) => {
+                self.ops.push(WriteOp::InsertEnrollment(row.clone()));
+                Ok(())
+            }
+            Change::UpdateEnrollment { row, prev_version } => {
+                self.ops.push(WriteOp::UpdateEnrollment {
+                    row: row.clone(),
+                    prev_version: *prev_version,
+                });
+                Ok(())
+            }
+            Change::Enqueue(row) => {
+                self.ops.push(WriteOp::InsertOutbox(row.clone()));
+                Ok(())
+            }
+            Change::UpdateOutbox { row, prev_version } => {
+                self.ops.push(WriteOp::UpdateOutbox {
+                    row: row.clone(),
+                    prev_version: *prev_version,
+                });
+                Ok(())
+            }
             Change::RequireNone(search) => {
                 let hashed = self.store.hash_search(self.org, search);
                 self.ops.push(WriteOp::RequireNone(hashed));

@@ -4,6 +4,7 @@
 
 pub mod builtin;
 mod parse;
+pub mod run;
 
 use jiff::SignedDuration;
 use jiff::civil::Time;
@@ -116,6 +117,23 @@ pub enum ReplyKind {
     Reschedule,
     /// Any reply at all.
     Any,
+}
+
+impl ReplyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Decline => "decline",
+            Self::Reschedule => "reschedule",
+            Self::Any => "any",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Confirm, Self::Decline, Self::Reschedule, Self::Any]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -300,16 +300,12 @@ fn time_of_day(text: &str) -> Option<Time> {
 }
 
 fn reply_kind(reader: &Reader<'_>, text: &str, path: &str) -> Result<ReplyKind, DefinitionError> {
-    match text {
-        "confirm" => Ok(ReplyKind::Confirm),
-        "decline" => Ok(ReplyKind::Decline),
-        "reschedule" => Ok(ReplyKind::Reschedule),
-        "any" => Ok(ReplyKind::Any),
-        other => Err(reader.error(
+    ReplyKind::parse(text).ok_or_else(|| {
+        reader.error(
             path,
-            format!("'{other}' is not a reply; expected confirm, decline, reschedule or any"),
-        )),
-    }
+            format!("'{text}' is not a reply; expected confirm, decline, reschedule or any"),
+        )
+    })
 }
 
 fn wait_for(reader: &Reader<'_>, fields: &Table) -> Result<Action, DefinitionError> {

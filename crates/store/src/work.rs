@@ -1,0 +1,94 @@
+//! The engine's durable state: journey enrollments and the outbox. Rows hold ids,
+//! states and times only; a message's text and address live in its sealed
+//! Communication resource.
+
+/// Where a patient is in a journey.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrollmentRow {
+    pub id: String,
+    pub journey: String,
+    pub appointment_id: String,
+    pub patient_id: String,
+    /// The event that enrolled the patient.
+    pub trigger_seq: i64,
+    /// The last event applied to this enrollment.
+    pub event_seq: i64,
+    /// Bumped each time the appointment moves.
+    pub generation: i64,
+    /// The index of the step the enrollment is at.
+    pub step: i64,
+    pub active: bool,
+    /// When the engine next looks at it; `None` waits for a reply or an event only.
+    pub wake_us: Option<i64>,
+    /// What a `wait_for` step waits for (`reply:confirm`, `event:appointment.confirmed`).
+    pub waiting: Option<String>,
+    /// The kind of the patient's last reply.
+    pub last_reply: Option<String>,
+    /// How many actions it has taken: numbers each one's idempotency key.
+    pub effects: i64,
+    /// Why it ended (`completed`, `appointment.cancelled`).
+    pub ended: Option<String>,
+    pub version: i64,
+    pub created_us: i64,
+    pub updated_us: i64,
+}
+
+/// Which enrollments to read.
+#[derive(Clone, Debug)]
+pub enum EnrollmentQuery {
+    /// Active ones whose wake time has come, earliest first.
+    Due {
+        now_us: i64,
+        limit: i64,
+    },
+    /// Every one about this appointment, oldest first.
+    OfAppointment(String),
+    /// Active ones of this patient, oldest first.
+    ActiveOfPatient(String),
+    ById(String),
+}
+
+/// The delivery state of one outbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// The id of its Communication resource.
+    pub id: String,
+    pub idempotency_key: String,
+    pub patient_id: String,
+    pub channel: String,
+    pub status: String,
+    /// When it may be sent (or, while its outcome is unknown, when the wait for the
+    /// provider's callback ends).
+    pub due_us: i64,
+    pub attempts: i64,
+    /// While being sent: when the sender's claim lapses.
+    pub lease_us: Option<i64>,
+    /// The provider's id (a Twilio MessageSid, an email Message-ID).
+    pub provider_id: Option<String>,
+    /// The provider's error code of the last failure.
+    pub error_code: Option<String>,
+    /// Why a gate held it back or refused it, or why it failed.
+    pub reason: Option<String>,
+    /// How many times it was sent again after an unknown outcome no callback settled.
+    pub unknown_resends: i64,
+    pub version: i64,
+    pub created_us: i64,
+    pub updated_us: i64,
+}
+
+/// Which outbox rows to read.
+#[derive(Clone, Debug)]
+pub enum OutboxQuery {
+    ById(String),
+    ByProviderId(String),
+    /// Rows in any of these states, oldest first.
+    InStatus {
+        statuses: Vec<String>,
+        limit: i64,
+    },
+    /// Every row of a patient, oldest first.
+    OfPatient(String),
+}
+
+/// Counts of outbox rows by status.
+pub type StatusCounts = Vec<(String, i64)>;
