@@ -2,4 +2,8 @@
 //! into a provider call and a provider webhook into an inbound event or a status update,
 //! and verifies that webhooks come from the provider. It knows nothing of journeys.
 
+pub mod sandbox;
+pub mod transport;
 pub mod twilio;
+
+pub use transport::{Accepted, Outbound, SendError, Transport};

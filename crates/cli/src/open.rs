@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use careloop_domain::Clock;
+use careloop_engine::{Engine, Library, Settings, Transports};
 use careloop_store::{Backend, MasterKey, Store, StoreError};
 use careloop_store_postgres::PgBackend;
 use careloop_store_sqlite::SqliteBackend;
@@ -52,4 +53,13 @@ pub async fn store(
         )),
         Err(error) => Err(error).context("cannot check the master key against the database"),
     }
+}
+
+/// The engine over `store`, with the clinic's settings and the transports configured
+/// (the sandbox for a channel with no provider).
+pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {
+    let library = Library::builtin().context("the built-in journeys do not load")?;
+    let mut settings = Settings::new(config.clinic.clone(), config.default_region);
+    settings.quiet_hours = config.quiet_hours;
+    Ok(Engine::new(store, library, settings, Transports::sandbox()))
 }

@@ -8,6 +8,7 @@ pub mod appointment;
 pub mod appointment_events;
 pub mod clock;
 pub mod contact;
+pub mod delivery;
 pub mod duration;
 pub mod ids;
 pub mod journey;

@@ -7,6 +7,17 @@ use crate::meta::instant;
 use crate::resource::ResourceType;
 use crate::search::supported;
 
+fn interactions(resource_type: ResourceType) -> Value {
+    if resource_type.client_writable() {
+        json!([
+            {"code": "read"}, {"code": "create"}, {"code": "update"},
+            {"code": "delete"}, {"code": "search-type"}
+        ])
+    } else {
+        json!([{"code": "read"}, {"code": "search-type"}])
+    }
+}
+
 /// Builds the statement. `base` is the FHIR base URL, `started` when this server started.
 pub fn statement(base: &str, version: &str, started: Timestamp) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
@@ -18,10 +29,7 @@ pub fn statement(base: &str, version: &str, started: Timestamp) -> Value {
                 .collect();
             let mut resource = json!({
                 "type": resource_type.as_str(),
-                "interaction": [
-                    {"code": "read"}, {"code": "create"}, {"code": "update"},
-                    {"code": "delete"}, {"code": "search-type"}
-                ],
+"interaction": interactions(resource_type),
                 "versioning": "versioned-update",
                 "readHistory": false,
                 "updateCreate": true,

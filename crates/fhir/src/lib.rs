@@ -8,6 +8,7 @@
 pub mod appointment;
 pub mod bundle;
 pub mod capability;
+pub mod communication;
 pub mod date_param;
 pub mod directory;
 pub mod identifier;
@@ -19,6 +20,7 @@ pub mod reference;
 pub mod resource;
 pub mod search;
 pub mod service;
+pub mod task;
 mod transaction;
 
 pub use outcome::{FhirError, IssueCode};

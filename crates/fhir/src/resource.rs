@@ -15,15 +15,39 @@ pub enum ResourceType {
     Appointment,
     Practitioner,
     Location,
+    /// Messages careloop sent or received: written by careloop only.
+    Communication,
+    /// To-dos for staff: written by careloop only.
+    Task,
 }
 
 impl ResourceType {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::Patient,
         Self::Appointment,
         Self::Practitioner,
         Self::Location,
+        Self::Communication,
+        Self::Task,
     ];
+
+    /// Whether clients may create, update and delete it; careloop alone writes the
+    /// record of its messages and tasks.
+    pub fn client_writable(self) -> bool {
+        !matches!(self, Self::Communication | Self::Task)
+    }
+
+    /// The error for a write to a type careloop alone writes.
+    pub fn read_only_error(self) -> FhirError {
+        FhirError::new(
+            405,
+            IssueCode::NotSupported,
+            format!(
+                "{} resources are written by careloop; clients can read and search them",
+                self.as_str()
+            ),
+        )
+    }
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
@@ -35,6 +59,8 @@ impl ResourceType {
             Self::Appointment => "Appointment",
             Self::Practitioner => "Practitioner",
             Self::Location => "Location",
+            Self::Communication => "Communication",
+            Self::Task => "Task",
         }
     }
 }
@@ -92,6 +118,9 @@ pub fn index(
     context: &Context,
 ) -> Result<Indexed, FhirError> {
     check_type(body, resource_type)?;
+    if !resource_type.client_writable() {
+        return Err(resource_type.read_only_error());
+    }
     match resource_type {
         ResourceType::Patient => {
             let patient = patient::from_fhir(body, context)?;
@@ -123,6 +152,7 @@ pub fn index(
                 appointment: Some(parsed.model),
             })
         }
+        ResourceType::Communication | ResourceType::Task => Err(resource_type.read_only_error()),
         ResourceType::Practitioner | ResourceType::Location => Ok(Indexed {
             terms: directory::terms(body, resource_type.as_str())?,
             start: None,

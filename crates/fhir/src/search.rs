@@ -96,6 +96,41 @@ pub fn supported(
             ),
         ],
         ResourceType::Practitioner | ResourceType::Location => &[ID, IDENTIFIER],
+        ResourceType::Communication => &[
+            ID,
+            (
+                "patient",
+                "reference",
+                "The patient it was sent to or came from",
+            ),
+            ("subject", "reference", "The same as patient"),
+            (
+                "status",
+                "token",
+                "preparation, in-progress, completed or not-done",
+            ),
+            (
+                "medium",
+                "token",
+                "SMSWRIT (text message) or EMAILWRIT (email)",
+            ),
+            (
+                "about",
+                "reference",
+                "The appointment it is about: Appointment/id",
+            ),
+        ],
+        ResourceType::Task => &[
+            ID,
+            ("patient", "reference", "The patient it is for"),
+            ("subject", "reference", "The same as patient"),
+            ("status", "token", "requested, in-progress, completed, ..."),
+            (
+                "focus",
+                "reference",
+                "The appointment it is about: Appointment/id",
+            ),
+        ],
     }
 }
 
@@ -249,6 +284,18 @@ fn term(
             .map(|e| (EMAIL, e.as_str().to_owned()))
             .map_err(|e| bad(format!("{name}: the value is {e}"), name))
     };
+    let typed = match resource_type {
+        ResourceType::Communication => crate::communication::search_param(name),
+        ResourceType::Task => crate::task::search_param(name),
+        _ => None,
+    };
+    if let Some(param) = typed {
+        let value = match param {
+            appointment::PATIENT => search_id(value, "Patient").to_owned(),
+            _ => value.to_owned(),
+        };
+        return Ok((param, value));
+    }
     Ok(match name {
         "identifier" => identifier::search_term(value),
         "phone" => phone(value)?,

@@ -15,6 +15,14 @@ use crate::resource::{Context, ResourceType, index};
 use crate::search;
 use crate::{appointment, meta};
 
+/// The rows that name a patient and go when the patient is erased, even when sealed
+/// under someone else's key (an appointment of a parent and child).
+pub const ERASED_WITH_PATIENT: &[(&str, &str)] = &[
+    ("Appointment", crate::appointment::PATIENT),
+    ("Communication", crate::appointment::PATIENT),
+    ("Task", crate::appointment::PATIENT),
+];
+
 /// What a conditional create's condition finds.
 pub(crate) enum Existing {
     Found(Versioned),
@@ -221,6 +229,9 @@ impl FhirService {
         erase: bool,
         if_match: Option<&str>,
     ) -> Result<(), FhirError> {
+        if !resource_type.client_writable() {
+            return Err(resource_type.read_only_error());
+        }
         let id = path_id(resource_type, id)?;
         let expect = expectation(if_match)?;
         let change = match (erase, resource_type) {
@@ -228,7 +239,7 @@ impl FhirService {
                 id: id.clone(),
                 // An appointment that names the patient goes too, even when it is sealed
                 // under another participant's key.
-                referenced_by: &[("Appointment", crate::appointment::PATIENT)],
+                referenced_by: ERASED_WITH_PATIENT,
             },
             (true, _) => {
                 return Err(FhirError::bad_request(

@@ -8,7 +8,7 @@ CREATE TABLE enrollments (
     appointment_type TEXT    NOT NULL DEFAULT 'Appointment' CHECK (appointment_type = 'Appointment'),
     appointment_id   TEXT    NOT NULL,
     patient_id       TEXT    NOT NULL,
-    -- The event that enrolled the patient: enrolling twice from one event is a no-op.
+    -- The event that enrolled the patient.
     trigger_seq      INTEGER  NOT NULL,
     -- The last event applied, so that an event handled twice changes nothing.
     event_seq        INTEGER  NOT NULL,
@@ -24,8 +24,9 @@ CREATE TABLE enrollments (
     version          INTEGER  NOT NULL,
     created_us       INTEGER  NOT NULL,
     updated_us       INTEGER  NOT NULL,
+    -- The id is made of the event, the journey and the patient: enrolling twice from
+    -- one event is a no-op.
     PRIMARY KEY (org_id, id),
-    UNIQUE (org_id, journey, trigger_seq),
     FOREIGN KEY (org_id, appointment_type, appointment_id) REFERENCES resources (org_id, resource_type, id)
         ON DELETE CASCADE
 );

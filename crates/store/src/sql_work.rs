@@ -78,7 +78,7 @@ pub fn insert_enrollment(dialect: Dialect, org: &str, row: &EnrollmentRow) -> St
         dialect,
         &format!(
             "INSERT INTO enrollments (org_id, {ENROLLMENT_COLUMNS}) VALUES ({}) \
-             ON CONFLICT (org_id, journey, trigger_seq) DO NOTHING",
+             ON CONFLICT (org_id, id) DO NOTHING",
             vec!["?"; binds.len()].join(", ")
         ),
         binds,

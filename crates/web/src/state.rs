@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use careloop_domain::{Clock, OrgId, Region};
+use careloop_domain::{Clock, OrgId};
+use careloop_engine::Engine;
 use careloop_fhir::{Context, FhirService};
 use careloop_store::Store;
 use jiff::Timestamp;
@@ -14,6 +15,7 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub store: Store,
     pub fhir: FhirService,
+    pub engine: Engine,
     pub token: Arc<ApiToken>,
     pub metrics: Arc<Metrics>,
     pub started: Timestamp,
@@ -22,21 +24,19 @@ pub struct AppState {
 impl AppState {
     /// `public_url` is where clients reach careloop (no trailing slash); `api_token`
     /// acts for the default organization.
-    pub fn new(
-        store: Store,
-        clock: &dyn Clock,
-        public_url: &str,
-        api_token: &str,
-        region: Region,
-    ) -> Self {
+    pub fn new(engine: Engine, clock: &dyn Clock, public_url: &str, api_token: &str) -> Self {
+        let store = engine.store().clone();
         let fhir = FhirService::new(
             store.clone(),
-            Context { region },
+            Context {
+                region: engine.settings().region,
+            },
             format!("{public_url}/fhir"),
         );
         Self {
             store,
             fhir,
+            engine,
             token: Arc::new(ApiToken::new(api_token, OrgId::default_org())),
             metrics: Arc::new(Metrics::new()),
             started: clock.now(),

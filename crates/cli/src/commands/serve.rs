@@ -20,12 +20,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("{}: cannot listen on {}", LISTEN.env, config.listen))?;
     let clock = Arc::new(SystemClock);
     let store = open::store(&config, &master, clock.clone()).await?;
+    let engine = open::engine(&config, store.clone())?;
     let state = AppState::new(
-        store.clone(),
+        engine.clone(),
         clock.as_ref(),
         &config.public_url,
         token.expose_secret(),
-        config.default_region,
     );
     let bound = listener.local_addr().unwrap_or(config.listen);
     println!(
@@ -42,6 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         TokenSource::Environment => println!("  API token:  from CARELOOP_API_TOKEN"),
     }
     tracing::info!(listen = %bound, database = store.backend_kind(), "careloop started");
+    tokio::spawn(engine.run_forever());
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await

@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use careloop_domain::Region;
+use careloop_domain::quiet_hours::QuietHours;
+use careloop_engine::Clinic;
 use careloop_store::MasterKey;
 use secrecy::SecretString;
 
@@ -45,6 +47,9 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub default_region: Region,
     pub log_format: LogFormat,
+    /// Who messages come from, and the zone of patients whose record gives none.
+    pub clinic: Clinic,
+    pub quiet_hours: QuietHours,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +97,24 @@ pub const LOG_FORMAT: Setting = Setting {
     key: "log_format",
 };
 
-pub const ALL: [&Setting; 8] = [
+pub const CLINIC_NAME: Setting = Setting {
+    env: "CARELOOP_CLINIC_NAME",
+    key: "clinic_name",
+};
+pub const CLINIC_PHONE: Setting = Setting {
+    env: "CARELOOP_CLINIC_PHONE",
+    key: "clinic_phone",
+};
+pub const CLINIC_TIMEZONE: Setting = Setting {
+    env: "CARELOOP_CLINIC_TIMEZONE",
+    key: "clinic_timezone",
+};
+pub const QUIET_HOURS: Setting = Setting {
+    env: "CARELOOP_QUIET_HOURS",
+    key: "quiet_hours",
+};
+
+pub const ALL: [&Setting; 12] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -101,6 +123,10 @@ pub const ALL: [&Setting; 8] = [
     &MASTER_KEY,
     &DEFAULT_REGION,
     &LOG_FORMAT,
+    &CLINIC_NAME,
+    &CLINIC_PHONE,
+    &CLINIC_TIMEZONE,
+    &QUIET_HOURS,
 ];
 
 /// Where a raw value came from, for error messages.

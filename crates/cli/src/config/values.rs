@@ -7,12 +7,23 @@ use careloop_domain::Region;
 use careloop_store::{MasterKey, MasterKeyError};
 use secrecy::SecretString;
 
+use careloop_domain::IanaZone;
+use careloop_domain::quiet_hours::QuietHours;
+use careloop_engine::Clinic;
+
 use super::{
-    API_TOKEN, Config, ConfigError, DATA_DIR, DATABASE_URL, DEFAULT_REGION, LISTEN, LOG_FORMAT,
-    LogFormat, MASTER_KEY, PUBLIC_URL, Raw, Setting,
+    API_TOKEN, CLINIC_NAME, CLINIC_PHONE, CLINIC_TIMEZONE, Config, ConfigError, DATA_DIR,
+    DATABASE_URL, DEFAULT_REGION, LISTEN, LOG_FORMAT, LogFormat, MASTER_KEY, PUBLIC_URL,
+    QUIET_HOURS, Raw, Setting,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// What messages are signed with until the clinic says its name.
+const DEFAULT_CLINIC_NAME: &str = "Your clinic";
+/// Reads well in "Questions? Call the clinic." until a number is set.
+const DEFAULT_CLINIC_PHONE: &str = "the clinic";
+/// The longest clinic name: every text message starts with it.
+const MAX_CLINIC_NAME: usize = 40;
 const DEFAULT_DATA_DIR: &str = "./careloop-data";
 /// API tokens shorter than this are guessable.
 const MIN_TOKEN_LEN: usize = 16;
@@ -105,7 +116,19 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
             ));
         }
     };
+    let clinic = clinic(raw)?;
+    let quiet_hours = match raw(&QUIET_HOURS) {
+        Some(r) => r.value.parse::<QuietHours>().map_err(|_| {
+            ConfigError::new(
+                &r.source,
+                format!("'{}' is not a window such as 21:00-08:00", r.value),
+            )
+        })?,
+        None => QuietHours::TEXTS_AND_CALLS,
+    };
     Ok(Config {
+        clinic,
+        quiet_hours,
         listen,
         data_dir,
         database,
@@ -115,6 +138,43 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         default_region,
         log_format,
     })
+}
+
+fn clinic(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Clinic, ConfigError> {
+    let name = match raw(&CLINIC_NAME) {
+        Some(r) => {
+            let name = r.value.trim().to_owned();
+            if name.chars().count() > MAX_CLINIC_NAME {
+                return Err(ConfigError::new(
+                    &r.source,
+                    format!(
+                        "at most {MAX_CLINIC_NAME} characters: every text message starts with it"
+                    ),
+                ));
+            }
+            name
+        }
+        None => DEFAULT_CLINIC_NAME.to_owned(),
+    };
+    let phone = raw(&CLINIC_PHONE).map_or(DEFAULT_CLINIC_PHONE.to_owned(), |r| {
+        r.value.trim().to_owned()
+    });
+    let zone = match raw(&CLINIC_TIMEZONE) {
+        Some(r) => IanaZone::parse(r.value.trim())
+            .map_err(|_| {
+                ConfigError::new(
+                    &r.source,
+                    format!(
+                        "'{}' is not an IANA time zone such as America/New_York",
+                        r.value
+                    ),
+                )
+            })?
+            .time_zone()
+            .clone(),
+        None => jiff::tz::TimeZone::UTC,
+    };
+    Ok(Clinic { name, phone, zone })
 }
 
 fn database(r: &Raw) -> Result<Database, ConfigError> {
@@ -193,6 +253,12 @@ mod tests {
             ("CARELOOP_MASTER_KEY", "!!!"),
             ("CARELOOP_DEFAULT_REGION", "Narnia"),
             ("CARELOOP_LOG_FORMAT", "xml"),
+            ("CARELOOP_CLINIC_TIMEZONE", "Mars/Olympus"),
+            ("CARELOOP_QUIET_HOURS", "late"),
+            (
+                "CARELOOP_CLINIC_NAME",
+                "The Very Long Name Of A Clinic That Would Fill A Text",
+            ),
         ];
         for (variable, value) in cases {
             let error = load(&[(variable, value)]).unwrap_err().to_string();

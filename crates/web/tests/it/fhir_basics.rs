@@ -35,7 +35,20 @@ async fn metadata_is_public_and_lists_what_is_supported(app: &TestApp) {
         .collect();
     assert_eq!(
         types,
-        ["Patient", "Appointment", "Practitioner", "Location"]
+        [
+            "Patient",
+            "Appointment",
+            "Practitioner",
+            "Location",
+            "Communication",
+            "Task"
+        ]
+    );
+    // careloop alone writes the record of its messages and tasks.
+    let communication = &statement["rest"][0]["resource"][4];
+    assert_eq!(
+        communication["interaction"],
+        serde_json::json!([{"code": "read"}, {"code": "search-type"}])
     );
     assert_eq!(
         statement["rest"][0]["interaction"][0]["code"],

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use careloop_channels::{Accepted, Outbound, SendError, Transport};
+use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::{Clock, ManualClock, Region};
+use careloop_engine::{Clinic, Engine, Library, Settings, Transports};
 use careloop_store::{Backend, MasterKey, Store};
 use careloop_store_postgres::PgBackend;
 use careloop_store_sqlite::SqliteBackend;
@@ -27,6 +30,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Store,
+    pub engine: Engine,
+    /// What the engine sent, on every channel.
+    pub sent: Arc<Recorder>,
     pub clock: Arc<ManualClock>,
     pub db: Db,
     pub master: MasterKey,
@@ -79,13 +85,25 @@ impl TestApp {
         store.init().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(
-            store.clone(),
-            clock.as_ref(),
-            &address,
-            TOKEN,
+        let sent = Arc::new(Recorder::default());
+        let settings = Settings::new(
+            Clinic {
+                name: "Riverside Clinic".to_owned(),
+                phone: "+1 555 0100".to_owned(),
+                zone: jiff::tz::TimeZone::get("America/New_York").unwrap(),
+            },
             Region::default(),
         );
+        let engine = Engine::new(
+            store.clone(),
+            Library::builtin().unwrap(),
+            settings,
+            Transports {
+                sms: sent.clone(),
+                email: sent.clone(),
+            },
+        );
+        let state = AppState::new(engine.clone(), clock.as_ref(), &address, TOKEN);
         let server = tokio::spawn(async move {
             axum::serve(listener, router(state)).await.unwrap();
         });
@@ -93,6 +111,8 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             store,
+            engine,
+            sent,
             clock,
             db,
             master,
@@ -212,6 +232,42 @@ fn dump_row(row: &sqlx::postgres::PgRow, out: &mut Vec<u8>) {
 
 fn sqlite_path(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("careloop.db")
+}
+
+/// A transport that keeps what it is given and answers as told.
+#[derive(Default)]
+pub struct Recorder {
+    pub messages: std::sync::Mutex<Vec<Outbound>>,
+    /// Answers for the next sends, in order; once they run out, every send is accepted.
+    pub script: std::sync::Mutex<std::collections::VecDeque<Result<Accepted, SendError>>>,
+}
+
+impl Recorder {
+    pub fn taken(&self) -> Vec<Outbound> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.messages.lock().unwrap().clear();
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for Recorder {
+    async fn send(&self, message: &Outbound) -> Result<Accepted, SendError> {
+        self.messages.lock().unwrap().push(message.clone());
+        let scripted = self.script.lock().unwrap().pop_front();
+        scripted.unwrap_or_else(|| {
+            Ok(Accepted {
+                provider_id: format!("SM{}", message.id.replace('-', "")),
+                status: DeliveryStatus::Accepted,
+            })
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
 }
 
 impl Drop for TestApp {

@@ -15,6 +15,7 @@ mod events;
 mod fhir_basics;
 mod fhir_options;
 mod logs;
+mod messaging;
 mod operations;
 mod patients;
 mod transactions;

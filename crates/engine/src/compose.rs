@@ -1,0 +1,194 @@
+//! A journey's effects as writes: a message becomes a Communication (the sealed record
+//! of what is said to whom) and an outbox row (its delivery state); a task becomes a
+//! FHIR Task. The outbox row's idempotency key is the enrollment and the effect's
+//! number, so a step carried out twice queues one message.
+
+use careloop_domain::ResourceId;
+use careloop_domain::delivery::DeliveryStatus;
+use careloop_domain::journey::run::Effect;
+use careloop_domain::journey::{Channel, ChannelChoice, Journey};
+use careloop_fhir::communication::{self, Delivery, NewOutbound};
+use careloop_fhir::task::{self, NewTask};
+use careloop_store::crypto::random_id_bytes;
+use careloop_store::work::OutboxRow;
+use careloop_store::{Change, Expect, NewVersion, Protection, micros};
+use serde_json::Value;
+
+use crate::subject::Subject;
+use crate::{Engine, EngineError};
+
+pub fn compose(
+    engine: &Engine,
+    journey: &Journey,
+    subject: &Subject,
+    appointment: &ResourceId,
+    effect: &Effect,
+    key: String,
+) -> Result<Vec<Change>, EngineError> {
+    // Nobody to write to, and no key to seal a record under.
+    if subject.patient.is_none() {
+        return Ok(Vec::new());
+    }
+    match effect {
+        Effect::Send {
+            step,
+            template,
+            channel,
+            ..
+        } => message(
+            engine,
+            journey,
+            subject,
+            appointment,
+            step,
+            template,
+            channel,
+            key,
+        ),
+        Effect::Task { step, title } => {
+            let id = ResourceId::from_random(random_id_bytes());
+            let body = task::new(&NewTask {
+                id: &id,
+                patient: &subject.patient_id,
+                appointment: Some(appointment),
+                description: title,
+                origin: &format!("{}/{step}", journey.name),
+                authored: engine.store.now(),
+            });
+            Ok(vec![put(
+                "Task",
+                &id,
+                &body,
+                task::terms(&body),
+                &subject.patient_id,
+            )?])
+        }
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one message's parts, each needed once"
+)]
+fn message(
+    engine: &Engine,
+    journey: &Journey,
+    subject: &Subject,
+    appointment: &ResourceId,
+    step: &str,
+    template: &str,
+    choice: &ChannelChoice,
+    key: String,
+) -> Result<Vec<Change>, EngineError> {
+    let channel = match choice {
+        ChannelChoice::Preferred => subject.preferred_channel(),
+        ChannelChoice::InOrder(channels) => channels
+            .iter()
+            .copied()
+            .find(|c| subject.address(*c).is_some()),
+    };
+    let address = channel.and_then(|c| subject.address(c));
+    let facts = subject.facts(&engine.settings);
+    let texts = match &facts {
+        Some(facts) => Some(engine.library.templates.render(
+            template,
+            subject.language(),
+            facts,
+        )?),
+        None => None,
+    };
+    let channel = channel.unwrap_or(match choice {
+        ChannelChoice::InOrder(channels) => channels.first().copied().unwrap_or(Channel::Sms),
+        ChannelChoice::Preferred => Channel::Sms,
+    });
+    let (text, subject_line) = match (&texts, channel) {
+        (Some(t), Channel::Sms) => (t.sms.clone(), None),
+        (Some(t), Channel::Email) => (t.email_text.clone(), Some(t.email_subject.clone())),
+        (None, _) => (String::new(), None),
+    };
+    let id = ResourceId::from_random(random_id_bytes());
+    let mut body = communication::outbound(&NewOutbound {
+        id: &id,
+        patient: &subject.patient_id,
+        appointment: Some(appointment),
+        channel,
+        address: address.as_deref().unwrap_or_default(),
+        text: &text,
+        subject: subject_line.as_deref(),
+        journey_step: &format!("{}/{step}", journey.name),
+    });
+    let now = micros(engine.store.now());
+    // A message that cannot go is recorded as such, where staff will see it.
+    let blocked = match (&address, &texts) {
+        (None, _) => Some("the patient has no contact point for this channel"),
+        (_, None) => Some("the appointment has no start time"),
+        _ => None,
+    };
+    let status = if blocked.is_some() {
+        DeliveryStatus::Blocked
+    } else {
+        DeliveryStatus::Queued
+    };
+    if let Some(reason) = blocked {
+        communication::record_delivery(
+            &mut body,
+            &Delivery {
+                status,
+                provider_id: None,
+                error_code: None,
+                reason: Some(reason),
+                at: engine.store.now(),
+            },
+        );
+    }
+    let row = OutboxRow {
+        id: id.as_str().to_owned(),
+        idempotency_key: key,
+        patient_id: subject.patient_id.as_str().to_owned(),
+        channel: channel.name().to_owned(),
+        status: status.name().to_owned(),
+        due_us: now,
+        attempts: 0,
+        lease_us: None,
+        provider_id: None,
+        error_code: None,
+        reason: blocked.map(str::to_owned),
+        unknown_resends: 0,
+        version: 1,
+        created_us: now,
+        updated_us: now,
+    };
+    Ok(vec![
+        put(
+            "Communication",
+            &id,
+            &body,
+            communication::terms(&body),
+            &subject.patient_id,
+        )?,
+        Change::Enqueue(row),
+    ])
+}
+
+/// A new resource sealed under its patient's key.
+pub fn put(
+    resource_type: &'static str,
+    id: &ResourceId,
+    body: &Value,
+    terms: Vec<careloop_store::model::Term>,
+    patient: &ResourceId,
+) -> Result<Change, EngineError> {
+    Ok(Change::Put {
+        version: NewVersion {
+            resource_type,
+            id: id.clone(),
+            body: serde_json::to_vec(body).map_err(|_| EngineError::Corrupt("a new resource"))?,
+            terms,
+            start: None,
+            end: None,
+            protection: Protection::OwnedBy(patient.clone()),
+            events: Vec::new(),
+        },
+        expect: Expect::Absent,
+    })
+}

@@ -1,0 +1,281 @@
+//! Events and timers into journey steps. Each move of an enrollment, and everything it
+//! does (messages queued, tasks created), is one transaction guarded by the
+//! enrollment's version: a crash before it changes nothing, a crash after it loses
+//! nothing, and two engines moving the same enrollment cannot both win.
+
+use careloop_domain::journey::run::{
+    Cursor, Ending, Input, Situation, advance, awaited_name, parse_awaited,
+};
+use careloop_domain::journey::{Journey, ReplyKind};
+use careloop_domain::{AppointmentEvent, ResourceId};
+use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
+use careloop_store::{Change, Event, StoreError, from_micros, micros};
+
+use crate::compose::compose;
+use crate::subject::Subject;
+use crate::{Engine, EngineError};
+
+/// Events read per round.
+const EVENT_BATCH: u32 = 100;
+/// Enrollments woken per round.
+const TIMER_BATCH: i64 = 100;
+/// Tries of a move that lost to a concurrent one, each on fresh state.
+const MOVE_TRIES: usize = 4;
+
+impl Engine {
+    /// Handles the events recorded since the last round. An event is marked handled only
+    /// after everything it causes is committed.
+    pub async fn handle_events(&self) -> Result<usize, EngineError> {
+        let events = self.store.unhandled_events(&self.org, EVENT_BATCH).await?;
+        for event in &events {
+            self.handle_event(event).await?;
+            self.store
+                .mark_handled(&self.org, std::slice::from_ref(event))
+                .await?;
+        }
+        Ok(events.len())
+    }
+
+    async fn handle_event(&self, event: &Event) -> Result<(), EngineError> {
+        if event.resource_type != "Appointment" {
+            return Ok(());
+        }
+        let Some(kind) = AppointmentEvent::parse(&event.name) else {
+            return Ok(());
+        };
+        let existing = self
+            .store
+            .enrollments(
+                &self.org,
+                &EnrollmentQuery::OfAppointment(event.id.as_str().to_owned()),
+            )
+            .await?;
+        let input = match kind {
+            AppointmentEvent::Rescheduled => Input::Rescheduled,
+            other => Input::Event(other),
+        };
+        for row in existing
+            .iter()
+            .filter(|r| r.active && r.event_seq < event.seq)
+        {
+            self.move_enrollment(row.clone(), input, Some(event.seq))
+                .await?;
+        }
+        // The patients to enroll: those of the appointment, or, when it was deleted,
+        // those its earlier journeys were for.
+        let appointment =
+            crate::subject::read_json(&self.store, &self.org, "Appointment", &event.id).await?;
+        let mut patients: Vec<ResourceId> = match appointment {
+            Some(body) => careloop_fhir::appointment::from_fhir(&body)
+                .map_err(|_| EngineError::Corrupt("an appointment"))?
+                .model
+                .patients()
+                .cloned()
+                .collect(),
+            None => existing
+                .iter()
+                .filter_map(|r| ResourceId::parse(&r.patient_id).ok())
+                .collect(),
+        };
+        patients.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        patients.dedup();
+        for journey in self.library.triggered_by(kind) {
+            for patient in &patients {
+                self.enroll(journey, event, patient).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn enroll(
+        &self,
+        journey: &Journey,
+        event: &Event,
+        patient: &ResourceId,
+    ) -> Result<(), EngineError> {
+        let now = micros(self.store.now());
+        let row = EnrollmentRow {
+            // Made of what enrolled it, so that handling the event again is a no-op.
+            id: format!("{}.{}.{}", event.seq, journey.name, patient),
+            journey: journey.name.clone(),
+            appointment_id: event.id.as_str().to_owned(),
+            patient_id: patient.as_str().to_owned(),
+            trigger_seq: event.seq,
+            event_seq: event.seq,
+            generation: 0,
+            step: 0,
+            active: true,
+            wake_us: None,
+            waiting: None,
+            last_reply: None,
+            effects: 0,
+            ended: None,
+            version: 0,
+            created_us: now,
+            updated_us: now,
+        };
+        // The enrollment and its first steps are written together; the id makes a second
+        // try (after a crash, or by another engine) fail as a whole.
+        let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
+        let mut changes = vec![Change::Enroll(first)];
+        changes.extend(effects);
+        match self.store.commit(&self.org, &changes).await {
+            // Enrolled already, or the patient or appointment is gone.
+            Ok(_) | Err(StoreError::Conflict | StoreError::MissingOwner) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Wakes the enrollments whose time has come.
+    pub async fn run_timers(&self) -> Result<usize, EngineError> {
+        let due = self
+            .store
+            .enrollments(
+                &self.org,
+                &EnrollmentQuery::Due {
+                    now_us: micros(self.store.now()),
+                    limit: TIMER_BATCH,
+                },
+            )
+            .await?;
+        let count = due.len();
+        for row in due {
+            self.move_enrollment(row, Input::Timer, None).await?;
+        }
+        Ok(count)
+    }
+
+    /// Tells the patient's active journeys of a reply.
+    pub async fn deliver_reply(
+        &self,
+        patient: &ResourceId,
+        kind: ReplyKind,
+    ) -> Result<(), EngineError> {
+        let active = self
+            .store
+            .enrollments(
+                &self.org,
+                &EnrollmentQuery::ActiveOfPatient(patient.as_str().to_owned()),
+            )
+            .await?;
+        for row in active {
+            self.move_enrollment(row, Input::Reply(kind), None).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves one enrollment on `input` and carries out what the move does, in one
+    /// transaction; on losing to a concurrent move, looks again at the fresh state.
+    async fn move_enrollment(
+        &self,
+        mut row: EnrollmentRow,
+        input: Input,
+        event_seq: Option<i64>,
+    ) -> Result<(), EngineError> {
+        for _ in 0..MOVE_TRIES {
+            if !row.active || event_seq.is_some_and(|seq| row.event_seq >= seq) {
+                return Ok(());
+            }
+            let (next, effects) = self.plan_move(&row, input, event_seq).await?;
+            let mut changes = vec![Change::UpdateEnrollment {
+                row: next,
+                prev_version: row.version,
+            }];
+            changes.extend(effects);
+            match self.store.commit(&self.org, &changes).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict | StoreError::MissingOwner) => {
+                    match self
+                        .store
+                        .enrollments(&self.org, &EnrollmentQuery::ById(row.id.clone()))
+                        .await?
+                        .pop()
+                    {
+                        Some(fresh) if fresh.version != row.version => row = fresh,
+                        // Nothing moved it, yet the write failed: its messages exist
+                        // already (an idempotency key) or its patient is gone.
+                        _ => return Ok(()),
+                    }
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        tracing::warn!(enrollment = %row.id, "an enrollment kept changing under the engine; it will be retried");
+        Ok(())
+    }
+
+    /// The enrollment after the move, and the writes of what the move does.
+    async fn plan_move(
+        &self,
+        row: &EnrollmentRow,
+        input: Input,
+        event_seq: Option<i64>,
+    ) -> Result<(EnrollmentRow, Vec<Change>), EngineError> {
+        let now = self.store.now();
+        let mut next = row.clone();
+        next.version = row.version + 1;
+        next.updated_us = micros(now);
+        if let Some(seq) = event_seq {
+            next.event_seq = seq;
+        }
+        let Some(journey) = self.library.get(&row.journey) else {
+            // Its definition was removed: the enrollment ends where it is.
+            next.active = false;
+            next.wake_us = None;
+            next.ended = Some("journey-removed".to_owned());
+            return Ok((next, Vec::new()));
+        };
+        let appointment_id = ResourceId::parse(&row.appointment_id)
+            .map_err(|_| EngineError::Corrupt("an enrollment"))?;
+        let patient_id = ResourceId::parse(&row.patient_id)
+            .map_err(|_| EngineError::Corrupt("an enrollment"))?;
+        let subject = Subject::load(
+            &self.store,
+            &self.org,
+            &self.settings,
+            &appointment_id,
+            &patient_id,
+        )
+        .await?;
+        let situation = Situation {
+            now,
+            start: subject.appointment.as_ref().and_then(|a| a.start),
+            zone: subject.zone(&self.settings),
+            confirmed: subject.confirmed(),
+        };
+        let (cursor, effects) = advance(journey, &cursor_of(row), input, &situation);
+        if input == Input::Rescheduled {
+            next.generation += 1;
+        }
+        next.step = i64::try_from(cursor.step).unwrap_or(i64::MAX);
+        next.wake_us = cursor.wake.map(micros);
+        next.waiting = cursor.waiting.map(awaited_name);
+        next.last_reply = cursor.last_reply.map(|k| k.name().to_owned());
+        next.active = cursor.ended.is_none();
+        next.ended = cursor.ended.as_ref().map(|e| e.name().to_owned());
+        let mut changes = Vec::new();
+        for (n, effect) in effects.iter().enumerate() {
+            let key = format!("{}:{}", row.id, row.effects + i64::try_from(n).unwrap_or(0));
+            changes.extend(compose(
+                self,
+                journey,
+                &subject,
+                &appointment_id,
+                effect,
+                key,
+            )?);
+        }
+        next.effects = row.effects + i64::try_from(effects.len()).unwrap_or(0);
+        Ok((next, changes))
+    }
+}
+
+fn cursor_of(row: &EnrollmentRow) -> Cursor {
+    Cursor {
+        step: usize::try_from(row.step).unwrap_or(usize::MAX),
+        wake: row.wake_us.map(from_micros),
+        waiting: row.waiting.as_deref().and_then(parse_awaited),
+        last_reply: row.last_reply.as_deref().and_then(ReplyKind::parse),
+        ended: (!row.active).then_some(Ending::Completed),
+    }
+}

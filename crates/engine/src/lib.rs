@@ -1,0 +1,141 @@
+//! careloop's engine: the durable loops. It turns domain events into journey
+//! enrollments, wakes enrollments when their time comes, turns their steps into outbox
+//! messages, and sends those through the channels' transports, recording every outcome.
+//!
+//! Every loop reads and writes through the store only, so any number of engines can run
+//! against one PostgreSQL database, and an engine killed at any point loses nothing when
+//! it starts again. Time comes from the store's clock: tests move a manual clock and call
+//! [`Engine::run_until_idle`].
+
+mod compose;
+mod dispatch;
+mod journeys;
+pub mod library;
+pub mod outcome;
+pub mod settings;
+mod subject;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use careloop_channels::Transport;
+use careloop_channels::sandbox::Sandbox;
+use careloop_domain::OrgId;
+use careloop_domain::journey::Channel;
+use careloop_store::{Store, StoreError};
+use tokio::sync::Notify;
+
+pub use library::{Library, LibraryError};
+pub use outcome::Outcome;
+pub use settings::{Clinic, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] careloop_domain::template::TemplateError),
+    /// A stored record careloop wrote does not read back: a bug or tampering.
+    #[error("{0} could not be read")]
+    Corrupt(&'static str),
+    /// A record kept changing under the engine; the work is retried next round.
+    #[error("the work was changed concurrently too often; it will be retried")]
+    Busy,
+}
+
+/// The transport of each channel.
+#[derive(Clone)]
+pub struct Transports {
+    pub sms: Arc<dyn Transport>,
+    pub email: Arc<dyn Transport>,
+}
+
+impl Transports {
+    /// Every channel in the sandbox: messages are kept and marked delivered.
+    pub fn sandbox() -> Self {
+        Self {
+            sms: Arc::new(Sandbox),
+            email: Arc::new(Sandbox),
+        }
+    }
+
+    pub fn for_channel(&self, channel: Channel) -> &dyn Transport {
+        match channel {
+            Channel::Sms => self.sms.as_ref(),
+            Channel::Email => self.email.as_ref(),
+        }
+    }
+}
+
+/// A handle on the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    org: OrgId,
+    library: Arc<Library>,
+    settings: Arc<Settings>,
+    transports: Transports,
+    wake: Arc<Notify>,
+}
+
+/// How long the loop sleeps when there is nothing to do, unless woken.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How long the loop waits after a failed round before the next.
+const ERROR_PAUSE: Duration = Duration::from_secs(2);
+
+impl Engine {
+    pub fn new(store: Store, library: Library, settings: Settings, transports: Transports) -> Self {
+        Self {
+            store,
+            org: OrgId::default_org(),
+            library: Arc::new(library),
+            settings: Arc::new(settings),
+            transports,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Asks the loop to look for work now (after a write that recorded an event).
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+
+    /// One round of every loop: events, timers, sends. Returns how much it did.
+    pub async fn run_once(&self) -> Result<usize, EngineError> {
+        let events = self.handle_events().await?;
+        let timers = self.run_timers().await?;
+        let sends = self.dispatch().await?;
+        Ok(events + timers + sends)
+    }
+
+    /// Rounds until one finds nothing to do: everything due at the clock's current time
+    /// is done.
+    pub async fn run_until_idle(&self) -> Result<(), EngineError> {
+        while self.run_once().await? > 0 {}
+        Ok(())
+    }
+
+    /// Runs the loops until the process ends; errors are logged and retried.
+    pub async fn run_forever(self) {
+        loop {
+            match self.run_once().await {
+                Ok(0) => {
+                    let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = %error, "an engine round failed; retrying");
+                    tokio::time::sleep(ERROR_PAUSE).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Recording what happened to a message: the sender's result, a gate's decision, a
+//! provider's callback. The outbox row and the Communication change together, guarded by
+//! their versions; when a callback and the sender's own result race, each is applied to
+//! the other's result, and a state only ever moves forward.
+
+use careloop_domain::ResourceId;
+use careloop_domain::delivery::DeliveryStatus;
+use careloop_fhir::communication::{self, Delivery};
+use careloop_store::work::{OutboxQuery, OutboxRow};
+use careloop_store::{Change, Expect, NewVersion, Protection, StoreError, micros};
+use jiff::Timestamp;
+
+use crate::{Engine, EngineError};
+
+const SETTLE_TRIES: usize = 5;
+
+/// What happened to a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The sender handed it over; the provider reported `status`.
+    Accepted {
+        provider_id: String,
+        status: DeliveryStatus,
+    },
+    /// The provider reported `status` later (a callback).
+    Reported {
+        status: DeliveryStatus,
+        provider_id: Option<String>,
+        error_code: Option<String>,
+    },
+    /// The sender failed for now: back to the queue until `at`.
+    Retry { code: String, at: Timestamp },
+    /// A gate holds it until `until`; the claim does not count as a try.
+    Deferred { reason: String, until: Timestamp },
+    /// Final failure: `Failed` (the provider refused), `Dead` (out of tries) or
+    /// `Blocked` (a gate refused).
+    Final {
+        status: DeliveryStatus,
+        code: Option<String>,
+        reason: String,
+    },
+    /// The request left and no answer came: wait for a callback until `until`.
+    Unknown { until: Timestamp },
+}
+
+impl Outcome {
+    /// Whether it comes from the sender that holds the claim (and so applies only while
+    /// the message is still being sent) rather than from the provider.
+    fn is_senders(&self) -> bool {
+        !matches!(self, Self::Reported { .. })
+    }
+}
+
+/// The row after `outcome`, or `None` when the outcome no longer applies.
+fn apply(row: &OutboxRow, outcome: &Outcome, now: Timestamp) -> Option<OutboxRow> {
+    let current = DeliveryStatus::parse(&row.status)?;
+    if outcome.is_senders() && current != DeliveryStatus::Sending {
+        // A callback got there first (it carries the newer news), or the claim lapsed
+        // and another sender took over. Keep the provider id, though.
+        if let Outcome::Accepted { provider_id, .. } = outcome
+            && row.provider_id.is_none()
+        {
+            let mut next = row.clone();
+            next.provider_id = Some(provider_id.clone());
+            return Some(next);
+        }
+        return None;
+    }
+    let mut next = row.clone();
+    next.lease_us = None;
+    match outcome {
+        Outcome::Accepted {
+            provider_id,
+            status,
+        } => {
+            next.status = status.name().to_owned();
+            next.provider_id = Some(provider_id.clone());
+            next.reason = None;
+            next.error_code = None;
+        }
+        Outcome::Reported {
+            status,
+            provider_id,
+            error_code,
+        } => {
+            if !current.moves_to(*status) {
+                return None;
+            }
+            next.status = status.name().to_owned();
+            if next.provider_id.is_none() {
+                next.provider_id.clone_from(provider_id);
+            }
+            next.error_code.clone_from(error_code);
+            next.reason = None;
+        }
+        Outcome::Retry { code, at } => {
+            next.status = DeliveryStatus::Queued.name().to_owned();
+            next.due_us = micros(*at);
+            next.error_code = Some(code.clone());
+        }
+        Outcome::Deferred { reason, until } => {
+            next.status = DeliveryStatus::Queued.name().to_owned();
+            next.due_us = micros(*until);
+            next.attempts = (next.attempts - 1).max(0);
+            next.reason = Some(reason.clone());
+        }
+        Outcome::Final {
+            status,
+            code,
+            reason,
+        } => {
+            next.status = status.name().to_owned();
+            next.error_code.clone_from(code);
+            next.reason = Some(reason.clone());
+        }
+        Outcome::Unknown { until } => {
+            next.status = DeliveryStatus::Unknown.name().to_owned();
+            next.due_us = micros(*until);
+            next.reason = Some("no answer from the provider".to_owned());
+        }
+    }
+    next.version = row.version + 1;
+    next.updated_us = micros(now);
+    Some(next)
+}
+
+impl Engine {
+    /// Records `outcome` for the message `id`. Returns the row as it ends up, or `None`
+    /// when there is no such message.
+    pub async fn settle(
+        &self,
+        id: &str,
+        outcome: &Outcome,
+    ) -> Result<Option<OutboxRow>, EngineError> {
+        for _ in 0..SETTLE_TRIES {
+            let Some(row) = self
+                .store
+                .outbox(&self.org, &OutboxQuery::ById(id.to_owned()))
+                .await?
+                .pop()
+            else {
+                return Ok(None);
+            };
+            let now = self.store.now();
+            let Some(mut next) = apply(&row, outcome, now) else {
+                return Ok(Some(row));
+            };
+            next.version = row.version + 1;
+            let mut changes = vec![Change::UpdateOutbox {
+                row: next.clone(),
+                prev_version: row.version,
+            }];
+            if next.status != row.status {
+                changes.extend(self.communication_change(&next, outcome, now).await?);
+            }
+            match self.store.commit(&self.org, &changes).await {
+                Ok(_) => return Ok(Some(next)),
+                Err(StoreError::Conflict) => continue,
+                // The patient was erased meanwhile: the row went with them.
+                Err(StoreError::MissingOwner | StoreError::KeyDestroyed) => return Ok(None),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(EngineError::Busy)
+    }
+
+    /// The Communication of a message, updated to its new state.
+    async fn communication_change(
+        &self,
+        row: &OutboxRow,
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> Result<Option<Change>, EngineError> {
+        let id = ResourceId::parse(&row.id).map_err(|_| EngineError::Corrupt("an outbox row"))?;
+        let Some(stored) = self.store.read(&self.org, "Communication", &id).await? else {
+            return Ok(None);
+        };
+        let mut body: serde_json::Value = serde_json::from_slice(&stored.body)
+            .map_err(|_| EngineError::Corrupt("a Communication"))?;
+        let status =
+            DeliveryStatus::parse(&row.status).ok_or(EngineError::Corrupt("an outbox status"))?;
+        let reason = match outcome {
+            Outcome::Deferred { reason, .. } | Outcome::Final { reason, .. } => {
+                Some(reason.as_str())
+            }
+            _ => None,
+        };
+        communication::record_delivery(
+            &mut body,
+            &Delivery {
+                status,
+                provider_id: row.provider_id.as_deref(),
+                error_code: row.error_code.as_deref(),
+                reason,
+                at: now,
+            },
+        );
+        let patient = ResourceId::parse(&row.patient_id)
+            .map_err(|_| EngineError::Corrupt("an outbox row"))?;
+        Ok(Some(Change::Put {
+            version: NewVersion {
+                resource_type: "Communication",
+                id,
+                terms: communication::terms(&body),
+                body: serde_json::to_vec(&body)
+                    .map_err(|_| EngineError::Corrupt("a Communication"))?,
+                start: None,
+                end: None,
+                protection: Protection::OwnedBy(patient),
+                events: Vec::new(),
+            },
+            expect: Expect::Version(stored.version),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: DeliveryStatus) -> OutboxRow {
+        OutboxRow {
+            id: "m".into(),
+            idempotency_key: "k".into(),
+            patient_id: "p".into(),
+            channel: "sms".into(),
+            status: status.name().into(),
+            due_us: 0,
+            attempts: 1,
+            lease_us: Some(5),
+            provider_id: None,
+            error_code: None,
+            reason: None,
+            unknown_resends: 0,
+            version: 3,
+            created_us: 0,
+            updated_us: 0,
+        }
+    }
+
+    fn reported(status: DeliveryStatus) -> Outcome {
+        Outcome::Reported {
+            status,
+            provider_id: Some("SM1".into()),
+            error_code: None,
+        }
+    }
+
+    #[test]
+    fn callbacks_move_forward_only() {
+        let now = Timestamp::UNIX_EPOCH;
+        let sent = apply(
+            &row(DeliveryStatus::Accepted),
+            &reported(DeliveryStatus::Sent),
+            now,
+        )
+        .unwrap();
+        assert_eq!(sent.status, "sent");
+        let delivered = apply(&sent, &reported(DeliveryStatus::Delivered), now).unwrap();
+        assert_eq!(delivered.status, "delivered");
+        assert_eq!(
+            apply(&delivered, &reported(DeliveryStatus::Sent), now),
+            None
+        );
+        assert_eq!(
+            apply(&delivered, &reported(DeliveryStatus::Delivered), now),
+            None
+        );
+    }
+
+    #[test]
+    fn a_sender_result_after_a_callback_keeps_the_callbacks_news() {
+        let now = Timestamp::UNIX_EPOCH;
+        let mut delivered = row(DeliveryStatus::Delivered);
+        delivered.provider_id = None;
+        let accepted = Outcome::Accepted {
+            provider_id: "SM9".into(),
+            status: DeliveryStatus::Accepted,
+        };
+        let next = apply(&delivered, &accepted, now).unwrap();
+        assert_eq!(next.status, "delivered");
+        assert_eq!(next.provider_id.as_deref(), Some("SM9"));
+        let retry = Outcome::Retry {
+            code: "500".into(),
+            at: now,
+        };
+        assert_eq!(apply(&delivered, &retry, now), None);
+    }
+
+    #[test]
+    fn a_deferral_does_not_count_as_a_try() {
+        let now = Timestamp::UNIX_EPOCH;
+        let deferred = Outcome::Deferred {
+            reason: "quiet hours".into(),
+            until: now,
+        };
+        let next = apply(&row(DeliveryStatus::Sending), &deferred, now).unwrap();
+        assert_eq!(next.status, "queued");
+        assert_eq!(next.attempts, 0);
+        assert_eq!(next.lease_us, None);
+    }
+}

@@ -1,0 +1,51 @@
+//! What a clinic sets about its messages.
+
+use careloop_domain::Region;
+use careloop_domain::quiet_hours::QuietHours;
+use jiff::SignedDuration;
+use jiff::tz::TimeZone;
+
+/// Who the messages come from.
+#[derive(Clone, Debug)]
+pub struct Clinic {
+    pub name: String,
+    pub phone: String,
+    /// The zone for patients whose record gives none.
+    pub zone: TimeZone,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub clinic: Clinic,
+    /// The numbering plan of phone numbers written without a country code.
+    pub region: Region,
+    /// When texts (and later calls) are held until morning, in the patient's zone.
+    pub quiet_hours: QuietHours,
+    /// How long a sender holds a claimed message before others may treat it as lost.
+    pub lease: SignedDuration,
+    /// How long a message whose send outcome is unknown waits for the provider's
+    /// callback before it is sent again.
+    pub unknown_grace: SignedDuration,
+    /// Tries before a message is dead-lettered.
+    pub max_attempts: u32,
+    pub retry_base: SignedDuration,
+    pub retry_cap: SignedDuration,
+    /// Messages claimed at once by one sender.
+    pub batch: u32,
+}
+
+impl Settings {
+    pub fn new(clinic: Clinic, region: Region) -> Self {
+        Self {
+            clinic,
+            region,
+            quiet_hours: QuietHours::TEXTS_AND_CALLS,
+            lease: SignedDuration::from_secs(120),
+            unknown_grace: SignedDuration::from_mins(10),
+            max_attempts: 8,
+            retry_base: SignedDuration::from_secs(30),
+            retry_cap: SignedDuration::from_hours(1),
+            batch: 50,
+        }
+    }
+}

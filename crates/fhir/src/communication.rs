@@ -1,0 +1,383 @@
+//! FHIR Communication: careloop's record of every message it sends or receives. The
+//! engine writes them; clients read and search them. The delivery state careloop tracks
+//! beyond FHIR's status rides in extensions.
+
+use careloop_domain::ResourceId;
+use careloop_domain::delivery::DeliveryStatus;
+use careloop_domain::journey::Channel;
+use careloop_store::model::Term;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::appointment::{PATIENT, STATUS};
+use crate::meta::instant;
+
+const EXTENSION_BASE: &str = "https://careloop.org/fhir/StructureDefinition/";
+pub const DELIVERY_STATUS: &str = "delivery-status";
+pub const ADDRESS: &str = "address";
+pub const PROVIDER_ID: &str = "provider-id";
+pub const ERROR_CODE: &str = "error-code";
+pub const JOURNEY_STEP: &str = "journey-step";
+pub const EMAIL_SUBJECT: &str = "email-subject";
+pub const REPLY_INTENT: &str = "reply-intent";
+
+const MEDIUM: &str = "medium";
+const ABOUT: &str = "about";
+const PARTICIPATION_MODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode";
+
+/// A message careloop is about to send.
+pub struct NewOutbound<'a> {
+    pub id: &'a ResourceId,
+    pub patient: &'a ResourceId,
+    pub appointment: Option<&'a ResourceId>,
+    pub channel: Channel,
+    /// The phone number or email it goes to.
+    pub address: &'a str,
+    pub text: &'a str,
+    pub subject: Option<&'a str>,
+    /// `journey/step`, naming what sent it.
+    pub journey_step: &'a str,
+}
+
+fn extension(name: &str, value_key: &str, value: &str) -> Value {
+    json!({"url": format!("{EXTENSION_BASE}{name}"), value_key: value})
+}
+
+/// The HL7 participation mode of a channel (written SMS, email).
+fn medium(channel: Channel) -> Value {
+    let (code, display) = match channel {
+        Channel::Sms => ("SMSWRIT", "SMS message"),
+        Channel::Email => ("EMAILWRIT", "email"),
+    };
+    json!([{"coding": [{"system": PARTICIPATION_MODE, "code": code, "display": display}]}])
+}
+
+/// FHIR's coarse status for careloop's delivery state.
+fn fhir_status(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Queued => "preparation",
+        DeliveryStatus::Sending
+        | DeliveryStatus::Unknown
+        | DeliveryStatus::Accepted
+        | DeliveryStatus::Sent => "in-progress",
+        DeliveryStatus::Delivered | DeliveryStatus::Read => "completed",
+        DeliveryStatus::Undelivered
+        | DeliveryStatus::Failed
+        | DeliveryStatus::Dead
+        | DeliveryStatus::Blocked => "not-done",
+    }
+}
+
+/// The Communication of a message to send, queued.
+pub fn outbound(message: &NewOutbound<'_>) -> Value {
+    let patient = format!("Patient/{}", message.patient);
+    let (system, address_key) = match message.channel {
+        Channel::Sms => ("sms", "phone"),
+        Channel::Email => ("email", "email"),
+    };
+    let mut extensions = vec![
+        extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Queued.name()),
+        json!({"url": format!("{EXTENSION_BASE}{ADDRESS}"),
+               "valueContactPoint": {"system": if address_key == "phone" { "sms" } else { system }, "value": message.address}}),
+        extension(JOURNEY_STEP, "valueString", message.journey_step),
+    ];
+    if let Some(subject) = message.subject {
+        extensions.push(extension(EMAIL_SUBJECT, "valueString", subject));
+    }
+    let mut resource = json!({
+        "resourceType": "Communication",
+        "id": message.id.as_str(),
+        "extension": extensions,
+        "status": fhir_status(DeliveryStatus::Queued),
+        "category": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/communication-category",
+            "code": "reminder"
+        }]}],
+        "medium": medium(message.channel),
+        "subject": {"reference": patient},
+        "recipient": [{"reference": patient}],
+        "payload": [{"contentString": message.text}],
+    });
+    if let Some(appointment) = message.appointment {
+        resource["about"] = json!([{"reference": format!("Appointment/{appointment}")}]);
+    }
+    resource
+}
+
+/// A message the patient sent.
+pub struct NewInbound<'a> {
+    pub id: &'a ResourceId,
+    pub patient: &'a ResourceId,
+    pub appointment: Option<&'a ResourceId>,
+    /// The message it answers, when careloop could tell.
+    pub in_response_to: Option<&'a str>,
+    pub channel: Channel,
+    pub address: &'a str,
+    pub text: &'a str,
+    pub provider_id: &'a str,
+    /// What careloop read in it (`confirm`, `opt-out`).
+    pub intent: &'a str,
+    pub received: Timestamp,
+}
+
+pub fn inbound(message: &NewInbound<'_>) -> Value {
+    let patient = format!("Patient/{}", message.patient);
+    let mut resource = json!({
+        "resourceType": "Communication",
+        "id": message.id.as_str(),
+        "extension": [
+            extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Delivered.name()),
+            extension(PROVIDER_ID, "valueString", message.provider_id),
+            extension(REPLY_INTENT, "valueCode", message.intent),
+            {"url": format!("{EXTENSION_BASE}{ADDRESS}"),
+             "valueContactPoint": {"system": match message.channel { Channel::Sms => "sms", Channel::Email => "email" }, "value": message.address}},
+        ],
+        "status": "completed",
+        "medium": medium(message.channel),
+        "subject": {"reference": &patient},
+        "sender": {"reference": &patient},
+        "received": instant(message.received),
+        "payload": [{"contentString": message.text}],
+    });
+    if let Some(appointment) = message.appointment {
+        resource["about"] = json!([{"reference": format!("Appointment/{appointment}")}]);
+    }
+    if let Some(original) = message.in_response_to {
+        resource["inResponseTo"] = json!([{"reference": format!("Communication/{original}")}]);
+    }
+    resource
+}
+
+/// What a delivery report changes on a Communication.
+pub struct Delivery<'a> {
+    pub status: DeliveryStatus,
+    pub provider_id: Option<&'a str>,
+    pub error_code: Option<&'a str>,
+    /// Why it did not go (a gate's reason, an error), for `statusReason`.
+    pub reason: Option<&'a str>,
+    pub at: Timestamp,
+}
+
+/// Records a delivery report on a Communication.
+pub fn record_delivery(resource: &mut Value, delivery: &Delivery<'_>) {
+    set_extension(
+        resource,
+        DELIVERY_STATUS,
+        "valueCode",
+        Some(delivery.status.name()),
+    );
+    if delivery.provider_id.is_some() {
+        set_extension(resource, PROVIDER_ID, "valueString", delivery.provider_id);
+    }
+    set_extension(resource, ERROR_CODE, "valueString", delivery.error_code);
+    resource["status"] = json!(fhir_status(delivery.status));
+    match delivery.status {
+        DeliveryStatus::Accepted | DeliveryStatus::Sent | DeliveryStatus::Delivered
+            if resource.get("sent").is_none() =>
+        {
+            resource["sent"] = json!(instant(delivery.at));
+        }
+        _ => {}
+    }
+    match (
+        delivery.status.is_failure() || delivery.status == DeliveryStatus::Queued,
+        delivery.reason,
+    ) {
+        (true, Some(reason)) => resource["statusReason"] = json!({"text": reason}),
+        _ => {
+            if let Some(map) = resource.as_object_mut() {
+                map.remove("statusReason");
+            }
+        }
+    }
+}
+
+fn set_extension(resource: &mut Value, name: &str, value_key: &str, value: Option<&str>) {
+    let url = format!("{EXTENSION_BASE}{name}");
+    let Some(map) = resource.as_object_mut() else {
+        return;
+    };
+    let list = map.entry("extension").or_insert_with(|| json!([]));
+    let Some(list) = list.as_array_mut() else {
+        return;
+    };
+    list.retain(|e| e.get("url").and_then(Value::as_str) != Some(url.as_str()));
+    if let Some(value) = value {
+        list.push(json!({"url": url, value_key: value}));
+    }
+}
+
+fn extension_value<'a>(resource: &'a Value, name: &str) -> Option<&'a Value> {
+    let url = format!("{EXTENSION_BASE}{name}");
+    resource
+        .get("extension")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("url").and_then(Value::as_str) == Some(url.as_str()))
+}
+
+/// What a transport needs from a Communication careloop wrote.
+pub struct Sendable {
+    pub address: String,
+    pub text: String,
+    pub subject: Option<String>,
+}
+
+pub fn sendable(resource: &Value) -> Option<Sendable> {
+    let address = extension_value(resource, ADDRESS)?
+        .get("valueContactPoint")?
+        .get("value")?
+        .as_str()?
+        .to_owned();
+    let text = resource
+        .get("payload")?
+        .get(0)?
+        .get("contentString")?
+        .as_str()?
+        .to_owned();
+    let subject = extension_value(resource, EMAIL_SUBJECT)
+        .and_then(|e| e.get("valueString"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some(Sendable {
+        address,
+        text,
+        subject,
+    })
+}
+
+/// The delivery state recorded on a Communication.
+pub fn delivery_status(resource: &Value) -> Option<DeliveryStatus> {
+    extension_value(resource, DELIVERY_STATUS)?
+        .get("valueCode")?
+        .as_str()
+        .and_then(DeliveryStatus::parse)
+}
+
+/// Search terms: patient, status, medium, about.
+pub fn terms(resource: &Value) -> Vec<Term> {
+    let mut terms = Vec::new();
+    let reference_id = |r: &Value, prefix: &str| {
+        r.get("reference")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix(prefix))
+            .map(str::to_owned)
+    };
+    if let Some(patient) = resource
+        .get("subject")
+        .and_then(|s| reference_id(s, "Patient/"))
+    {
+        terms.push(Term {
+            param: PATIENT,
+            value: patient,
+        });
+    }
+    if let Some(status) = resource.get("status").and_then(Value::as_str) {
+        terms.push(Term {
+            param: STATUS,
+            value: status.to_owned(),
+        });
+    }
+    let mediums = resource
+        .get("medium")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for code in mediums.filter_map(|m| m.pointer("/coding/0/code").and_then(Value::as_str)) {
+        terms.push(Term {
+            param: MEDIUM,
+            value: code.to_owned(),
+        });
+    }
+    let about = resource
+        .get("about")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for appointment in about.filter_map(|a| a.get("reference").and_then(Value::as_str)) {
+        terms.push(Term {
+            param: ABOUT,
+            value: appointment.to_owned(),
+        });
+    }
+    terms
+}
+
+/// The search terms of a Communication search parameter value.
+pub fn search_param(name: &str) -> Option<&'static str> {
+    match name {
+        "patient" | "subject" => Some(PATIENT),
+        "status" => Some(STATUS),
+        "medium" => Some(MEDIUM),
+        "about" => Some(ABOUT),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ResourceId {
+        ResourceId::from_random([n; 16])
+    }
+
+    #[test]
+    fn an_outbound_message_reads_back_and_records_its_delivery() {
+        let (me, patient, appointment) = (id(1), id(2), id(3));
+        let mut resource = outbound(&NewOutbound {
+            id: &me,
+            patient: &patient,
+            appointment: Some(&appointment),
+            channel: Channel::Email,
+            address: "pat@example.org",
+            text: "See you soon",
+            subject: Some("Reminder"),
+            journey_step: "appointment-reminders/reminder-72h",
+        });
+        let sendable = sendable(&resource).unwrap();
+        assert_eq!(sendable.address, "pat@example.org");
+        assert_eq!(sendable.text, "See you soon");
+        assert_eq!(sendable.subject.as_deref(), Some("Reminder"));
+        assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Queued));
+        assert_eq!(resource["status"], "preparation");
+        record_delivery(
+            &mut resource,
+            &Delivery {
+                status: DeliveryStatus::Delivered,
+                provider_id: Some("SM123"),
+                error_code: None,
+                reason: None,
+                at: Timestamp::UNIX_EPOCH,
+            },
+        );
+        assert_eq!(resource["status"], "completed");
+        assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Delivered));
+        assert!(resource.get("sent").is_some());
+        let names: Vec<&str> = terms(&resource).iter().map(|t| t.param).collect();
+        assert_eq!(names, ["patient", "status", "medium", "about"]);
+        record_delivery(
+            &mut resource,
+            &Delivery {
+                status: DeliveryStatus::Failed,
+                provider_id: None,
+                error_code: Some("21610"),
+                reason: Some("the recipient unsubscribed"),
+                at: Timestamp::UNIX_EPOCH,
+            },
+        );
+        assert_eq!(resource["status"], "not-done");
+        assert_eq!(
+            resource["statusReason"]["text"],
+            "the recipient unsubscribed"
+        );
+        // The provider id stays when a later report has none.
+        let ids = resource["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["url"].as_str().unwrap().ends_with(PROVIDER_ID))
+            .count();
+        assert_eq!(ids, 1);
+    }
+}

@@ -1,0 +1,367 @@
+//! Booking an appointment through /fhir sets the appointment journeys going: the
+//! confirmation at once, each reminder at its time and exactly once, a notice on
+//! cancellation and on reschedule, quiet hours respected, failed sends retried, every
+//! message recorded as a Communication.
+
+use careloop_channels::SendError;
+use careloop_domain::journey::Channel;
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+
+crate::on_both_backends!(
+    a_booking_gets_its_confirmation_and_each_reminder_once,
+    a_spanish_speaker_gets_spanish_in_their_own_zone,
+    a_cancellation_ends_the_reminders_and_tells_the_patient,
+    a_reschedule_tells_the_patient_and_moves_the_reminders,
+    texts_wait_for_the_end_of_quiet_hours,
+    failed_sends_are_retried_then_dead_lettered,
+    a_permanent_refusal_is_final,
+    two_engines_send_each_message_once,
+);
+
+const PATIENT: &str = "pat-1";
+
+fn patient(language: &str, zone: &str) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": PATIENT,
+        "extension": [{
+            "url": "http://hl7.org/fhir/StructureDefinition/tz-code",
+            "valueCode": zone
+        }],
+        "name": [{"given": ["Ana"], "family": "Ruiz"}],
+        "telecom": [
+            {"system": "phone", "value": "+1 617 555 0101", "use": "mobile", "rank": 1},
+            {"system": "email", "value": "ana@example.org", "rank": 2}
+        ],
+        "communication": [{"language": {"coding": [{"code": language}]}, "preferred": true}]
+    })
+}
+
+fn appointment(id: &str, start: &str, status: &str) -> Value {
+    let start: Timestamp = start.parse().unwrap();
+    let end = start.checked_add(SignedDuration::from_mins(30)).unwrap();
+    json!({
+        "resourceType": "Appointment", "id": id, "status": status,
+        "start": start.to_string(), "end": end.to_string(),
+        "participant": [{"actor": {"reference": format!("Patient/{PATIENT}")}, "status": "needs-action"}]
+    })
+}
+
+/// Sets the clock, runs the engine until it is idle, and returns what it sent, as
+/// (channel, address, text).
+async fn at(app: &TestApp, when: &str) -> Vec<(Channel, String, String)> {
+    app.clock.set(when.parse().unwrap());
+    app.engine.run_until_idle().await.unwrap();
+    let sent = app
+        .sent
+        .taken()
+        .into_iter()
+        .map(|m| (m.channel, m.to, m.text))
+        .collect();
+    app.sent.clear();
+    sent
+}
+
+async fn book(app: &TestApp, language: &str, zone: &str, id: &str, start: &str) {
+    let (status, _) = app
+        .put(
+            &format!("/fhir/Patient/{PATIENT}"),
+            &patient(language, zone),
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    let (status, _) = app
+        .put(
+            &format!("/fhir/Appointment/{id}"),
+            &appointment(id, start, "booked"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+async fn communications(app: &TestApp) -> Vec<Value> {
+    let (status, bundle) = app
+        .get(&format!("/fhir/Communication?patient={PATIENT}&_count=100"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    bundle["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+async fn a_booking_gets_its_confirmation_and_each_reminder_once(app: &TestApp) {
+    // 10:00 in Boston on a Monday; the appointment is on Tuesday the 10th at 10:00 EDT
+    // (the clocks change on the 8th).
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-1",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+
+    let sent = at(app, "2026-03-02T15:00:00Z").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (channel, to, text) = &sent[0];
+    assert_eq!((*channel, to.as_str()), (Channel::Sms, "+16175550101"));
+    assert_eq!(
+        text,
+        "Riverside Clinic: your appointment is booked for Tue, Mar 10 at 10:00 AM at Riverside Clinic. Questions? Call +1 555 0100."
+    );
+
+    // Nothing until three days before.
+    assert!(at(app, "2026-03-07T13:59:00Z").await.is_empty());
+    let sent = at(app, "2026-03-07T14:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].0, sent[0].1.as_str()),
+        (Channel::Email, "ana@example.org")
+    );
+    assert!(sent[0].2.starts_with("Hello Ana,"), "{}", sent[0].2);
+    assert!(at(app, "2026-03-08T10:00:00Z").await.is_empty());
+
+    let sent = at(app, "2026-03-09T14:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, Channel::Sms);
+    assert!(
+        sent[0].2.contains("Reply C to confirm, N to cancel"),
+        "{}",
+        sent[0].2
+    );
+
+    let sent = at(app, "2026-03-10T12:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].2.starts_with("Riverside Clinic: see you"),
+        "{}",
+        sent[0].2
+    );
+    assert!(at(app, "2026-03-20T12:00:00Z").await.is_empty());
+
+    let records = communications(app).await;
+    assert_eq!(records.len(), 4);
+    for record in &records {
+        assert_eq!(record["status"], "in-progress", "{record}");
+        assert_eq!(record["about"][0]["reference"], "Appointment/appt-1");
+    }
+}
+
+async fn a_spanish_speaker_gets_spanish_in_their_own_zone(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book(
+        app,
+        "es",
+        "America/Los_Angeles",
+        "appt-es",
+        "2026-03-10T17:00:00Z",
+    )
+    .await;
+    let sent = at(app, "2026-03-02T17:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].2,
+        "Riverside Clinic: su cita queda reservada para el martes 10 de marzo a las 10:00 en Riverside Clinic. ¿Dudas? Llame al +1 555 0100."
+    );
+}
+
+async fn a_cancellation_ends_the_reminders_and_tells_the_patient(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-c",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
+    let (status, _) = app
+        .put(
+            "/fhir/Appointment/appt-c",
+            &appointment("appt-c", "2026-03-10T14:00:00Z", "cancelled"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = at(app, "2026-03-03T15:00:00Z").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].2.contains("cancel"), "{}", sent[0].2);
+    // No reminder for an appointment that is not happening.
+    assert!(at(app, "2026-03-20T12:00:00Z").await.is_empty());
+}
+
+async fn a_reschedule_tells_the_patient_and_moves_the_reminders(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-r",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
+    let (status, _) = app
+        .put(
+            "/fhir/Appointment/appt-r",
+            &appointment("appt-r", "2026-03-17T14:00:00Z", "booked"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = at(app, "2026-03-03T15:00:00Z").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].2.contains("Mar 17"), "{}", sent[0].2);
+    // The old times pass quietly; the new ones come.
+    assert!(at(app, "2026-03-09T14:30:00Z").await.is_empty());
+    let sent = at(app, "2026-03-14T14:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, Channel::Email);
+}
+
+async fn texts_wait_for_the_end_of_quiet_hours(app: &TestApp) {
+    // 02:00 in Boston.
+    app.clock.set("2026-03-02T07:00:00Z".parse().unwrap());
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-q",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    assert!(at(app, "2026-03-02T07:00:00Z").await.is_empty());
+    assert!(at(app, "2026-03-02T12:59:00Z").await.is_empty());
+    // 08:00 in Boston.
+    let sent = at(app, "2026-03-02T13:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    let records = communications(app).await;
+    assert_eq!(records.len(), 1);
+}
+
+async fn failed_sends_are_retried_then_dead_lettered(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    {
+        let mut script = app.sent.script.lock().unwrap();
+        script.push_back(Err(SendError::Transient {
+            code: "503".into(),
+            retry_after: None,
+        }));
+        script.push_back(Err(SendError::Transient {
+            code: "429".into(),
+            retry_after: Some(SignedDuration::from_mins(20)),
+        }));
+    }
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-f",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
+    // Backoff: not before 15 s (half the 30 s base), but by a minute.
+    assert!(at(app, "2026-03-02T15:00:14Z").await.is_empty());
+    assert_eq!(at(app, "2026-03-02T15:01:00Z").await.len(), 1);
+    // Retry-After of 20 minutes is honoured.
+    assert!(at(app, "2026-03-02T15:19:00Z").await.is_empty());
+    assert_eq!(at(app, "2026-03-02T15:22:00Z").await.len(), 1);
+    assert_eq!(communications(app).await[0]["status"], "in-progress");
+
+    // A message that fails every time ends dead, after the configured tries.
+    {
+        let mut script = app.sent.script.lock().unwrap();
+        for _ in 0..20 {
+            script.push_back(Err(SendError::Transient {
+                code: "500".into(),
+                retry_after: None,
+            }));
+        }
+    }
+    let (status, _) = app
+        .put(
+            "/fhir/Appointment/appt-f",
+            &appointment("appt-f", "2026-03-10T14:00:00Z", "cancelled"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut tries = 0;
+    let mut now: Timestamp = "2026-03-02T16:00:00Z".parse().unwrap();
+    for _ in 0..30 {
+        tries += at(app, &now.to_string()).await.len();
+        now = now.checked_add(SignedDuration::from_hours(2)).unwrap();
+    }
+    assert_eq!(tries, 8);
+    let records = communications(app).await;
+    let dead: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["status"] == "not-done")
+        .collect();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]["statusReason"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("8 tries failed"),
+        "{}",
+        dead[0]
+    );
+}
+
+async fn a_permanent_refusal_is_final(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    app.sent
+        .script
+        .lock()
+        .unwrap()
+        .push_back(Err(SendError::Permanent {
+            code: "21610".into(),
+        }));
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-p",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
+    assert!(at(app, "2026-03-03T15:00:00Z").await.is_empty());
+    let records = communications(app).await;
+    assert_eq!(records[0]["status"], "not-done");
+    let code = records[0]["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["url"].as_str().unwrap().ends_with("error-code"))
+        .unwrap();
+    assert_eq!(code["valueString"], "21610");
+}
+
+async fn two_engines_send_each_message_once(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    for n in 0..15 {
+        let id = format!("appt-{n}");
+        book(app, "en", "America/New_York", &id, "2026-03-10T14:00:00Z").await;
+    }
+    let (a, b) = (app.engine.clone(), app.engine.clone());
+    let (ra, rb) = tokio::join!(a.run_until_idle(), b.run_until_idle());
+    ra.unwrap();
+    rb.unwrap();
+    app.engine.run_until_idle().await.unwrap();
+    let sent = app.sent.taken();
+    assert_eq!(sent.len(), 15);
+    let mut ids: Vec<&str> = sent.iter().map(|m| m.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 15);
+}
