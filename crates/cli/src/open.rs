@@ -4,13 +4,18 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use careloop_channels::twilio::{TwilioConfig, TwilioSms};
 use careloop_domain::Clock;
 use careloop_engine::{Engine, Library, Settings, Transports};
 use careloop_store::{Backend, MasterKey, Store, StoreError};
 use careloop_store_postgres::PgBackend;
 use careloop_store_sqlite::SqliteBackend;
+use secrecy::ExposeSecret;
 
 use crate::config::{Config, DATABASE_URL, Database, MASTER_KEY};
+
+/// How long a send to Twilio may take before its outcome counts as unknown.
+const TWILIO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Connects and brings the schema up to date.
 pub async fn backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
@@ -61,5 +66,18 @@ pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {
     let library = Library::builtin().context("the built-in journeys do not load")?;
     let mut settings = Settings::new(config.clinic.clone(), config.default_region);
     settings.quiet_hours = config.quiet_hours;
-    Ok(Engine::new(store, library, settings, Transports::sandbox()))
+    let mut transports = Transports::sandbox();
+    if let Some(twilio) = &config.twilio {
+        let sms = TwilioSms::new(TwilioConfig {
+            api_base: twilio.api_base.clone(),
+            account_sid: twilio.account_sid.clone(),
+            auth_token: twilio.auth_token.expose_secret().to_owned(),
+            sender: twilio.sender.clone(),
+            status_callback: Some(format!("{}/webhooks/twilio/status", config.public_url)),
+            timeout: TWILIO_TIMEOUT,
+        })
+        .context("cannot set up the Twilio client")?;
+        transports.sms = Arc::new(sms);
+    }
+    Ok(Engine::new(store, library, settings, transports))
 }

@@ -95,8 +95,20 @@ impl Engine {
         }
     }
 
+    /// The same engine sending through other transports.
+    pub fn with_transports(&self, transports: Transports) -> Self {
+        Self {
+            transports,
+            ..self.clone()
+        }
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn org(&self) -> OrgId {
+        self.org.clone()
     }
 
     pub fn settings(&self) -> &Settings {

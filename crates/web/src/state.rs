@@ -16,6 +16,11 @@ pub struct AppState {
     pub store: Store,
     pub fhir: FhirService,
     pub engine: Engine,
+    /// Where the outside world reaches careloop, without a trailing slash: webhook
+    /// signatures cover it.
+    pub public_url: Arc<str>,
+    /// Verifies Twilio's webhooks; `None` when Twilio is not configured.
+    pub twilio_auth_token: Option<Arc<str>>,
     pub token: Arc<ApiToken>,
     pub metrics: Arc<Metrics>,
     pub started: Timestamp,
@@ -37,9 +42,17 @@ impl AppState {
             store,
             fhir,
             engine,
+            public_url: Arc::from(public_url),
+            twilio_auth_token: None,
             token: Arc::new(ApiToken::new(api_token, OrgId::default_org())),
             metrics: Arc::new(Metrics::new()),
             started: clock.now(),
         }
+    }
+
+    /// Verifies Twilio's webhooks with this auth token.
+    pub fn with_twilio(mut self, auth_token: &str) -> Self {
+        self.twilio_auth_token = Some(Arc::from(auth_token));
+        self
     }
 }

@@ -1,3 +1,6 @@
 //! Twilio Programmable Messaging.
 
+pub mod send;
 pub mod signature;
+
+pub use send::{Sender, TwilioConfig, TwilioSms};

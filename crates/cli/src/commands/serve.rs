@@ -21,12 +21,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
     let store = open::store(&config, &master, clock.clone()).await?;
     let engine = open::engine(&config, store.clone())?;
-    let state = AppState::new(
+    let mut state = AppState::new(
         engine.clone(),
         clock.as_ref(),
         &config.public_url,
         token.expose_secret(),
     );
+    if let Some(twilio) = &config.twilio {
+        state = state.with_twilio(twilio.auth_token.expose_secret());
+    }
     let bound = listener.local_addr().unwrap_or(config.listen);
     println!(
         "careloop {} listening on http://{bound}",

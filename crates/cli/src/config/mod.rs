@@ -50,6 +50,27 @@ pub struct Config {
     /// Who messages come from, and the zone of patients whose record gives none.
     pub clinic: Clinic,
     pub quiet_hours: QuietHours,
+    /// Text messages go through Twilio when set, else stay in the sandbox.
+    pub twilio: Option<Twilio>,
+}
+
+/// Twilio's settings, checked.
+#[derive(Clone)]
+pub struct Twilio {
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    pub sender: careloop_channels::twilio::Sender,
+    pub api_base: String,
+}
+
+/// The auth token is a secret: never printed.
+impl std::fmt::Debug for Twilio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twilio")
+            .field("account_sid", &self.account_sid)
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +135,28 @@ pub const QUIET_HOURS: Setting = Setting {
     key: "quiet_hours",
 };
 
-pub const ALL: [&Setting; 12] = [
+pub const TWILIO_ACCOUNT_SID: Setting = Setting {
+    env: "CARELOOP_TWILIO_ACCOUNT_SID",
+    key: "twilio_account_sid",
+};
+pub const TWILIO_AUTH_TOKEN: Setting = Setting {
+    env: "CARELOOP_TWILIO_AUTH_TOKEN",
+    key: "twilio_auth_token",
+};
+pub const TWILIO_FROM: Setting = Setting {
+    env: "CARELOOP_TWILIO_FROM",
+    key: "twilio_from",
+};
+pub const TWILIO_MESSAGING_SERVICE_SID: Setting = Setting {
+    env: "CARELOOP_TWILIO_MESSAGING_SERVICE_SID",
+    key: "twilio_messaging_service_sid",
+};
+pub const TWILIO_API_BASE: Setting = Setting {
+    env: "CARELOOP_TWILIO_API_BASE",
+    key: "twilio_api_base",
+};
+
+pub const ALL: [&Setting; 17] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -127,6 +169,11 @@ pub const ALL: [&Setting; 12] = [
     &CLINIC_PHONE,
     &CLINIC_TIMEZONE,
     &QUIET_HOURS,
+    &TWILIO_ACCOUNT_SID,
+    &TWILIO_AUTH_TOKEN,
+    &TWILIO_FROM,
+    &TWILIO_MESSAGING_SERVICE_SID,
+    &TWILIO_API_BASE,
 ];
 
 /// Where a raw value came from, for error messages.

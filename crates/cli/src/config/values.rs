@@ -14,7 +14,8 @@ use careloop_engine::Clinic;
 use super::{
     API_TOKEN, CLINIC_NAME, CLINIC_PHONE, CLINIC_TIMEZONE, Config, ConfigError, DATA_DIR,
     DATABASE_URL, DEFAULT_REGION, LISTEN, LOG_FORMAT, LogFormat, MASTER_KEY, PUBLIC_URL,
-    QUIET_HOURS, Raw, Setting,
+    QUIET_HOURS, Raw, Setting, TWILIO_ACCOUNT_SID, TWILIO_API_BASE, TWILIO_AUTH_TOKEN, TWILIO_FROM,
+    TWILIO_MESSAGING_SERVICE_SID, Twilio,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -117,6 +118,7 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         }
     };
     let clinic = clinic(raw)?;
+    let twilio = twilio(raw)?;
     let quiet_hours = match raw(&QUIET_HOURS) {
         Some(r) => r.value.parse::<QuietHours>().map_err(|_| {
             ConfigError::new(
@@ -127,6 +129,7 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         None => QuietHours::TEXTS_AND_CALLS,
     };
     Ok(Config {
+        twilio,
         clinic,
         quiet_hours,
         listen,
@@ -175,6 +178,73 @@ fn clinic(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Clinic, ConfigError> 
         None => jiff::tz::TimeZone::UTC,
     };
     Ok(Clinic { name, phone, zone })
+}
+
+/// Twilio is configured by its account SID; the token and a sender must then be given.
+fn twilio(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Option<Twilio>, ConfigError> {
+    let Some(sid) = raw(&TWILIO_ACCOUNT_SID) else {
+        for other in [
+            &TWILIO_AUTH_TOKEN,
+            &TWILIO_FROM,
+            &TWILIO_MESSAGING_SERVICE_SID,
+        ] {
+            if let Some(r) = raw(other) {
+                return Err(ConfigError::new(
+                    &r.source,
+                    format!("is set but {} is not", TWILIO_ACCOUNT_SID.env),
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let account_sid = sid.value.trim().to_owned();
+    if !account_sid.starts_with("AC") || account_sid.len() != 34 {
+        return Err(ConfigError::new(
+            &sid.source,
+            "an account SID is AC followed by 32 hexadecimal digits",
+        ));
+    }
+    let auth_token = raw(&TWILIO_AUTH_TOKEN)
+        .map(|r| SecretString::from(r.value.trim().to_owned()))
+        .ok_or_else(|| {
+            ConfigError::new(
+                TWILIO_AUTH_TOKEN.env,
+                format!("is required with {}", TWILIO_ACCOUNT_SID.env),
+            )
+        })?;
+    let sender = match (raw(&TWILIO_FROM), raw(&TWILIO_MESSAGING_SERVICE_SID)) {
+        (Some(_), Some(service)) => {
+            return Err(ConfigError::new(
+                &service.source,
+                format!("give either this or {}, not both", TWILIO_FROM.env),
+            ));
+        }
+        (Some(from), None) => {
+            careloop_channels::twilio::Sender::Number(from.value.trim().to_owned())
+        }
+        (None, Some(service)) => {
+            careloop_channels::twilio::Sender::MessagingService(service.value.trim().to_owned())
+        }
+        (None, None) => {
+            return Err(ConfigError::new(
+                TWILIO_FROM.env,
+                format!(
+                    "is required with {} (or {})",
+                    TWILIO_ACCOUNT_SID.env, TWILIO_MESSAGING_SERVICE_SID.env
+                ),
+            ));
+        }
+    };
+    let api_base = match raw(&TWILIO_API_BASE) {
+        Some(r) => public_url(&r)?,
+        None => "https://api.twilio.com".to_owned(),
+    };
+    Ok(Some(Twilio {
+        account_sid,
+        auth_token,
+        sender,
+        api_base,
+    }))
 }
 
 fn database(r: &Raw) -> Result<Database, ConfigError> {
@@ -255,6 +325,8 @@ mod tests {
             ("CARELOOP_LOG_FORMAT", "xml"),
             ("CARELOOP_CLINIC_TIMEZONE", "Mars/Olympus"),
             ("CARELOOP_QUIET_HOURS", "late"),
+            ("CARELOOP_TWILIO_ACCOUNT_SID", "nope"),
+            ("CARELOOP_TWILIO_FROM", "+15550100"),
             (
                 "CARELOOP_CLINIC_NAME",
                 "The Very Long Name Of A Clinic That Would Fill A Text",

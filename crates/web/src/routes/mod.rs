@@ -2,6 +2,7 @@
 
 mod fhir;
 mod ops;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -18,6 +19,7 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/fhir", fhir::router(state.clone()))
+        .nest("/webhooks", webhooks::router())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

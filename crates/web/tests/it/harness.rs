@@ -16,6 +16,8 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
+/// The Twilio auth token webhooks are verified with.
+pub const TWILIO_AUTH_TOKEN: &str = "twilio-test-auth-token";
 pub const POSTGRES_URL: &str = "CARELOOP_TEST_POSTGRES_URL";
 /// Set in CI so that the PostgreSQL half of the suite cannot be skipped by accident.
 pub const REQUIRE_POSTGRES: &str = "CARELOOP_TEST_REQUIRE_POSTGRES";
@@ -103,7 +105,8 @@ impl TestApp {
                 email: sent.clone(),
             },
         );
-        let state = AppState::new(engine.clone(), clock.as_ref(), &address, TOKEN);
+        let state = AppState::new(engine.clone(), clock.as_ref(), &address, TOKEN)
+            .with_twilio(TWILIO_AUTH_TOKEN);
         let server = tokio::spawn(async move {
             axum::serve(listener, router(state)).await.unwrap();
         });

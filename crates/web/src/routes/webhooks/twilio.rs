@@ -1,0 +1,139 @@
+//! Twilio's webhooks, form-encoded and signed with `X-Twilio-Signature`: an HMAC-SHA1,
+//! keyed by the auth token, of the URL Twilio called (careloop's public URL, the path and
+//! the query) followed by the sorted form parameters.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use careloop_channels::twilio::send::delivery_status;
+use careloop_channels::twilio::signature;
+use careloop_engine::Outcome;
+use careloop_store::work::OutboxQuery;
+
+use crate::state::AppState;
+
+const SIGNATURE: &str = "x-twilio-signature";
+
+/// Why a webhook request is refused before it is read.
+enum Refusal {
+    NotConfigured,
+    BadSignature,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotConfigured => (StatusCode::NOT_FOUND, "Twilio is not configured\n"),
+            Self::BadSignature => (
+                StatusCode::FORBIDDEN,
+                "the X-Twilio-Signature does not match\n",
+            ),
+        }
+        .into_response()
+    }
+}
+
+/// A verified Twilio request's form parameters.
+fn verified(
+    state: &AppState,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Vec<(String, String)>, Refusal> {
+    let Some(token) = state.twilio_auth_token.as_deref() else {
+        return Err(Refusal::NotConfigured);
+    };
+    let params: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let url = format!(
+        "{}{}",
+        state.public_url,
+        uri.0.path_and_query().map_or("", |pq| pq.as_str())
+    );
+    let given = headers
+        .get(SIGNATURE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if given.is_empty() || !signature::verify(token, &url, &params, given) {
+        tracing::warn!(
+            webhook = "twilio",
+            "refused a request with a missing or wrong signature"
+        );
+        return Err(Refusal::BadSignature);
+    }
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+fn bad_request(what: &str) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{what}\n")).into_response()
+}
+
+/// `POST /webhooks/twilio/status`: a delivery report. Reports only move a message
+/// forward, so a late or repeated one changes nothing.
+pub async fn status(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verified(&state, &uri, &headers, &body) {
+        Ok(params) => params,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(sid) = param(&params, "MessageSid") else {
+        return bad_request("MessageSid is required");
+    };
+    let Some(reported) = param(&params, "MessageStatus").or(param(&params, "SmsStatus")) else {
+        return bad_request("MessageStatus is required");
+    };
+    let Some(status) = delivery_status(reported) else {
+        return bad_request("MessageStatus is not a Twilio message status");
+    };
+    // careloop's own id rides in the callback URL, so a report finds its message even
+    // when the answer to the send (with the MessageSid) was lost.
+    let own_id = uri.0.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "m")
+            .map(|(_, v)| v.into_owned())
+    });
+    let query = match own_id {
+        Some(id) => OutboxQuery::ById(id),
+        None => OutboxQuery::ByProviderId(sid.to_owned()),
+    };
+    let row = match state.store.outbox(&state.engine.org(), &query).await {
+        Ok(rows) => rows.into_iter().next(),
+        Err(error) => {
+            tracing::error!(error = %error, "could not read the outbox");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let Some(row) = row else {
+        // Not a message of careloop's (or one since erased): nothing to do, and
+        // nothing for Twilio to retry.
+        tracing::info!(webhook = "twilio", "a status report for an unknown message");
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let outcome = Outcome::Reported {
+        status,
+        provider_id: Some(sid.to_owned()),
+        error_code: param(&params, "ErrorCode").map(str::to_owned),
+    };
+    match state.engine.settle(&row.id, &outcome).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "could not record a status report");
+            // Twilio retries on a 5xx.
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
