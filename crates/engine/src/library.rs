@@ -121,6 +121,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_journey_loads() {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("### Journey definitions").nth(1).unwrap();
+        let example = section
+            .split("```toml\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        let renamed = example.replace("appointment-reminders", "readme-example");
+        let library = Library::load(&[("example.toml".into(), renamed)], None).unwrap();
+        assert_eq!(library.get("readme-example").unwrap().steps.len(), 7);
+    }
+
+    #[test]
     fn a_journey_sending_an_unknown_template_is_refused_by_file_and_step() {
         let own = "name = \"x\"\ntrigger = \"appointment.booked\"\n[[steps]]\nid = \"hello\"\nsend = { template = \"nope\", channel = \"sms\" }\n";
         let error = Library::load(&[("x.toml".into(), own.into())], None).unwrap_err();
