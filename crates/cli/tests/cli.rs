@@ -41,8 +41,15 @@ fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String, Vec<String>) {
             break rest.to_owned();
         }
     };
-    for _ in 0..3 {
-        printed.push(lines.next().unwrap().unwrap());
+    // Up to the last line of the banner: the reader closing earlier would break the
+    // server's stdout.
+    loop {
+        let line = lines.next().unwrap().unwrap();
+        let last = line.starts_with("  email:");
+        printed.push(line);
+        if last {
+            break;
+        }
     }
     (child, address, printed)
 }

@@ -37,13 +37,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     println!("  FHIR base:  {}/fhir", config.public_url);
     println!("  database:   {}", store.backend_kind());
-    match &config.twilio {
-        Some(twilio) => println!("  texts:      Twilio ({})", twilio.api_base),
-        None => println!(
-            "  texts:      sandbox (kept, not sent; set CARELOOP_TWILIO_ACCOUNT_SID to send)"
-        ),
-    }
-    println!("  email:      sandbox (kept, not sent)");
     match token_source {
         TokenSource::File(path) => println!(
             "  API token:  in {} (send it as 'Authorization: Bearer <token>')",
@@ -51,6 +44,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
         TokenSource::Environment => println!("  API token:  from CARELOOP_API_TOKEN"),
     }
+    match &config.twilio {
+        Some(twilio) => println!("  texts:      Twilio ({})", twilio.api_base),
+        None => println!(
+            "  texts:      sandbox (kept, not sent; set CARELOOP_TWILIO_ACCOUNT_SID to send)"
+        ),
+    }
+    println!("  email:      sandbox (kept, not sent)");
     tracing::info!(listen = %bound, database = store.backend_kind(), "careloop started");
     tokio::spawn(engine.run_forever());
     axum::serve(listener, router(state))
