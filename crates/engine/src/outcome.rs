@@ -13,6 +13,8 @@ use jiff::Timestamp;
 use crate::{Engine, EngineError};
 
 const SETTLE_TRIES: usize = 5;
+/// The reason a requeued dead letter shows.
+const REQUEUED: &str = "sent again by an operator";
 
 /// What happened to a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,13 +43,15 @@ pub enum Outcome {
     },
     /// The request left and no answer came: wait for a callback until `until`.
     Unknown { until: Timestamp },
+    /// An operator sends a dead letter again: back to the queue with fresh tries.
+    Requeued,
 }
 
 impl Outcome {
     /// Whether it comes from the sender that holds the claim (and so applies only while
     /// the message is still being sent) rather than from the provider.
     fn is_senders(&self) -> bool {
-        !matches!(self, Self::Reported { .. })
+        !matches!(self, Self::Reported { .. } | Self::Requeued)
     }
 }
 
@@ -66,9 +70,18 @@ fn apply(row: &OutboxRow, outcome: &Outcome, now: Timestamp) -> Option<OutboxRow
         }
         return None;
     }
+    if *outcome == Outcome::Requeued && current != DeliveryStatus::Dead {
+        return None;
+    }
     let mut next = row.clone();
     next.lease_us = None;
     match outcome {
+        Outcome::Requeued => {
+            next.status = DeliveryStatus::Queued.name().to_owned();
+            next.due_us = micros(now);
+            next.attempts = 0;
+            next.reason = Some(REQUEUED.to_owned());
+        }
         Outcome::Accepted {
             provider_id,
             status,
@@ -285,6 +298,22 @@ mod tests {
             at: now,
         };
         assert_eq!(apply(&delivered, &retry, now), None);
+    }
+
+    #[test]
+    fn only_a_dead_letter_can_be_requeued() {
+        let now = Timestamp::UNIX_EPOCH;
+        let mut dead = row(DeliveryStatus::Dead);
+        dead.attempts = 8;
+        let next = apply(&dead, &Outcome::Requeued, now).unwrap();
+        assert_eq!((next.status.as_str(), next.attempts), ("queued", 0));
+        for status in [
+            DeliveryStatus::Failed,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Queued,
+        ] {
+            assert_eq!(apply(&row(status), &Outcome::Requeued, now), None);
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The routes, by area: `/fhir` for the EHR, and the operations endpoints.
 
+mod api;
 mod fhir;
 mod ops;
 mod webhooks;
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/fhir", fhir::router(state.clone()))
         .nest("/webhooks", webhooks::router())
+        .nest("/api/v1", api::router(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

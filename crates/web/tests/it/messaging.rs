@@ -315,6 +315,44 @@ async fn failed_sends_are_retried_then_dead_lettered(app: &TestApp) {
         "{}",
         dead[0]
     );
+
+    // The dead letter is listed through the API, without the text or the address.
+    let (status, listing) = app.get("/api/v1/outbox").await;
+    assert_eq!(status, StatusCode::OK);
+    let messages = listing["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{listing}");
+    assert_eq!(messages[0]["status"], "dead");
+    assert_eq!(messages[0]["attempts"], 8);
+    assert_eq!(messages[0]["error_code"], "500");
+    assert!(!listing.to_string().contains("555"), "{listing}");
+    let id = messages[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.get("/api/v1/outbox?status=exploded").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let anonymous = reqwest::get(app.url("/api/v1/outbox")).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    // Sent again by an operator, with fresh tries: the provider is back.
+    app.sent.script.lock().unwrap().clear();
+    let retry = format!("/api/v1/outbox/{id}/retry");
+    let (status, row) = app.post(&retry, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{row}");
+    assert_eq!(row["status"], "queued");
+    assert_eq!(at(app, "2026-03-05T16:00:00Z").await.len(), 1);
+    let (status, listing) = app.get("/api/v1/outbox?status=accepted,dead").await;
+    assert_eq!(status, StatusCode::OK);
+    let statuses: Vec<&str> = listing["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["accepted", "accepted"]);
+    // Only dead letters go again; an unknown id is 404.
+    assert_eq!(app.post(&retry, &json!({})).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        app.post("/api/v1/outbox/nope/retry", &json!({})).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn a_permanent_refusal_is_final(app: &TestApp) {

@@ -1,0 +1,115 @@
+//! The outbox as operators see it: messages by delivery state (the dead letters above
+//! all), and sending a dead letter again. Rows hold states, times and codes only; the
+//! text and the address stay in the sealed Communication.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use careloop_domain::delivery::DeliveryStatus;
+use careloop_engine::Outcome;
+use careloop_store::from_micros;
+use careloop_store::work::{OutboxQuery, OutboxRow};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// The most rows one listing returns.
+const MAX_LIMIT: i64 = 1000;
+const DEFAULT_LIMIT: i64 = 100;
+
+fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+fn unavailable(error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %error, "the outbox could not be read");
+    problem(StatusCode::SERVICE_UNAVAILABLE, "the database failed")
+}
+
+fn view(row: &OutboxRow) -> Value {
+    json!({
+        "id": row.id,
+        "communication": format!("Communication/{}", row.id),
+        "patient": format!("Patient/{}", row.patient_id),
+        "channel": row.channel,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error_code": row.error_code,
+        "reason": row.reason,
+        "provider_id": row.provider_id,
+        "resent_after_unknown_outcome": row.unknown_resends,
+        "due": from_micros(row.due_us).to_string(),
+        "created": from_micros(row.created_us).to_string(),
+        "updated": from_micros(row.updated_us).to_string(),
+    })
+}
+
+/// `GET /api/v1/outbox?status=dead,failed&limit=100`: oldest first; `status` defaults to
+/// `dead`.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let mut statuses = vec![DeliveryStatus::Dead.name().to_owned()];
+    let mut limit = DEFAULT_LIMIT;
+    for (name, value) in &params {
+        match name.as_str() {
+            "status" => {
+                statuses.clear();
+                for status in value.split(',') {
+                    let Some(known) = DeliveryStatus::parse(status.trim()) else {
+                        let names: Vec<&str> =
+                            DeliveryStatus::ALL.iter().map(|s| s.name()).collect();
+                        return problem(
+                            StatusCode::BAD_REQUEST,
+                            format!("status '{status}' is not one of {}", names.join(", ")),
+                        );
+                    };
+                    statuses.push(known.name().to_owned());
+                }
+            }
+            "limit" => match value.parse::<i64>() {
+                Ok(n) if n > 0 => limit = n.min(MAX_LIMIT),
+                _ => {
+                    return problem(
+                        StatusCode::BAD_REQUEST,
+                        "limit must be a positive whole number",
+                    );
+                }
+            },
+            other => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown parameter '{other}'; use status and limit"),
+                );
+            }
+        }
+    }
+    let query = OutboxQuery::InStatus { statuses, limit };
+    match state.store.outbox(&state.engine.org(), &query).await {
+        Ok(rows) => {
+            Json(json!({"messages": rows.iter().map(view).collect::<Vec<_>>()})).into_response()
+        }
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// `POST /api/v1/outbox/{id}/retry`: sends a dead letter again, with fresh tries.
+pub async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.engine.settle(&id, &Outcome::Requeued).await {
+        Ok(None) => problem(StatusCode::NOT_FOUND, "no such message"),
+        Ok(Some(row)) if row.status == DeliveryStatus::Queued.name() => {
+            state.engine.nudge();
+            Json(view(&row)).into_response()
+        }
+        Ok(Some(row)) => problem(
+            StatusCode::CONFLICT,
+            format!(
+                "only dead letters are sent again; this message is {}",
+                row.status
+            ),
+        ),
+        Err(error) => unavailable(&error),
+    }
+}
