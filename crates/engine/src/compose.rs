@@ -88,23 +88,28 @@ fn message(
             .find(|c| subject.address(*c).is_some()),
     };
     let address = channel.and_then(|c| subject.address(c));
-    let facts = subject.facts(&engine.settings);
-    let texts = match &facts {
-        Some(facts) => Some(engine.library.templates.render(
-            template,
-            subject.language(),
-            facts,
-        )?),
-        None => None,
-    };
     let channel = channel.unwrap_or(match choice {
         ChannelChoice::InOrder(channels) => channels.first().copied().unwrap_or(Channel::Sms),
         ChannelChoice::Preferred => Channel::Sms,
     });
+    // What stops a message is recorded on it, where staff will see it; it never stops
+    // the engine.
+    let texts = match subject.facts(&engine.settings) {
+        Some(facts) => engine
+            .library
+            .templates
+            .render(template, subject.language(), &facts)
+            .and_then(|texts| match channel {
+                Channel::Sms => texts.fit_sms(template).map(|()| texts),
+                Channel::Email => Ok(texts),
+            })
+            .map_err(|error| error.to_string()),
+        None => Err("the appointment has no start time".to_owned()),
+    };
     let (text, subject_line) = match (&texts, channel) {
-        (Some(t), Channel::Sms) => (t.sms.clone(), None),
-        (Some(t), Channel::Email) => (t.email_text.clone(), Some(t.email_subject.clone())),
-        (None, _) => (String::new(), None),
+        (Ok(t), Channel::Sms) => (t.sms.clone(), None),
+        (Ok(t), Channel::Email) => (t.email_text.clone(), Some(t.email_subject.clone())),
+        (Err(_), _) => (String::new(), None),
     };
     let id = ResourceId::from_random(random_id_bytes());
     let mut body = communication::outbound(&NewOutbound {
@@ -118,10 +123,9 @@ fn message(
         journey_step: &format!("{}/{step}", journey.name),
     });
     let now = micros(engine.store.now());
-    // A message that cannot go is recorded as such, where staff will see it.
     let blocked = match (&address, &texts) {
         (None, _) => Some("the patient has no contact point for this channel"),
-        (_, None) => Some("the appointment has no start time"),
+        (_, Err(reason)) => Some(reason.as_str()),
         _ => None,
     };
     let status = if blocked.is_some() {

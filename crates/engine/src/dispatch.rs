@@ -6,13 +6,13 @@
 use careloop_channels::{Outbound, SendError};
 use careloop_domain::delivery::{DeliveryStatus, retry_delay};
 use careloop_domain::journey::Channel;
-use careloop_domain::{Patient, ResourceId};
-use careloop_fhir::{Context, communication, patient};
+use careloop_fhir::communication;
 use careloop_store::work::OutboxRow;
+use jiff::Timestamp;
 use tokio::task::JoinSet;
 
 use crate::outcome::Outcome;
-use crate::subject::read_json;
+use crate::subject::{read_json, read_patient, stored_id, zone_of};
 use crate::{Engine, EngineError};
 
 impl Engine {
@@ -31,38 +31,54 @@ impl Engine {
             let engine = self.clone();
             sends.spawn(async move { engine.deliver(row).await });
         }
+        // Every send is waited for, even after one fails: dropping the set would abort
+        // sends whose requests may already have left.
+        let mut failed = None;
         while let Some(done) = sends.join_next().await {
-            match done {
-                Ok(result) => result?,
+            let error = match done {
+                Ok(Ok(())) => continue,
+                Ok(Err(error)) => error,
                 Err(join) => {
                     tracing::error!(error = %join, "a send task failed");
-                    return Err(EngineError::Busy);
+                    EngineError::Busy
                 }
-            }
+            };
+            failed.get_or_insert(error);
         }
-        Ok(count)
+        failed.map_or(Ok(count), Err)
     }
 
     async fn deliver(&self, row: OutboxRow) -> Result<(), EngineError> {
         let outcome = self.attempt(&row).await?;
-        if let Some(outcome) = outcome {
-            self.settle(&row.id, &outcome).await?;
-        }
+        self.settle_claim(&row, &outcome).await?;
         Ok(())
     }
 
-    /// One try at one claimed message; `None` when the message is gone.
-    async fn attempt(&self, row: &OutboxRow) -> Result<Option<Outcome>, EngineError> {
-        let id = ResourceId::parse(&row.id).map_err(|_| EngineError::Corrupt("an outbox row"))?;
-        let Some(body) = read_json(&self.store, &self.org, "Communication", &id).await? else {
-            return Ok(None);
-        };
+    /// One try at one claimed message.
+    async fn attempt(&self, row: &OutboxRow) -> Result<Outcome, EngineError> {
         let blocked = |reason: &str| {
-            Ok(Some(Outcome::Final {
+            Ok(Outcome::Final {
                 status: DeliveryStatus::Blocked,
                 code: None,
                 reason: reason.to_owned(),
-            }))
+            })
+        };
+        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        if attempts > self.settings.max_attempts {
+            // Each send whose outcome stayed unknown counts as a try too: a provider that
+            // never answers cannot have a message sent again and again.
+            return Ok(Outcome::Final {
+                status: DeliveryStatus::Dead,
+                code: row.error_code.clone(),
+                reason: format!(
+                    "{} tries without a known outcome or success",
+                    self.settings.max_attempts
+                ),
+            });
+        }
+        let id = stored_id(&row.id, "an outbox row")?;
+        let Some(body) = read_json(&self.store, &self.org, "Communication", &id).await? else {
+            return blocked("the message's record is gone");
         };
         let Some(sendable) = communication::sendable(&body) else {
             return blocked("the message has no address or text");
@@ -74,16 +90,14 @@ impl Engine {
         };
         let now = self.store.now();
         if channel == Channel::Sms {
-            let zone = self
-                .patient(&row.patient_id)
-                .await?
-                .and_then(|p| p.zone.map(|z| z.time_zone().clone()))
-                .unwrap_or_else(|| self.settings.clinic.zone.clone());
+            let patient_id = stored_id(&row.patient_id, "an outbox row")?;
+            let patient = read_patient(&self.store, &self.org, &self.settings, &patient_id).await?;
+            let zone = zone_of(patient.as_ref(), &self.settings);
             if let Some(until) = self.settings.quiet_hours.defer(now, &zone) {
-                return Ok(Some(Outcome::Deferred {
+                return Ok(Outcome::Deferred {
                     reason: format!("quiet hours ({})", self.settings.quiet_hours),
                     until,
-                }));
+                });
             }
         }
         let message = Outbound {
@@ -97,8 +111,7 @@ impl Engine {
         let transport = self.transports.for_channel(channel);
         let result = transport.send(&message).await;
         let now = self.store.now();
-        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
-        Ok(Some(match result {
+        Ok(match result {
             Ok(accepted) => Outcome::Accepted {
                 provider_id: accepted.provider_id,
                 status: accepted.status,
@@ -125,26 +138,13 @@ impl Engine {
                 );
                 Outcome::Retry {
                     code,
-                    at: now.checked_add(delay).unwrap_or(now),
+                    at: now.checked_add(delay).unwrap_or(Timestamp::MAX),
                 }
             }
             Err(SendError::Unknown) => Outcome::Unknown {
                 until: now.checked_add(self.settings.unknown_grace).unwrap_or(now),
             },
-        }))
-    }
-
-    async fn patient(&self, id: &str) -> Result<Option<Patient>, EngineError> {
-        let id = ResourceId::parse(id).map_err(|_| EngineError::Corrupt("an outbox row"))?;
-        let Some(body) = read_json(&self.store, &self.org, "Patient", &id).await? else {
-            return Ok(None);
-        };
-        let context = Context {
-            region: self.settings.region,
-        };
-        patient::from_fhir(&body, &context)
-            .map(Some)
-            .map_err(|_| EngineError::Corrupt("a patient"))
+        })
     }
 }
 

@@ -8,11 +8,12 @@ use careloop_domain::journey::run::{
 };
 use careloop_domain::journey::{Journey, ReplyKind};
 use careloop_domain::{AppointmentEvent, ResourceId};
+use careloop_store::crypto::random_id_bytes;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
 
 use crate::compose::compose;
-use crate::subject::Subject;
+use crate::subject::{Subject, read_appointment, stored_id};
 use crate::{Engine, EngineError};
 
 /// Events read per round.
@@ -23,8 +24,10 @@ const TIMER_BATCH: i64 = 100;
 const MOVE_TRIES: usize = 4;
 
 impl Engine {
-    /// Handles the events recorded since the last round. An event is marked handled only
-    /// after everything it causes is committed.
+    /// Handles the events recorded since the last round, in order. An event is marked
+    /// handled only after everything it causes is committed; one that fails stops the
+    /// events for this round (later ones about the same appointment must not overtake
+    /// it) and is tried again next round.
     pub async fn handle_events(&self) -> Result<usize, EngineError> {
         let events = self.store.unhandled_events(&self.org, EVENT_BATCH).await?;
         for event in &events {
@@ -50,28 +53,19 @@ impl Engine {
                 &EnrollmentQuery::OfAppointment(event.id.as_str().to_owned()),
             )
             .await?;
-        let input = match kind {
-            AppointmentEvent::Rescheduled => Input::Rescheduled,
-            other => Input::Event(other),
-        };
+        let input = Input::Event(kind);
         for row in existing
             .iter()
-            .filter(|r| r.active && r.event_seq < event.seq)
+            .filter(|r| r.is_active() && r.event_seq < event.seq)
         {
             self.move_enrollment(row.clone(), input, Some(event.seq))
                 .await?;
         }
         // The patients to enroll: those of the appointment, or, when it was deleted,
         // those its earlier journeys were for.
-        let appointment =
-            crate::subject::read_json(&self.store, &self.org, "Appointment", &event.id).await?;
+        let appointment = read_appointment(&self.store, &self.org, &event.id).await?;
         let mut patients: Vec<ResourceId> = match appointment {
-            Some(body) => careloop_fhir::appointment::from_fhir(&body)
-                .map_err(|_| EngineError::Corrupt("an appointment"))?
-                .model
-                .patients()
-                .cloned()
-                .collect(),
+            Some(appointment) => appointment.patients().cloned().collect(),
             None => existing
                 .iter()
                 .filter_map(|r| ResourceId::parse(&r.patient_id).ok())
@@ -95,27 +89,26 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let now = micros(self.store.now());
         let row = EnrollmentRow {
-            // Made of what enrolled it, so that handling the event again is a no-op.
-            id: format!("{}.{}.{}", event.seq, journey.name, patient),
+            id: ResourceId::from_random(random_id_bytes())
+                .as_str()
+                .to_owned(),
             journey: journey.name.clone(),
             appointment_id: event.id.as_str().to_owned(),
             patient_id: patient.as_str().to_owned(),
             trigger_seq: event.seq,
             event_seq: event.seq,
-            generation: 0,
             step: 0,
-            active: true,
             wake_us: None,
             waiting: None,
             last_reply: None,
-            effects: 0,
             ended: None,
             version: 0,
             created_us: now,
             updated_us: now,
         };
-        // The enrollment and its first steps are written together; the id makes a second
-        // try (after a crash, or by another engine) fail as a whole.
+        // The enrollment and its first steps are written together; the enrollment's
+        // uniqueness (event, journey, patient) makes a second try (after a crash, or by
+        // another engine) fail as a whole.
         let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
         let mut changes = vec![Change::Enroll(first)];
         changes.extend(effects);
@@ -138,11 +131,19 @@ impl Engine {
                 },
             )
             .await?;
-        let count = due.len();
+        // One enrollment that cannot move (a corrupt record) is logged and left due; the
+        // others go on. Only the moves that happened count as work done.
+        let mut moved = 0;
         for row in due {
-            self.move_enrollment(row, Input::Timer, None).await?;
+            let id = row.id.clone();
+            match self.move_enrollment(row, Input::Timer, None).await {
+                Ok(()) => moved += 1,
+                Err(error) => {
+                    tracing::error!(enrollment = %id, error = %error, "an enrollment could not move");
+                }
+            }
         }
-        Ok(count)
+        Ok(moved)
     }
 
     /// Tells the patient's active journeys of a reply.
@@ -173,7 +174,7 @@ impl Engine {
         event_seq: Option<i64>,
     ) -> Result<(), EngineError> {
         for _ in 0..MOVE_TRIES {
-            if !row.active || event_seq.is_some_and(|seq| row.event_seq >= seq) {
+            if !row.is_active() || event_seq.is_some_and(|seq| row.event_seq >= seq) {
                 return Ok(());
             }
             let (next, effects) = self.plan_move(&row, input, event_seq).await?;
@@ -220,15 +221,12 @@ impl Engine {
         }
         let Some(journey) = self.library.get(&row.journey) else {
             // Its definition was removed: the enrollment ends where it is.
-            next.active = false;
             next.wake_us = None;
             next.ended = Some("journey-removed".to_owned());
             return Ok((next, Vec::new()));
         };
-        let appointment_id = ResourceId::parse(&row.appointment_id)
-            .map_err(|_| EngineError::Corrupt("an enrollment"))?;
-        let patient_id = ResourceId::parse(&row.patient_id)
-            .map_err(|_| EngineError::Corrupt("an enrollment"))?;
+        let appointment_id = stored_id(&row.appointment_id, "an enrollment")?;
+        let patient_id = stored_id(&row.patient_id, "an enrollment")?;
         let subject = Subject::load(
             &self.store,
             &self.org,
@@ -244,18 +242,16 @@ impl Engine {
             confirmed: subject.confirmed(),
         };
         let (cursor, effects) = advance(journey, &cursor_of(row), input, &situation);
-        if input == Input::Rescheduled {
-            next.generation += 1;
-        }
         next.step = i64::try_from(cursor.step).unwrap_or(i64::MAX);
         next.wake_us = cursor.wake.map(micros);
         next.waiting = cursor.waiting.map(awaited_name);
         next.last_reply = cursor.last_reply.map(|k| k.name().to_owned());
-        next.active = cursor.ended.is_none();
         next.ended = cursor.ended.as_ref().map(|e| e.name().to_owned());
+        // The version this move writes numbers its effects: unique per move, and the
+        // same if the move is planned again after losing a race.
         let mut changes = Vec::new();
         for (n, effect) in effects.iter().enumerate() {
-            let key = format!("{}:{}", row.id, row.effects + i64::try_from(n).unwrap_or(0));
+            let key = format!("{}:{}:{n}", row.id, next.version);
             changes.extend(compose(
                 self,
                 journey,
@@ -265,7 +261,6 @@ impl Engine {
                 key,
             )?);
         }
-        next.effects = row.effects + i64::try_from(effects.len()).unwrap_or(0);
         Ok((next, changes))
     }
 }
@@ -276,6 +271,6 @@ fn cursor_of(row: &EnrollmentRow) -> Cursor {
         wake: row.wake_us.map(from_micros),
         waiting: row.waiting.as_deref().and_then(parse_awaited),
         last_reply: row.last_reply.as_deref().and_then(ReplyKind::parse),
-        ended: (!row.active).then_some(Ending::Completed),
+        ended: row.ended.as_ref().map(|_| Ending::Completed),
     }
 }

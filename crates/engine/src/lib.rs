@@ -33,8 +33,6 @@ pub use settings::{Clinic, Settings};
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Template(#[from] careloop_domain::template::TemplateError),
     /// A stored record careloop wrote does not read back: a bug or tampering.
     #[error("{0} could not be read")]
     Corrupt(&'static str),
@@ -120,12 +118,20 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    /// One round of every loop: events, timers, sends. Returns how much it did.
+    /// One round of every loop: events, timers, sends. Returns how much it did. Each
+    /// loop runs even when an earlier one failed (a failing event must not stop the
+    /// sending); the first error is returned after all three.
     pub async fn run_once(&self) -> Result<usize, EngineError> {
-        let events = self.handle_events().await?;
-        let timers = self.run_timers().await?;
-        let sends = self.dispatch().await?;
-        Ok(events + timers + sends)
+        let results = [
+            self.handle_events().await,
+            self.run_timers().await,
+            self.dispatch().await,
+        ];
+        let mut done = 0;
+        for result in results {
+            done += result?;
+        }
+        Ok(done)
     }
 
     /// Rounds until one finds nothing to do: everything due at the clock's current time

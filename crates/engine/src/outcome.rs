@@ -3,13 +3,13 @@
 //! their versions; when a callback and the sender's own result race, each is applied to
 //! the other's result, and a state only ever moves forward.
 
-use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_fhir::communication::{self, Delivery};
 use careloop_store::work::{OutboxQuery, OutboxRow};
 use careloop_store::{Change, Expect, NewVersion, Protection, StoreError, micros};
 use jiff::Timestamp;
 
+use crate::subject::stored_id;
 use crate::{Engine, EngineError};
 
 const SETTLE_TRIES: usize = 5;
@@ -47,28 +47,63 @@ pub enum Outcome {
     Requeued,
 }
 
-impl Outcome {
-    /// Whether it comes from the sender that holds the claim (and so applies only while
-    /// the message is still being sent) rather than from the provider.
-    fn is_senders(&self) -> bool {
-        !matches!(self, Self::Reported { .. } | Self::Requeued)
-    }
+/// How a report names a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageRef {
+    /// careloop's own id (carried in the provider's callback URL).
+    Own(String),
+    /// The provider's id (a Twilio MessageSid).
+    Provider(String),
 }
 
-/// The row after `outcome`, or `None` when the outcome no longer applies.
-fn apply(row: &OutboxRow, outcome: &Outcome, now: Timestamp) -> Option<OutboxRow> {
+/// What recording an outcome did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// No such message (never, or erased since).
+    Missing,
+    /// The outcome no longer applied: the message is as it was.
+    Unchanged(OutboxRow),
+    Changed(OutboxRow),
+}
+
+/// The row after `outcome`, or `None` when the outcome no longer applies. `claim` is
+/// the lease of the sender's claim for an outcome of the sender's, `None` for the
+/// provider's or an operator's.
+fn apply(
+    row: &OutboxRow,
+    outcome: &Outcome,
+    now: Timestamp,
+    claim: Option<i64>,
+) -> Option<OutboxRow> {
     let current = DeliveryStatus::parse(&row.status)?;
-    if outcome.is_senders() && current != DeliveryStatus::Sending {
-        // A callback got there first (it carries the newer news), or the claim lapsed
-        // and another sender took over. Keep the provider id, though.
-        if let Outcome::Accepted { provider_id, .. } = outcome
-            && row.provider_id.is_none()
-        {
-            let mut next = row.clone();
-            next.provider_id = Some(provider_id.clone());
-            return Some(next);
-        }
-        return None;
+    let still_held = current == DeliveryStatus::Sending && row.lease_us == claim;
+    if claim.is_some() && !still_held {
+        // The claim lapsed (the row waits for a callback, or another sender has it) or a
+        // callback got there first. Only news that moves the message forward counts: a
+        // late "accepted" saves a resend.
+        return match outcome {
+            Outcome::Accepted {
+                provider_id,
+                status,
+            } => apply(
+                row,
+                &Outcome::Reported {
+                    status: *status,
+                    provider_id: Some(provider_id.clone()),
+                    error_code: None,
+                },
+                now,
+                None,
+            )
+            .or_else(|| {
+                row.provider_id.is_none().then(|| {
+                    let mut next = row.clone();
+                    next.provider_id = Some(provider_id.clone());
+                    next
+                })
+            }),
+            _ => None,
+        };
     }
     if *outcome == Outcome::Requeued && current != DeliveryStatus::Dead {
         return None;
@@ -138,13 +173,52 @@ fn apply(row: &OutboxRow, outcome: &Outcome, now: Timestamp) -> Option<OutboxRow
 }
 
 impl Engine {
-    /// Records `outcome` for the message `id`. Returns the row as it ends up, or `None`
-    /// when there is no such message.
-    pub async fn settle(
+    /// Records a provider's report about a message, however it names it.
+    pub async fn report(
+        &self,
+        message: MessageRef,
+        outcome: &Outcome,
+    ) -> Result<Settled, EngineError> {
+        let id = match message {
+            MessageRef::Own(id) => id,
+            MessageRef::Provider(provider_id) => {
+                let found = self
+                    .store
+                    .outbox(&self.org, &OutboxQuery::ByProviderId(provider_id))
+                    .await?
+                    .pop();
+                match found {
+                    Some(row) => row.id,
+                    None => return Ok(Settled::Missing),
+                }
+            }
+        };
+        self.settle(&id, outcome).await
+    }
+
+    /// Records the provider's or an operator's `outcome` for the message `id`.
+    pub async fn settle(&self, id: &str, outcome: &Outcome) -> Result<Settled, EngineError> {
+        self.record(id, outcome, None).await
+    }
+
+    /// Records a sender's `outcome` for the message it `claimed`: it applies only while
+    /// that claim holds.
+    pub(crate) async fn settle_claim(
+        &self,
+        claimed: &OutboxRow,
+        outcome: &Outcome,
+    ) -> Result<Settled, EngineError> {
+        // A claimed row always has a lease; `Some` marks the outcome as the sender's.
+        let claim = Some(claimed.lease_us.unwrap_or(i64::MIN));
+        self.record(&claimed.id, outcome, claim).await
+    }
+
+    async fn record(
         &self,
         id: &str,
         outcome: &Outcome,
-    ) -> Result<Option<OutboxRow>, EngineError> {
+        claim: Option<i64>,
+    ) -> Result<Settled, EngineError> {
         for _ in 0..SETTLE_TRIES {
             let Some(row) = self
                 .store
@@ -152,11 +226,11 @@ impl Engine {
                 .await?
                 .pop()
             else {
-                return Ok(None);
+                return Ok(Settled::Missing);
             };
             let now = self.store.now();
-            let Some(mut next) = apply(&row, outcome, now) else {
-                return Ok(Some(row));
+            let Some(mut next) = apply(&row, outcome, now, claim) else {
+                return Ok(Settled::Unchanged(row));
             };
             next.version = row.version + 1;
             let mut changes = vec![Change::UpdateOutbox {
@@ -167,10 +241,12 @@ impl Engine {
                 changes.extend(self.communication_change(&next, outcome, now).await?);
             }
             match self.store.commit(&self.org, &changes).await {
-                Ok(_) => return Ok(Some(next)),
+                Ok(_) => return Ok(Settled::Changed(next)),
                 Err(StoreError::Conflict) => continue,
                 // The patient was erased meanwhile: the row went with them.
-                Err(StoreError::MissingOwner | StoreError::KeyDestroyed) => return Ok(None),
+                Err(StoreError::MissingOwner | StoreError::KeyDestroyed) => {
+                    return Ok(Settled::Missing);
+                }
                 Err(other) => return Err(other.into()),
             }
         }
@@ -184,7 +260,7 @@ impl Engine {
         outcome: &Outcome,
         now: Timestamp,
     ) -> Result<Option<Change>, EngineError> {
-        let id = ResourceId::parse(&row.id).map_err(|_| EngineError::Corrupt("an outbox row"))?;
+        let id = stored_id(&row.id, "an outbox row")?;
         let Some(stored) = self.store.read(&self.org, "Communication", &id).await? else {
             return Ok(None);
         };
@@ -208,8 +284,7 @@ impl Engine {
                 at: now,
             },
         );
-        let patient = ResourceId::parse(&row.patient_id)
-            .map_err(|_| EngineError::Corrupt("an outbox row"))?;
+        let patient = stored_id(&row.patient_id, "an outbox row")?;
         Ok(Some(Change::Put {
             version: NewVersion {
                 resource_type: "Communication",
@@ -230,6 +305,9 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lease of the claim `row` was made under.
+    const CLAIM: Option<i64> = Some(5);
 
     fn row(status: DeliveryStatus) -> OutboxRow {
         OutboxRow {
@@ -266,17 +344,18 @@ mod tests {
             &row(DeliveryStatus::Accepted),
             &reported(DeliveryStatus::Sent),
             now,
+            None,
         )
         .unwrap();
         assert_eq!(sent.status, "sent");
-        let delivered = apply(&sent, &reported(DeliveryStatus::Delivered), now).unwrap();
+        let delivered = apply(&sent, &reported(DeliveryStatus::Delivered), now, None).unwrap();
         assert_eq!(delivered.status, "delivered");
         assert_eq!(
-            apply(&delivered, &reported(DeliveryStatus::Sent), now),
+            apply(&delivered, &reported(DeliveryStatus::Sent), now, None),
             None
         );
         assert_eq!(
-            apply(&delivered, &reported(DeliveryStatus::Delivered), now),
+            apply(&delivered, &reported(DeliveryStatus::Delivered), now, None),
             None
         );
     }
@@ -290,14 +369,39 @@ mod tests {
             provider_id: "SM9".into(),
             status: DeliveryStatus::Accepted,
         };
-        let next = apply(&delivered, &accepted, now).unwrap();
+        let next = apply(&delivered, &accepted, now, CLAIM).unwrap();
         assert_eq!(next.status, "delivered");
         assert_eq!(next.provider_id.as_deref(), Some("SM9"));
         let retry = Outcome::Retry {
             code: "500".into(),
             at: now,
         };
-        assert_eq!(apply(&delivered, &retry, now), None);
+        assert_eq!(apply(&delivered, &retry, now, CLAIM), None);
+    }
+
+    #[test]
+    fn a_late_acceptance_after_the_claim_lapsed_saves_a_resend() {
+        let now = Timestamp::UNIX_EPOCH;
+        // The sweep took the lapsed claim for an unknown outcome.
+        let mut lapsed = row(DeliveryStatus::Unknown);
+        lapsed.lease_us = None;
+        let accepted = Outcome::Accepted {
+            provider_id: "SM7".into(),
+            status: DeliveryStatus::Accepted,
+        };
+        let next = apply(&lapsed, &accepted, now, CLAIM).unwrap();
+        assert_eq!(next.status, "accepted");
+        assert_eq!(next.provider_id.as_deref(), Some("SM7"));
+        // A failure reported under a lapsed claim, or under another sender's, is not
+        // applied to the row.
+        let retry = Outcome::Retry {
+            code: "500".into(),
+            at: now,
+        };
+        assert_eq!(apply(&lapsed, &retry, now, CLAIM), None);
+        let mut reclaimed = row(DeliveryStatus::Sending);
+        reclaimed.lease_us = Some(99);
+        assert_eq!(apply(&reclaimed, &retry, now, CLAIM), None);
     }
 
     #[test]
@@ -305,14 +409,14 @@ mod tests {
         let now = Timestamp::UNIX_EPOCH;
         let mut dead = row(DeliveryStatus::Dead);
         dead.attempts = 8;
-        let next = apply(&dead, &Outcome::Requeued, now).unwrap();
+        let next = apply(&dead, &Outcome::Requeued, now, None).unwrap();
         assert_eq!((next.status.as_str(), next.attempts), ("queued", 0));
         for status in [
             DeliveryStatus::Failed,
             DeliveryStatus::Delivered,
             DeliveryStatus::Queued,
         ] {
-            assert_eq!(apply(&row(status), &Outcome::Requeued, now), None);
+            assert_eq!(apply(&row(status), &Outcome::Requeued, now, None), None);
         }
     }
 
@@ -323,7 +427,7 @@ mod tests {
             reason: "quiet hours".into(),
             until: now,
         };
-        let next = apply(&row(DeliveryStatus::Sending), &deferred, now).unwrap();
+        let next = apply(&row(DeliveryStatus::Sending), &deferred, now, CLAIM).unwrap();
         assert_eq!(next.status, "queued");
         assert_eq!(next.attempts, 0);
         assert_eq!(next.lease_us, None);

@@ -4,7 +4,8 @@
 use careloop_domain::journey::Channel;
 use careloop_domain::template::{Facts, Language};
 use careloop_domain::{
-    Appointment, ContactAddress, ContactChannel, OrgId, ParticipationStatus, Patient, ResourceId,
+    Appointment, ContactAddress, ContactChannel, ContactPoint, OrgId, ParticipationStatus, Patient,
+    ResourceId,
 };
 use careloop_fhir::{Context, appointment, patient};
 use careloop_store::Store;
@@ -33,24 +34,8 @@ impl Subject {
         appointment_id: &ResourceId,
         patient_id: &ResourceId,
     ) -> Result<Self, EngineError> {
-        let appointment = match read_json(store, org, "Appointment", appointment_id).await? {
-            Some(body) => Some(
-                appointment::from_fhir(&body)
-                    .map_err(|_| EngineError::Corrupt("an appointment"))?
-                    .model,
-            ),
-            None => None,
-        };
-        let context = Context {
-            region: settings.region,
-        };
-        let patient = match read_json(store, org, "Patient", patient_id).await? {
-            Some(body) => Some(
-                patient::from_fhir(&body, &context)
-                    .map_err(|_| EngineError::Corrupt("a patient"))?,
-            ),
-            None => None,
-        };
+        let appointment = read_appointment(store, org, appointment_id).await?;
+        let patient = read_patient(store, org, settings, patient_id).await?;
         let mut place = None;
         let location = appointment.as_ref().and_then(|a| {
             a.participants
@@ -74,10 +59,7 @@ impl Subject {
 
     /// The patient's zone, else the clinic's.
     pub fn zone(&self, settings: &Settings) -> TimeZone {
-        self.patient
-            .as_ref()
-            .and_then(|p| p.zone.as_ref())
-            .map_or_else(|| settings.clinic.zone.clone(), |z| z.time_zone().clone())
+        zone_of(self.patient.as_ref(), settings)
     }
 
     pub fn language(&self) -> Language {
@@ -120,23 +102,14 @@ impl Subject {
         })
     }
 
-    /// The patient's address on `channel`, most preferred first; texts go to phones
-    /// the EHR did not mark as work numbers.
+    /// The patient's address on `channel`: their most preferred contact point that
+    /// reaches them there.
     pub fn address(&self, channel: Channel) -> Option<String> {
         let patient = self.patient.as_ref()?;
         patient
             .reachable_contacts()
             .into_iter()
-            .find_map(|contact| match (&contact.address, channel) {
-                (ContactAddress::Phone(number), Channel::Sms)
-                    if contact.channel == ContactChannel::Sms
-                        || contact.usage.as_deref() != Some("work") =>
-                {
-                    number.e164().map(|n| n.as_str().to_owned())
-                }
-                (ContactAddress::Email(email), Channel::Email) => Some(email.as_str().to_owned()),
-                _ => None,
-            })
+            .find_map(|contact| contact_address(contact, channel))
     }
 
     /// The channel of the patient's most preferred contact point that careloop can
@@ -146,13 +119,72 @@ impl Subject {
         patient
             .reachable_contacts()
             .into_iter()
-            .find_map(|contact| match &contact.address {
-                ContactAddress::Phone(_) if self.address(Channel::Sms).is_some() => {
-                    Some(Channel::Sms)
-                }
-                ContactAddress::Email(_) => Some(Channel::Email),
-                ContactAddress::Phone(_) => None,
+            .find_map(|contact| {
+                [Channel::Sms, Channel::Email]
+                    .into_iter()
+                    .find(|channel| contact_address(contact, *channel).is_some())
             })
+    }
+}
+
+/// Where `contact` reaches the patient on `channel`, if it does: texts go to phones the
+/// EHR did not mark as work numbers, emails to email addresses.
+fn contact_address(contact: &ContactPoint, channel: Channel) -> Option<String> {
+    match (&contact.address, channel) {
+        (ContactAddress::Phone(number), Channel::Sms)
+            if contact.channel == ContactChannel::Sms
+                || contact.usage.as_deref() != Some("work") =>
+        {
+            number.e164().map(|n| n.as_str().to_owned())
+        }
+        (ContactAddress::Email(email), Channel::Email) => Some(email.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// The patient's zone, else the clinic's.
+pub fn zone_of(patient: Option<&Patient>, settings: &Settings) -> TimeZone {
+    patient
+        .and_then(|p| p.zone.as_ref())
+        .map_or_else(|| settings.clinic.zone.clone(), |z| z.time_zone().clone())
+}
+
+/// An id careloop stored itself; one that does not parse is a corrupt `what`.
+pub fn stored_id(raw: &str, what: &'static str) -> Result<ResourceId, EngineError> {
+    ResourceId::parse(raw).map_err(|_| EngineError::Corrupt(what))
+}
+
+/// An appointment that exists and is not deleted.
+pub async fn read_appointment(
+    store: &Store,
+    org: &OrgId,
+    id: &ResourceId,
+) -> Result<Option<Appointment>, EngineError> {
+    match read_json(store, org, "Appointment", id).await? {
+        Some(body) => Ok(Some(
+            appointment::from_fhir(&body)
+                .map_err(|_| EngineError::Corrupt("an appointment"))?
+                .model,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A patient that exists and is not deleted.
+pub async fn read_patient(
+    store: &Store,
+    org: &OrgId,
+    settings: &Settings,
+    id: &ResourceId,
+) -> Result<Option<Patient>, EngineError> {
+    let context = Context {
+        region: settings.region,
+    };
+    match read_json(store, org, "Patient", id).await? {
+        Some(body) => Ok(Some(
+            patient::from_fhir(&body, &context).map_err(|_| EngineError::Corrupt("a patient"))?,
+        )),
+        None => Ok(None),
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::appointment::{PATIENT, STATUS};
 use crate::meta::instant;
+use crate::reference::{code_term, reference_term};
 
 const EXTENSION_BASE: &str = "https://careloop.org/fhir/StructureDefinition/";
 pub const DELIVERY_STATUS: &str = "delivery-status";
@@ -43,6 +44,14 @@ fn extension(name: &str, value_key: &str, value: &str) -> Value {
     json!({"url": format!("{EXTENSION_BASE}{name}"), value_key: value})
 }
 
+/// Where a message went or came from, as a ContactPoint (system `sms` or `email`).
+fn address(channel: Channel, address: &str) -> Value {
+    json!({
+        "url": format!("{EXTENSION_BASE}{ADDRESS}"),
+        "valueContactPoint": {"system": channel.name(), "value": address},
+    })
+}
+
 /// The HL7 participation mode of a channel (written SMS, email).
 fn medium(channel: Channel) -> Value {
     let (code, display) = match channel {
@@ -71,14 +80,9 @@ fn fhir_status(status: DeliveryStatus) -> &'static str {
 /// The Communication of a message to send, queued.
 pub fn outbound(message: &NewOutbound<'_>) -> Value {
     let patient = format!("Patient/{}", message.patient);
-    let (system, address_key) = match message.channel {
-        Channel::Sms => ("sms", "phone"),
-        Channel::Email => ("email", "email"),
-    };
     let mut extensions = vec![
         extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Queued.name()),
-        json!({"url": format!("{EXTENSION_BASE}{ADDRESS}"),
-               "valueContactPoint": {"system": if address_key == "phone" { "sms" } else { system }, "value": message.address}}),
+        address(message.channel, message.address),
         extension(JOURNEY_STEP, "valueString", message.journey_step),
     ];
     if let Some(subject) = message.subject {
@@ -129,8 +133,7 @@ pub fn inbound(message: &NewInbound<'_>) -> Value {
             extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Delivered.name()),
             extension(PROVIDER_ID, "valueString", message.provider_id),
             extension(REPLY_INTENT, "valueCode", message.intent),
-            {"url": format!("{EXTENSION_BASE}{ADDRESS}"),
-             "valueContactPoint": {"system": match message.channel { Channel::Sms => "sms", Channel::Email => "email" }, "value": message.address}},
+            address(message.channel, message.address),
         ],
         "status": "completed",
         "medium": medium(message.channel),
@@ -254,62 +257,43 @@ pub fn delivery_status(resource: &Value) -> Option<DeliveryStatus> {
         .and_then(DeliveryStatus::parse)
 }
 
-/// Search terms: patient, status, medium, about.
+/// Search terms: patient, status, medium, about (each reference as a bare id).
 pub fn terms(resource: &Value) -> Vec<Term> {
-    let mut terms = Vec::new();
-    let reference_id = |r: &Value, prefix: &str| {
-        r.get("reference")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix(prefix))
-            .map(str::to_owned)
+    let mut terms: Vec<Term> = [
+        reference_term(resource, "/subject/reference", "Patient", PATIENT),
+        code_term(resource, "/status", STATUS),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let list = |key: &str| {
+        resource
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     };
-    if let Some(patient) = resource
-        .get("subject")
-        .and_then(|s| reference_id(s, "Patient/"))
-    {
-        terms.push(Term {
-            param: PATIENT,
-            value: patient,
-        });
-    }
-    if let Some(status) = resource.get("status").and_then(Value::as_str) {
-        terms.push(Term {
-            param: STATUS,
-            value: status.to_owned(),
-        });
-    }
-    let mediums = resource
-        .get("medium")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    for code in mediums.filter_map(|m| m.pointer("/coding/0/code").and_then(Value::as_str)) {
-        terms.push(Term {
-            param: MEDIUM,
-            value: code.to_owned(),
-        });
-    }
-    let about = resource
-        .get("about")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    for appointment in about.filter_map(|a| a.get("reference").and_then(Value::as_str)) {
-        terms.push(Term {
-            param: ABOUT,
-            value: appointment.to_owned(),
-        });
-    }
+    terms.extend(
+        list("medium")
+            .iter()
+            .filter_map(|m| code_term(m, "/coding/0/code", MEDIUM)),
+    );
+    terms.extend(
+        list("about")
+            .iter()
+            .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT)),
+    );
     terms
 }
 
-/// The search terms of a Communication search parameter value.
-pub fn search_param(name: &str) -> Option<&'static str> {
+/// The term a Communication search parameter looks up, and the type its value refers
+/// to when it is a reference.
+pub fn search_param(name: &str) -> Option<(&'static str, Option<&'static str>)> {
     match name {
-        "patient" | "subject" => Some(PATIENT),
-        "status" => Some(STATUS),
-        "medium" => Some(MEDIUM),
-        "about" => Some(ABOUT),
+        "patient" | "subject" => Some((PATIENT, Some("Patient"))),
+        "status" => Some((STATUS, None)),
+        "medium" => Some((MEDIUM, None)),
+        "about" => Some((ABOUT, Some("Appointment"))),
         _ => None,
     }
 }

@@ -38,6 +38,34 @@ pub fn search_id<'a>(value: &'a str, resource_type: &str) -> &'a str {
         .unwrap_or(value)
 }
 
+/// A search term for the reference at `pointer` in `resource` (`/subject/reference`),
+/// when it names a `resource_type`: the bare id, as reference searches look it up.
+pub fn reference_term(
+    resource: &serde_json::Value,
+    pointer: &str,
+    resource_type: &str,
+    param: &'static str,
+) -> Option<careloop_store::model::Term> {
+    let reference = resource.pointer(pointer)?.as_str()?;
+    let id = reference.strip_prefix(resource_type)?.strip_prefix('/')?;
+    Some(careloop_store::model::Term {
+        param,
+        value: id.to_owned(),
+    })
+}
+
+/// A search term for a code at `pointer` in `resource` (`/status`).
+pub fn code_term(
+    resource: &serde_json::Value,
+    pointer: &str,
+    param: &'static str,
+) -> Option<careloop_store::model::Term> {
+    Some(careloop_store::model::Term {
+        param,
+        value: resource.pointer(pointer)?.as_str()?.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,16 +37,20 @@ impl ResourceType {
         !matches!(self, Self::Communication | Self::Task)
     }
 
-    /// The error for a write to a type careloop alone writes.
-    pub fn read_only_error(self) -> FhirError {
-        FhirError::new(
+    /// Refuses (405) a client's write to a type careloop alone writes. Every write
+    /// path calls it first: create, update, delete and each transaction entry.
+    pub fn ensure_writable(self) -> Result<(), FhirError> {
+        if self.client_writable() {
+            return Ok(());
+        }
+        Err(FhirError::new(
             405,
             IssueCode::NotSupported,
             format!(
                 "{} resources are written by careloop; clients can read and search them",
                 self.as_str()
             ),
-        )
+        ))
     }
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -118,9 +122,6 @@ pub fn index(
     context: &Context,
 ) -> Result<Indexed, FhirError> {
     check_type(body, resource_type)?;
-    if !resource_type.client_writable() {
-        return Err(resource_type.read_only_error());
-    }
     match resource_type {
         ResourceType::Patient => {
             let patient = patient::from_fhir(body, context)?;
@@ -152,7 +153,10 @@ pub fn index(
                 appointment: Some(parsed.model),
             })
         }
-        ResourceType::Communication | ResourceType::Task => Err(resource_type.read_only_error()),
+        ResourceType::Communication | ResourceType::Task => {
+            resource_type.ensure_writable()?;
+            Err(FhirError::internal())
+        }
         ResourceType::Practitioner | ResourceType::Location => Ok(Indexed {
             terms: directory::terms(body, resource_type.as_str())?,
             start: None,

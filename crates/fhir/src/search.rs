@@ -289,12 +289,12 @@ fn term(
         ResourceType::Task => crate::task::search_param(name),
         _ => None,
     };
-    if let Some(param) = typed {
-        let value = match param {
-            appointment::PATIENT => search_id(value, "Patient").to_owned(),
-            _ => value.to_owned(),
+    if let Some((param, referenced)) = typed {
+        let value = match referenced {
+            Some(resource_type) => search_id(value, resource_type),
+            None => value,
         };
-        return Ok((param, value));
+        return Ok((param, value.to_owned()));
     }
     Ok(match name {
         "identifier" => identifier::search_term(value),

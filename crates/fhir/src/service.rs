@@ -121,6 +121,7 @@ impl FhirService {
         body: Value,
         if_none_exist: Option<&str>,
     ) -> Result<Versioned, FhirError> {
+        resource_type.ensure_writable()?;
         crate::resource::check_type(&body, resource_type)?;
         let guard = match if_none_exist {
             Some(query) => match self.find_existing(org, resource_type, query).await? {
@@ -204,6 +205,7 @@ impl FhirService {
         body: Value,
         if_match: Option<&str>,
     ) -> Result<Versioned, FhirError> {
+        resource_type.ensure_writable()?;
         let id = path_id(resource_type, id)?;
         crate::resource::check_type(&body, resource_type)?;
         check_body_id(&body, &id)?;
@@ -229,9 +231,7 @@ impl FhirService {
         erase: bool,
         if_match: Option<&str>,
     ) -> Result<(), FhirError> {
-        if !resource_type.client_writable() {
-            return Err(resource_type.read_only_error());
-        }
+        resource_type.ensure_writable()?;
         let id = path_id(resource_type, id)?;
         let expect = expectation(if_match)?;
         let change = match (erase, resource_type) {

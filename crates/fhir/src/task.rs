@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::appointment::{PATIENT, STATUS};
 use crate::meta::instant;
+use crate::reference::{code_term, reference_term};
 
 const FOCUS: &str = "focus";
 
@@ -38,39 +39,25 @@ pub fn new(task: &NewTask<'_>) -> Value {
     resource
 }
 
-/// Search terms: patient, status, focus.
+/// Search terms: patient, status, focus (each reference as a bare id).
 pub fn terms(resource: &Value) -> Vec<Term> {
-    let mut terms = Vec::new();
-    if let Some(patient) = resource
-        .pointer("/for/reference")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("Patient/"))
-    {
-        terms.push(Term {
-            param: PATIENT,
-            value: patient.to_owned(),
-        });
-    }
-    if let Some(status) = resource.get("status").and_then(Value::as_str) {
-        terms.push(Term {
-            param: STATUS,
-            value: status.to_owned(),
-        });
-    }
-    if let Some(focus) = resource.pointer("/focus/reference").and_then(Value::as_str) {
-        terms.push(Term {
-            param: FOCUS,
-            value: focus.to_owned(),
-        });
-    }
-    terms
+    [
+        reference_term(resource, "/for/reference", "Patient", PATIENT),
+        code_term(resource, "/status", STATUS),
+        reference_term(resource, "/focus/reference", "Appointment", FOCUS),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-pub fn search_param(name: &str) -> Option<&'static str> {
+/// The term a Task search parameter looks up, and the type its value refers to when it
+/// is a reference.
+pub fn search_param(name: &str) -> Option<(&'static str, Option<&'static str>)> {
     match name {
-        "patient" | "subject" => Some(PATIENT),
-        "status" => Some(STATUS),
-        "focus" => Some(FOCUS),
+        "patient" | "subject" => Some((PATIENT, Some("Patient"))),
+        "status" => Some((STATUS, None)),
+        "focus" => Some((FOCUS, Some("Appointment"))),
         _ => None,
     }
 }

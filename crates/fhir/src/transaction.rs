@@ -210,6 +210,9 @@ impl FhirService {
                 "{request_path}.url: resource type '{type_name}' is not supported"
             ))
         })?;
+        resource_type
+            .ensure_writable()
+            .map_err(|e| e.at(format!("{request_path}.url")))?;
         let body = match method {
             Method::Delete => None,
             _ => {

@@ -1,6 +1,6 @@
 -- Journey enrollments: where each patient is in each journey, and when it next wakes.
--- Nothing here is health data beyond which appointment a journey is about; an erased
--- appointment takes its enrollments with it.
+-- Nothing here is health data beyond which appointment a journey is about; erasing the
+-- patient or the appointment removes them.
 CREATE TABLE enrollments (
     org_id           TEXT    NOT NULL REFERENCES organizations (id),
     id               TEXT    NOT NULL,
@@ -12,27 +12,25 @@ CREATE TABLE enrollments (
     trigger_seq      BIGINT  NOT NULL,
     -- The last event applied, so that an event handled twice changes nothing.
     event_seq        BIGINT  NOT NULL,
-    -- Bumped when the appointment moves: messages of a new plan get new keys.
-    generation       BIGINT  NOT NULL,
     step             BIGINT  NOT NULL,
-    active           BOOLEAN NOT NULL,
     wake_us          BIGINT,
     waiting          TEXT,
     last_reply       TEXT,
-    effects          BIGINT  NOT NULL,
+    -- Why it ended; NULL while active.
     ended            TEXT,
     version          BIGINT  NOT NULL,
     created_us       BIGINT  NOT NULL,
     updated_us       BIGINT  NOT NULL,
-    -- The id is made of the event, the journey and the patient: enrolling twice from
-    -- one event is a no-op.
     PRIMARY KEY (org_id, id),
+    -- One event enrolls a patient in a journey once, however often it is handled.
+    UNIQUE (org_id, trigger_seq, journey, patient_id),
     FOREIGN KEY (org_id, appointment_type, appointment_id) REFERENCES resources (org_id, resource_type, id)
         ON DELETE CASCADE
 );
 
-CREATE INDEX enrollments_due ON enrollments (org_id, wake_us) WHERE active;
+CREATE INDEX enrollments_due ON enrollments (org_id, wake_us, id) WHERE ended IS NULL;
 CREATE INDEX enrollments_by_appointment ON enrollments (org_id, appointment_id);
+CREATE INDEX enrollments_by_patient ON enrollments (org_id, patient_id);
 
 -- The outbox: one row per message to send, beside its Communication resource (which
 -- holds the sealed text and address). The row holds only the delivery state.
@@ -61,5 +59,6 @@ CREATE TABLE outbox (
         ON DELETE CASCADE
 );
 
-CREATE INDEX outbox_due ON outbox (org_id, status, due_us);
+CREATE INDEX outbox_due ON outbox (org_id, status, due_us, id);
+CREATE INDEX outbox_by_patient ON outbox (org_id, patient_id);
 CREATE INDEX outbox_by_provider_id ON outbox (org_id, provider_id);

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, StatusCounts};
+use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow};
 
 /// A stored row, as the database has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,8 +66,10 @@ pub enum WriteOp {
         terms: Vec<HashedTerm>,
     },
     /// Erases a patient: every row that refers to them by one of `references`, every row
-    /// sealed under their key (with the terms of both), and the key.
+    /// sealed under their key (with the terms of both), their journey enrollments and
+    /// outbox rows, and the key.
     ErasePatient {
+        patient_id: String,
         key_id: String,
         references: Vec<Reference>,
     },
@@ -191,16 +193,15 @@ pub trait Backend: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<OutboxRow>, BackendError>;
 
-    /// Turns lapsed claims into unknown outcomes that wait `grace_us` for a callback, and
-    /// requeues unknown outcomes whose wait is over. Returns how many rows moved.
+    /// In one transaction: requeues unknown outcomes whose wait is over, and turns
+    /// lapsed claims into unknown outcomes that wait for a callback until
+    /// `wait_until_us`. Returns how many rows moved.
     async fn sweep_outbox(
         &self,
         org: &str,
         now_us: i64,
-        grace_us: i64,
+        wait_until_us: i64,
     ) -> Result<u64, BackendError>;
-
-    async fn outbox_counts(&self, org: &str) -> Result<StatusCounts, BackendError>;
 
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;

@@ -253,7 +253,11 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
         WriteOp::UpdateOutbox { row, prev_version } => {
             vec![sql_work::update_outbox(dialect, org, row, *prev_version)]
         }
-        WriteOp::ErasePatient { key_id, references } => {
+        WriteOp::ErasePatient {
+            patient_id,
+            key_id,
+            references,
+        } => {
             // Terms go with their rows (ON DELETE CASCADE).
             let mut steps: Vec<Step> = references
                 .iter()
@@ -274,6 +278,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
                     )
                 })
                 .collect();
+            steps.extend(sql_work::erase_patient_work(dialect, org, patient_id));
             let binds = || vec![org_bind(), Bind::Text(key_id.clone())];
             steps.push(step(
                 dialect,

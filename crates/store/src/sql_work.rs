@@ -1,11 +1,14 @@
 //! The SQL of the engine's tables (enrollments, outbox), for both backends.
+//!
+//! Each table's columns are listed once, in its row type's order: the inserts, the
+//! versioned updates and the reads are all written from that list.
 
 use crate::sql::{Bind, Check, Dialect, Step};
 use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow};
 
 /// The columns every enrollment read selects, in [`EnrollmentRow`]'s order.
-pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, trigger_seq, event_seq, generation, step, active, \
-     wake_us, waiting, last_reply, effects, ended, version, created_us, updated_us";
+pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, trigger_seq, event_seq, step, \
+     wake_us, waiting, last_reply, ended, version, created_us, updated_us";
 
 /// The columns every outbox read selects, in [`OutboxRow`]'s order.
 pub const OUTBOX_COLUMNS: &str = "id, idempotency_key, patient_id, channel, status, due_us, attempts, lease_us, provider_id, \
@@ -16,7 +19,7 @@ pub const QUEUED: &str = "queued";
 pub const SENDING: &str = "sending";
 pub const UNKNOWN: &str = "unknown";
 
-fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, check: Check) -> Step {
+pub(crate) fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, check: Check) -> Step {
     Step {
         sql: dialect.render(sql),
         binds,
@@ -24,11 +27,82 @@ fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, check: Check) -> Step {
     }
 }
 
+/// `?, ?, ?` for `n` values.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// `column IN (?, ...)` over `values`, or a condition that holds for no row when there
+/// are none (`IN ()` is not SQL).
+pub(crate) fn in_list(column: &str, values: &[String]) -> (String, Vec<Bind>) {
+    if values.is_empty() {
+        return ("1 = 0".to_owned(), Vec::new());
+    }
+    (
+        format!("{column} IN ({})", placeholders(values.len())),
+        values.iter().cloned().map(Bind::Text).collect(),
+    )
+}
+
+/// `INSERT INTO table (org_id, columns...)` of `id` and `values` (every column after
+/// the id, in order).
+fn insert(
+    dialect: Dialect,
+    table: &str,
+    columns: &str,
+    org: &str,
+    id: &str,
+    values: Vec<Bind>,
+) -> Step {
+    let mut binds = vec![Bind::Text(org.to_owned()), Bind::Text(id.to_owned())];
+    binds.extend(values);
+    step(
+        dialect,
+        &format!(
+            "INSERT INTO {table} (org_id, {columns}) VALUES ({})",
+            placeholders(binds.len())
+        ),
+        binds,
+        Check::ChangesOne,
+    )
+}
+
+/// Sets every column after the id to `values`, if the row is still at
+/// `prev_version`; the batch fails with a conflict otherwise.
+fn versioned_update(
+    dialect: Dialect,
+    table: &str,
+    columns: &str,
+    org: &str,
+    id: &str,
+    values: Vec<Bind>,
+    prev_version: i64,
+) -> Step {
+    let assignments = columns
+        .split(", ")
+        .skip(1)
+        .map(|c| format!("{c} = ?"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut binds = values;
+    binds.extend([
+        Bind::Text(org.to_owned()),
+        Bind::Text(id.to_owned()),
+        Bind::Int(prev_version),
+    ]);
+    step(
+        dialect,
+        &format!("UPDATE {table} SET {assignments} WHERE org_id = ? AND id = ? AND version = ?"),
+        binds,
+        Check::ChangesOne,
+    )
+}
+
 pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step {
     let org = Bind::Text(org.to_owned());
     let (filter, binds) = match query {
         EnrollmentQuery::Due { now_us, limit } => (
-            "active AND wake_us <= ? ORDER BY wake_us, id LIMIT ?",
+            "ended IS NULL AND wake_us <= ? ORDER BY wake_us, id LIMIT ?",
             vec![org, Bind::Int(*now_us), Bind::Int(*limit)],
         ),
         EnrollmentQuery::OfAppointment(id) => (
@@ -36,7 +110,7 @@ pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step
             vec![org, Bind::Text(id.clone())],
         ),
         EnrollmentQuery::ActiveOfPatient(id) => (
-            "active AND patient_id = ? ORDER BY created_us, id",
+            "ended IS NULL AND patient_id = ? ORDER BY created_us, id",
             vec![org, Bind::Text(id.clone())],
         ),
         EnrollmentQuery::ById(id) => ("id = ?", vec![org, Bind::Text(id.clone())]),
@@ -49,6 +123,7 @@ pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step
     )
 }
 
+/// Every column after the id, in [`ENROLLMENT_COLUMNS`]' order.
 fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
     vec![
         Bind::Text(row.journey.clone()),
@@ -56,13 +131,10 @@ fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
         Bind::Text(row.patient_id.clone()),
         Bind::Int(row.trigger_seq),
         Bind::Int(row.event_seq),
-        Bind::Int(row.generation),
         Bind::Int(row.step),
-        Bind::Bool(row.active),
         Bind::OptInt(row.wake_us),
         Bind::OptText(row.waiting.clone()),
         Bind::OptText(row.last_reply.clone()),
-        Bind::Int(row.effects),
         Bind::OptText(row.ended.clone()),
         Bind::Int(row.version),
         Bind::Int(row.created_us),
@@ -70,51 +142,39 @@ fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
     ]
 }
 
-/// Enrolls unless this event already enrolled the patient in this journey.
+/// Fails with a conflict when this event already enrolled this patient in this
+/// journey.
 pub fn insert_enrollment(dialect: Dialect, org: &str, row: &EnrollmentRow) -> Step {
-    let mut binds = vec![Bind::Text(org.to_owned()), Bind::Text(row.id.clone())];
-    binds.extend(enrollment_values(row));
-    step(
+    let values = enrollment_values(row);
+    insert(
         dialect,
-        &format!(
-            "INSERT INTO enrollments (org_id, {ENROLLMENT_COLUMNS}) VALUES ({}) \
-             ON CONFLICT (org_id, id) DO NOTHING",
-            vec!["?"; binds.len()].join(", ")
-        ),
-        binds,
-        Check::Nothing,
+        "enrollments",
+        ENROLLMENT_COLUMNS,
+        org,
+        &row.id,
+        values,
     )
 }
 
-/// Writes a new state, if nobody else has since `prev_version`.
 pub fn update_enrollment(
     dialect: Dialect,
     org: &str,
     row: &EnrollmentRow,
     prev_version: i64,
 ) -> Step {
-    let assignments = ENROLLMENT_COLUMNS
-        .split(", ")
-        .skip(1)
-        .map(|c| format!("{c} = ?"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut binds = enrollment_values(row);
-    binds.extend([
-        Bind::Text(org.to_owned()),
-        Bind::Text(row.id.clone()),
-        Bind::Int(prev_version),
-    ]);
-    step(
+    let values = enrollment_values(row);
+    versioned_update(
         dialect,
-        &format!(
-            "UPDATE enrollments SET {assignments} WHERE org_id = ? AND id = ? AND version = ?"
-        ),
-        binds,
-        Check::ChangesOne,
+        "enrollments",
+        ENROLLMENT_COLUMNS,
+        org,
+        &row.id,
+        values,
+        prev_version,
     )
 }
 
+/// Every column after the id, in [`OUTBOX_COLUMNS`]' order.
 fn outbox_values(row: &OutboxRow) -> Vec<Bind> {
     vec![
         Bind::Text(row.idempotency_key.clone()),
@@ -136,70 +196,47 @@ fn outbox_values(row: &OutboxRow) -> Vec<Bind> {
 
 /// Fails with a conflict when a message with this idempotency key exists.
 pub fn insert_outbox(dialect: Dialect, org: &str, row: &OutboxRow) -> Step {
-    let mut binds = vec![Bind::Text(org.to_owned()), Bind::Text(row.id.clone())];
-    binds.extend(outbox_values(row));
-    step(
+    insert(
         dialect,
-        &format!(
-            "INSERT INTO outbox (org_id, {OUTBOX_COLUMNS}) VALUES ({})",
-            vec!["?"; binds.len()].join(", ")
-        ),
-        binds,
-        Check::ChangesOne,
+        "outbox",
+        OUTBOX_COLUMNS,
+        org,
+        &row.id,
+        outbox_values(row),
     )
 }
 
 pub fn update_outbox(dialect: Dialect, org: &str, row: &OutboxRow, prev_version: i64) -> Step {
-    let assignments = OUTBOX_COLUMNS
-        .split(", ")
-        .skip(1)
-        .map(|c| format!("{c} = ?"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut binds = outbox_values(row);
-    binds.extend([
-        Bind::Text(org.to_owned()),
-        Bind::Text(row.id.clone()),
-        Bind::Int(prev_version),
-    ]);
-    step(
+    let values = outbox_values(row);
+    versioned_update(
         dialect,
-        &format!("UPDATE outbox SET {assignments} WHERE org_id = ? AND id = ? AND version = ?"),
-        binds,
-        Check::ChangesOne,
+        "outbox",
+        OUTBOX_COLUMNS,
+        org,
+        &row.id,
+        values,
+        prev_version,
     )
 }
 
 pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
-    let org = Bind::Text(org.to_owned());
-    let (filter, binds) = match query {
-        OutboxQuery::ById(id) => ("id = ?".to_owned(), vec![org, Bind::Text(id.clone())]),
-        OutboxQuery::ByProviderId(id) => (
-            "provider_id = ?".to_owned(),
-            vec![org, Bind::Text(id.clone())],
-        ),
-        OutboxQuery::InStatus { statuses, limit } => {
-            let mut binds = vec![org];
-            binds.extend(statuses.iter().cloned().map(Bind::Text));
-            binds.push(Bind::Int(*limit));
-            (
-                format!(
-                    "status IN ({}) ORDER BY created_us, id LIMIT ?",
-                    vec!["?"; statuses.len().max(1)].join(", ")
-                ),
-                binds,
-            )
+    let mut binds = vec![Bind::Text(org.to_owned())];
+    let filter = match query {
+        OutboxQuery::ById(id) => {
+            binds.push(Bind::Text(id.clone()));
+            "id = ?".to_owned()
         }
-        OutboxQuery::OfPatient(id) => (
-            "patient_id = ? ORDER BY created_us, id".to_owned(),
-            vec![org, Bind::Text(id.clone())],
-        ),
+        OutboxQuery::ByProviderId(id) => {
+            binds.push(Bind::Text(id.clone()));
+            "provider_id = ?".to_owned()
+        }
+        OutboxQuery::InStatus { statuses, limit } => {
+            let (condition, values) = in_list("status", statuses);
+            binds.extend(values);
+            binds.push(Bind::Int(*limit));
+            format!("{condition} ORDER BY created_us, id LIMIT ?")
+        }
     };
-    let mut binds = binds;
-    if matches!(query, OutboxQuery::InStatus { statuses, .. } if statuses.is_empty()) {
-        // `IN ()` is not SQL: match nothing.
-        binds.insert(1, Bind::Text(String::new()));
-    }
     step(
         dialect,
         &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE org_id = ? AND {filter}"),
@@ -235,26 +272,13 @@ pub fn claim_outbox(dialect: Dialect, org: &str, now_us: i64, lease_us: i64, lim
     )
 }
 
-/// The two moves of messages whose sender went silent: a lapsed claim becomes an unknown
-/// outcome that waits `grace_us` for the provider's callback; an unknown outcome whose
-/// wait is over goes back to the queue, counted.
-pub fn sweep_outbox(dialect: Dialect, org: &str, now_us: i64, grace_us: i64) -> [Step; 2] {
+/// The two moves of messages whose sender went silent, run in this order in one
+/// transaction: an unknown outcome whose wait for the provider's callback is over goes
+/// back to the queue, counted; a lapsed claim becomes an unknown outcome that waits
+/// until `wait_until_us` for the callback (from now, however long ago the sender died).
+pub fn sweep_outbox(dialect: Dialect, org: &str, now_us: i64, wait_until_us: i64) -> [Step; 2] {
     let org = || Bind::Text(org.to_owned());
     [
-        step(
-            dialect,
-            &format!(
-                "UPDATE outbox SET status = '{UNKNOWN}', due_us = lease_us + ?, lease_us = NULL, version = version + 1, \
-                 updated_us = ?, reason = 'sender-lost' WHERE org_id = ? AND status = '{SENDING}' AND lease_us <= ?"
-            ),
-            vec![
-                Bind::Int(grace_us),
-                Bind::Int(now_us),
-                org(),
-                Bind::Int(now_us),
-            ],
-            Check::Nothing,
-        ),
         step(
             dialect,
             &format!(
@@ -264,16 +288,36 @@ pub fn sweep_outbox(dialect: Dialect, org: &str, now_us: i64, grace_us: i64) -> 
             vec![Bind::Int(now_us), org(), Bind::Int(now_us)],
             Check::Nothing,
         ),
+        step(
+            dialect,
+            &format!(
+                "UPDATE outbox SET status = '{UNKNOWN}', due_us = ?, lease_us = NULL, version = version + 1, \
+                 updated_us = ?, reason = 'sender-lost' WHERE org_id = ? AND status = '{SENDING}' AND lease_us <= ?"
+            ),
+            vec![
+                Bind::Int(wait_until_us),
+                Bind::Int(now_us),
+                org(),
+                Bind::Int(now_us),
+            ],
+            Check::Nothing,
+        ),
     ]
 }
 
-pub fn outbox_counts(dialect: Dialect, org: &str) -> Step {
-    step(
-        dialect,
-        "SELECT status, COUNT(*) FROM outbox WHERE org_id = ? GROUP BY status ORDER BY status",
-        vec![Bind::Text(org.to_owned())],
-        Check::Nothing,
-    )
+/// Erasing a patient: their engine rows, whatever appointment or message they hang on.
+pub fn erase_patient_work(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 2] {
+    ["enrollments", "outbox"].map(|table| {
+        step(
+            dialect,
+            &format!("DELETE FROM {table} WHERE org_id = ? AND patient_id = ?"),
+            vec![
+                Bind::Text(org.to_owned()),
+                Bind::Text(patient_id.to_owned()),
+            ],
+            Check::Nothing,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -281,8 +325,17 @@ mod tests {
     use super::*;
 
     fn placeholders_match(step: &Step) {
-        let sql = Dialect::Sqlite.render(&step.sql);
-        assert_eq!(sql.matches('?').count(), step.binds.len(), "{sql}");
+        assert_eq!(
+            step.sql.matches('?').count(),
+            step.binds.len(),
+            "{}",
+            step.sql
+        );
+        // Rendered for PostgreSQL, the numbers run from $1 to the last bind.
+        let pg = Dialect::Postgres.render(&step.sql.replace('$', "?"));
+        let n = step.binds.len();
+        assert!(n == 0 || pg.contains(&format!("${n}")), "{pg}");
+        assert!(!pg.contains(&format!("${}", n + 1)), "{pg}");
     }
 
     #[test]
@@ -294,13 +347,10 @@ mod tests {
             patient_id: "p".into(),
             trigger_seq: 1,
             event_seq: 1,
-            generation: 0,
             step: 0,
-            active: true,
             wake_us: None,
             waiting: None,
             last_reply: None,
-            effects: 0,
             ended: None,
             version: 1,
             created_us: 0,
@@ -329,7 +379,10 @@ mod tests {
         placeholders_match(&insert_outbox(d, "o", &outbox_row));
         placeholders_match(&update_outbox(d, "o", &outbox_row, 1));
         placeholders_match(&claim_outbox(d, "o", 1, 2, 3));
-        for s in sweep_outbox(d, "o", 1, 2) {
+        for s in sweep_outbox(d, "o", 1, 2)
+            .into_iter()
+            .chain(erase_patient_work(d, "o", "p"))
+        {
             placeholders_match(&s);
         }
         for query in [
@@ -354,9 +407,17 @@ mod tests {
                 statuses: vec![],
                 limit: 5,
             },
-            OutboxQuery::OfPatient("p".into()),
         ] {
             placeholders_match(&outbox(d, "o", &query));
         }
+        let empty = outbox(
+            d,
+            "o",
+            &OutboxQuery::InStatus {
+                statuses: vec![],
+                limit: 5,
+            },
+        );
+        assert!(empty.sql.contains("1 = 0"), "{}", empty.sql);
     }
 }

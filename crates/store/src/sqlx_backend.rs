@@ -78,17 +78,14 @@ macro_rules! sqlx_backend {
                 patient_id: row.try_get(3)?,
                 trigger_seq: row.try_get(4)?,
                 event_seq: row.try_get(5)?,
-                generation: row.try_get(6)?,
-                step: row.try_get(7)?,
-                active: row.try_get(8)?,
-                wake_us: row.try_get(9)?,
-                waiting: row.try_get(10)?,
-                last_reply: row.try_get(11)?,
-                effects: row.try_get(12)?,
-                ended: row.try_get(13)?,
-                version: row.try_get(14)?,
-                created_us: row.try_get(15)?,
-                updated_us: row.try_get(16)?,
+                step: row.try_get(6)?,
+                wake_us: row.try_get(7)?,
+                waiting: row.try_get(8)?,
+                last_reply: row.try_get(9)?,
+                ended: row.try_get(10)?,
+                version: row.try_get(11)?,
+                created_us: row.try_get(12)?,
+                updated_us: row.try_get(13)?,
             })
         }
 
@@ -163,29 +160,19 @@ macro_rules! sqlx_backend {
                 &self,
                 org: &str,
                 now_us: i64,
-                grace_us: i64,
+                wait_until_us: i64,
             ) -> Result<u64, $crate::BackendError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
                 let mut moved = 0;
-                for step in $crate::sql_work::sweep_outbox($dialect, org, now_us, grace_us) {
+                for step in $crate::sql_work::sweep_outbox($dialect, org, now_us, wait_until_us) {
                     moved += bind_all(sqlx::query(&step.sql), &step.binds)
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await
                         .map_err(database)?
                         .rows_affected();
                 }
+                tx.commit().await.map_err(database)?;
                 Ok(moved)
-            }
-
-            async fn outbox_counts(
-                &self,
-                org: &str,
-            ) -> Result<$crate::work::StatusCounts, $crate::BackendError> {
-                fn decode(row: &$row) -> Result<(String, i64), sqlx::Error> {
-                    use sqlx::Row as _;
-                    Ok((row.try_get(0)?, row.try_get(1)?))
-                }
-                let step = $crate::sql_work::outbox_counts($dialect, org);
-                fetch_rows(&self.pool, &step, decode).await
             }
 
             async fn ping(&self) -> Result<(), $crate::BackendError> {

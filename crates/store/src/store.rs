@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::model::{
     Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Stored,
 };
-use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, StatusCounts};
+use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow};
 
 /// The resource type whose rows own data keys.
 const PATIENT: &str = "Patient";
@@ -235,22 +235,20 @@ impl Store {
             .await?)
     }
 
-    /// Moves messages whose sender went silent: see [`Backend::sweep_outbox`].
+    /// Moves messages whose sender went silent: see [`Backend::sweep_outbox`]. A lapsed
+    /// claim waits `grace` from now for the provider's callback.
     pub async fn sweep_outbox(
         &self,
         org: &OrgId,
         grace: SignedDuration,
     ) -> Result<u64, StoreError> {
-        let grace_us = i64::try_from(grace.as_micros()).unwrap_or(i64::MAX);
+        let now = self.inner.clock.now();
+        let wait_until = now.checked_add(grace).unwrap_or(Timestamp::MAX);
         Ok(self
             .inner
             .backend
-            .sweep_outbox(org.as_str(), micros(self.inner.clock.now()), grace_us)
+            .sweep_outbox(org.as_str(), micros(now), micros(wait_until))
             .await?)
-    }
-
-    pub async fn outbox_counts(&self, org: &OrgId) -> Result<StatusCounts, StoreError> {
-        Ok(self.inner.backend.outbox_counts(org.as_str()).await?)
     }
 
     /// Applies every change or none.
@@ -593,7 +591,11 @@ impl Plan<'_> {
                     .term_hash(self.org, resource_type, param, id.as_str()),
             })
             .collect();
-        self.ops.push(WriteOp::ErasePatient { key_id, references });
+        self.ops.push(WriteOp::ErasePatient {
+            patient_id: id.as_str().to_owned(),
+            key_id,
+            references,
+        });
         self.committed.push(Committed {
             resource_type: PATIENT,
             id: id.clone(),

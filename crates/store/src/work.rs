@@ -13,24 +13,25 @@ pub struct EnrollmentRow {
     pub trigger_seq: i64,
     /// The last event applied to this enrollment.
     pub event_seq: i64,
-    /// Bumped each time the appointment moves.
-    pub generation: i64,
     /// The index of the step the enrollment is at.
     pub step: i64,
-    pub active: bool,
     /// When the engine next looks at it; `None` waits for a reply or an event only.
     pub wake_us: Option<i64>,
     /// What a `wait_for` step waits for (`reply:confirm`, `event:appointment.confirmed`).
     pub waiting: Option<String>,
     /// The kind of the patient's last reply.
     pub last_reply: Option<String>,
-    /// How many actions it has taken: numbers each one's idempotency key.
-    pub effects: i64,
-    /// Why it ended (`completed`, `appointment.cancelled`).
+    /// Why it ended (`completed`, `appointment.cancelled`); `None` while active.
     pub ended: Option<String>,
     pub version: i64,
     pub created_us: i64,
     pub updated_us: i64,
+}
+
+impl EnrollmentRow {
+    pub fn is_active(&self) -> bool {
+        self.ended.is_none()
+    }
 }
 
 /// Which enrollments to read.
@@ -86,9 +87,4 @@ pub enum OutboxQuery {
         statuses: Vec<String>,
         limit: i64,
     },
-    /// Every row of a patient, oldest first.
-    OfPatient(String),
 }
-
-/// Counts of outbox rows by status.
-pub type StatusCounts = Vec<(String, i64)>;

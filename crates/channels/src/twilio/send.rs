@@ -143,8 +143,8 @@ impl Transport for TwilioSms {
             .await;
         let response = match response {
             Ok(response) => response,
-            // Never connected: nothing left, so trying again is safe.
-            Err(error) if error.is_connect() => {
+            // Never connected, or never built: nothing left, so trying again is safe.
+            Err(error) if error.is_connect() || error.is_builder() => {
                 return Err(SendError::Transient {
                     code: "connect".to_owned(),
                     retry_after: None,
@@ -176,19 +176,13 @@ impl Transport for TwilioSms {
             .and_then(|e| e.code)
             .map_or_else(|| status.as_u16().to_string(), |c| c.to_string());
         Err(match status.as_u16() {
-            429 => SendError::Transient {
+            // Throttled, failing, or misconfigured (credentials, account): an operator or
+            // time fixes these, so the message waits and tries again.
+            401 | 403 | 404 | 408 | 429 | 500.. => SendError::Transient {
                 code,
                 retry_after: wait,
             },
-            // Bad credentials are fixed by an operator: the messages wait for that.
-            401 | 403 | 408 => SendError::Transient {
-                code,
-                retry_after: wait,
-            },
-            s if s >= 500 => SendError::Transient {
-                code,
-                retry_after: wait,
-            },
+            // The request itself is refused (an invalid or unsubscribed number).
             _ => SendError::Permanent { code },
         })
     }

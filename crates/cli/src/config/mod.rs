@@ -199,13 +199,17 @@ pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
                 value,
                 source: setting.env.to_owned(),
             }),
-            None => from_file.get(setting.key).map(|value| Raw {
-                value: value.clone(),
-                source: match file {
-                    Some(path) => format!("{} in {}", setting.key, path.display()),
-                    None => setting.key.to_owned(),
-                },
-            }),
+            // An empty value in the file is no value, as in the environment.
+            None => from_file
+                .get(setting.key)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| Raw {
+                    value: value.clone(),
+                    source: match file {
+                        Some(path) => format!("{} in {}", setting.key, path.display()),
+                        None => setting.key.to_owned(),
+                    },
+                }),
         }
     };
     values::check(&raw)

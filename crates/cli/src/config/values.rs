@@ -204,8 +204,11 @@ fn twilio(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Option<Twilio>, Confi
             "an account SID is AC followed by 32 hexadecimal digits",
         ));
     }
+    // Webhook signatures are keyed by the token: an empty one anybody could sign with.
     let auth_token = raw(&TWILIO_AUTH_TOKEN)
-        .map(|r| SecretString::from(r.value.trim().to_owned()))
+        .map(|r| r.value.trim().to_owned())
+        .filter(|token| !token.is_empty())
+        .map(SecretString::from)
         .ok_or_else(|| {
             ConfigError::new(
                 TWILIO_AUTH_TOKEN.env,
@@ -348,6 +351,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!error.contains("tiny secret"), "{error}");
+    }
+
+    #[test]
+    fn twilio_needs_a_token_that_is_not_blank() {
+        let sid = (
+            "CARELOOP_TWILIO_ACCOUNT_SID",
+            "AC00000000000000000000000000000001",
+        );
+        let from = ("CARELOOP_TWILIO_FROM", "+15550001111");
+        for token in [None, Some("   ")] {
+            let mut pairs = vec![sid, from];
+            pairs.extend(token.map(|t| ("CARELOOP_TWILIO_AUTH_TOKEN", t)));
+            let error = load(&pairs).unwrap_err().to_string();
+            assert!(error.starts_with("CARELOOP_TWILIO_AUTH_TOKEN: "), "{error}");
+        }
+        let config = load(&[sid, from, ("CARELOOP_TWILIO_AUTH_TOKEN", "secret")]).unwrap();
+        assert!(config.twilio.is_some());
     }
 
     #[test]

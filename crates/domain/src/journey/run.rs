@@ -63,9 +63,10 @@ pub enum Input {
     /// Its wake time came.
     Timer,
     Reply(ReplyKind),
+    /// An event about the appointment. Like any event, `appointment.rescheduled` may end
+    /// the journey or be what it waits for; otherwise it moves the waits tied to the
+    /// appointment's start.
     Event(AppointmentEvent),
-    /// The appointment moved: the waits tied to its start are worked out again.
-    Rescheduled,
 }
 
 /// What the enrollment sees of the world when it moves.
@@ -140,9 +141,11 @@ pub fn advance(
                 end(&mut next, Ending::Event(event));
             } else if next.waiting == Some(Awaited::Event(event)) {
                 run(journey, &mut next, cursor.step + 1, situation, &mut effects);
+            } else if event == AppointmentEvent::Rescheduled {
+                // The appointment moved: the waits tied to its start are worked out again.
+                reschedule(journey, &mut next, situation, &mut effects);
             }
         }
-        Input::Rescheduled => reschedule(journey, &mut next, situation, &mut effects),
     }
     (next, effects)
 }
@@ -495,12 +498,22 @@ mod tests {
         // Moved to the 27th: back to the 72 h wait, for the new time.
         s.now = at(19, 16);
         s.start = Some(at(27, 15));
-        let (moved, effects) = advance(&journey, &cursor, Input::Rescheduled, &s);
+        let (moved, effects) = advance(
+            &journey,
+            &cursor,
+            Input::Event(AppointmentEvent::Rescheduled),
+            &s,
+        );
         assert!(effects.is_empty());
         assert_eq!(moved.wake, Some(at(24, 15)));
         // Moved to tomorrow morning instead: the 24 h wait has passed, so the next one.
         s.start = Some(at(20, 10));
-        let (moved, _) = advance(&journey, &cursor, Input::Rescheduled, &s);
+        let (moved, _) = advance(
+            &journey,
+            &cursor,
+            Input::Event(AppointmentEvent::Rescheduled),
+            &s,
+        );
         assert_eq!(moved.wake, Some(at(20, 8)));
     }
 
@@ -546,6 +559,35 @@ task = { title = "call the patient" }
             }]
         );
         assert_eq!(timed_out.ended, Some(Ending::Completed));
+    }
+
+    #[test]
+    fn a_reschedule_is_an_event_like_the_others() {
+        let moved = Input::Event(AppointmentEvent::Rescheduled);
+        let s = situation(at(10, 9), at(20, 15));
+        // Listed in ends_on: it ends the journey.
+        let ending = parse(
+            "e.toml",
+            "name = \"e\"\ntrigger = \"appointment.booked\"\nends_on = [\"appointment.rescheduled\"]\n[[steps]]\nwait = { until = \"start-24h\" }\n[[steps]]\nsend = { template = \"x\", channel = \"sms\" }\n",
+        )
+        .unwrap();
+        let (cursor, _) = advance(&ending, &Cursor::start(), Input::Enrolled, &s);
+        let (ended, effects) = advance(&ending, &cursor, moved, &s);
+        assert_eq!(
+            ended.ended,
+            Some(Ending::Event(AppointmentEvent::Rescheduled))
+        );
+        assert!(effects.is_empty());
+        // Awaited by a wait_for: the journey goes on.
+        let waiting = parse(
+            "w.toml",
+            "name = \"w\"\ntrigger = \"appointment.booked\"\n[[steps]]\nwait_for = { event = \"appointment.rescheduled\", timeout = \"3d\" }\n[[steps]]\nsend = { template = \"x\", channel = \"sms\" }\n",
+        )
+        .unwrap();
+        let (cursor, _) = advance(&waiting, &Cursor::start(), Input::Enrolled, &s);
+        let (done, effects) = advance(&waiting, &cursor, moved, &s);
+        assert_eq!(templates(&effects), ["x"]);
+        assert_eq!(done.ended, Some(Ending::Completed));
     }
 
     #[test]

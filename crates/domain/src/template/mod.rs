@@ -46,6 +46,21 @@ pub struct Texts {
     pub email_text: String,
 }
 
+impl Texts {
+    /// Refuses a text message (of the template `name`) longer than
+    /// [`MAX_SMS_SEGMENTS`]; emails have no such limit.
+    pub fn fit_sms(&self, name: &str) -> Result<(), TemplateError> {
+        let segments = sms::segments(&self.sms).count;
+        if segments > MAX_SMS_SEGMENTS {
+            return Err(TemplateError::TooLong {
+                name: name.to_owned(),
+                segments,
+            });
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Templates {
     by_name: HashMap<String, HashMap<Language, Texts>>,
@@ -141,20 +156,20 @@ impl Templates {
                     .ok_or_else(|| TemplateError::Unknown(name.to_owned()))?,
             ),
         };
-        let fill = |text: &str| fill(text, language, facts);
-        let rendered = Texts {
+        let when = when::format(facts.start, &facts.zone, language);
+        let fill = |text: &str| fill(text, facts, &when);
+        Ok(Texts {
             sms: fill(&texts.sms),
             email_subject: fill(&texts.email_subject),
             email_text: fill(&texts.email_text),
-        };
-        let segments = sms::segments(&rendered.sms).count;
-        if segments > MAX_SMS_SEGMENTS {
-            return Err(TemplateError::TooLong {
-                name: name.to_owned(),
-                segments,
-            });
-        }
-        Ok(rendered)
+        })
+    }
+
+    /// Whether `name` has a version in `language` (not just the English fallback).
+    pub fn has(&self, name: &str, language: Language) -> bool {
+        self.by_name
+            .get(name)
+            .is_some_and(|versions| versions.contains_key(&language))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -162,27 +177,54 @@ impl Templates {
     }
 }
 
-/// The first placeholder that is not one of [`PLACEHOLDERS`].
-fn check_placeholders(text: &str) -> Result<(), String> {
+/// Walks `text`, handing each piece of literal text and each `{placeholder}` name to
+/// `visit`, in order; fails with what follows an unclosed `{`.
+fn scan<'t>(
+    text: &'t str,
+    mut visit: impl FnMut(Piece<'t>) -> Result<(), String>,
+) -> Result<(), String> {
     let mut rest = text;
     while let Some(open) = rest.find('{') {
+        visit(Piece::Literal(&rest[..open]))?;
         let after = &rest[open + 1..];
         let close = after.find('}').ok_or_else(|| after.to_owned())?;
-        let name = &after[..close];
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(name.to_owned());
-        }
+        visit(Piece::Placeholder(&after[..close]))?;
         rest = &after[close + 1..];
     }
-    Ok(())
+    visit(Piece::Literal(rest))
 }
 
-fn fill(text: &str, language: Language, facts: &Facts) -> String {
-    text.replace("{clinic}", &facts.clinic)
-        .replace("{clinic_phone}", &facts.clinic_phone)
-        .replace("{when}", &when::format(facts.start, &facts.zone, language))
-        .replace("{place}", &facts.place)
-        .replace("{first_name}", &facts.first_name)
+enum Piece<'t> {
+    Literal(&'t str),
+    Placeholder(&'t str),
+}
+
+/// The first placeholder that is not one of [`PLACEHOLDERS`].
+fn check_placeholders(text: &str) -> Result<(), String> {
+    scan(text, |piece| match piece {
+        Piece::Placeholder(name) if !PLACEHOLDERS.contains(&name) => Err(name.to_owned()),
+        _ => Ok(()),
+    })
+}
+
+/// Fills placeholders in one pass, so a value that looks like a placeholder (a place
+/// named "{first_name}") is written as it is, not filled in again.
+fn fill(text: &str, facts: &Facts, when: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    // Templates were checked at load, so every placeholder is known and closed.
+    let _ = scan(text, |piece| {
+        out.push_str(match piece {
+            Piece::Literal(literal) => literal,
+            Piece::Placeholder("clinic") => &facts.clinic,
+            Piece::Placeholder("clinic_phone") => &facts.clinic_phone,
+            Piece::Placeholder("when") => when,
+            Piece::Placeholder("place") => &facts.place,
+            Piece::Placeholder("first_name") => &facts.first_name,
+            Piece::Placeholder(_) => "",
+        });
+        Ok(())
+    });
+    out
 }
 
 #[cfg(test)]
@@ -274,12 +316,27 @@ email_text = "Le esperamos el {when}."
         );
         let templates = Templates::parse("t.toml", &long).unwrap();
         assert_eq!(
-            templates.render("x", Language::English, &facts()),
+            templates
+                .render("x", Language::English, &facts())
+                .and_then(|texts| texts.fit_sms("x")),
             Err(TemplateError::TooLong {
                 name: "x".into(),
                 segments: 3
             })
         );
+    }
+
+    #[test]
+    fn a_value_that_looks_like_a_placeholder_is_not_filled_in_again() {
+        let templates = Templates::parse(
+            "t.toml",
+            "[x.en]\nsms = \"At {place}, {first_name}\"\nemail_subject = \"s\"\nemail_text = \"t\"",
+        )
+        .unwrap();
+        let mut odd = facts();
+        odd.place = "{first_name} Hall".into();
+        let texts = templates.render("x", Language::English, &odd).unwrap();
+        assert_eq!(texts.sms, "At {first_name} Hall, Ana");
     }
 }
 
@@ -312,6 +369,7 @@ mod builtin_tests {
         for name in templates.names() {
             for language in [Language::English, Language::Spanish] {
                 let texts = templates.render(name, language, &long_facts()).unwrap();
+                texts.fit_sms(name).unwrap();
                 let segments = sms::segments(&texts.sms);
                 assert!(
                     segments.count <= MAX_SMS_SEGMENTS,
@@ -334,6 +392,10 @@ mod builtin_tests {
             for step in journey::parse(file, text).unwrap().steps {
                 if let Action::Send { template, .. } = step.action {
                     for language in [Language::English, Language::Spanish] {
+                        assert!(
+                            templates.has(&template, language),
+                            "{template} {language:?}"
+                        );
                         let texts = templates
                             .render(&template, language, &long_facts())
                             .unwrap();

@@ -26,9 +26,10 @@ async fn the_raw_database_holds_no_plaintext_contact_details(app: &TestApp) {
         "telecom": [{"system": "phone", "value": "+1 415 555 0176"}, {"system": "email", "value": "gosia.zw@example.org"}],
         "address": [{"line": ["1600 Larkspur Terrace"], "city": "Oakland"}]
     });
-    let (status, _) = app.post("/fhir/Patient", &patient).await;
+    let (status, created) = app.post("/fhir/Patient", &patient).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_no_plaintext(app).await;
+    let patient_id = created["id"].as_str().unwrap().to_owned();
     let (status, _) = app
         .post("/fhir/Appointment", &json!({
             "resourceType": "Appointment", "status": "booked",
@@ -39,12 +40,29 @@ async fn the_raw_database_holds_no_plaintext_contact_details(app: &TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_no_plaintext(app).await;
+    // Her own appointment: the engine writes messages to her phone and email, with her
+    // first name, into Communications, enrollments and the outbox.
+    let (status, _) = app
+        .post("/fhir/Appointment", &json!({
+            "resourceType": "Appointment", "status": "booked",
+            "start": "2026-03-12T15:00:00Z", "end": "2026-03-12T15:30:00Z",
+            "participant": [{"actor": {"reference": format!("Patient/{patient_id}")}, "status": "needs-action"}]
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.engine.run_until_idle().await.unwrap();
+    let (_, sent) = app
+        .get(&format!("/fhir/Communication?patient={patient_id}"))
+        .await;
+    assert_eq!(sent["total"], 1, "{sent}");
+    assert_no_plaintext(app).await;
 }
 
 async fn assert_no_plaintext(app: &TestApp) {
     let raw = app.raw_database().await;
     assert!(raw.len() > 1000, "the dump has the rows");
     for secret in [
+        "your appointment is booked",
         "Chalmers",
         "Peter James",
         "5555 6473",

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,8 +23,8 @@ pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub enum Fault {
     /// Answer with this status, `Retry-After` and Twilio error code.
     Status(u16, Option<u64>, i64),
-    /// Take the message, then answer only after this long.
-    Hang(Duration),
+    /// Take the message and never answer.
+    Hold,
 }
 
 /// A form as received: its fields in order.
@@ -143,9 +142,9 @@ async fn create_message(
         Some(Fault::Status(status, retry_after, code)) => {
             return error(status, retry_after, code, "scripted fault");
         }
-        Some(Fault::Hang(duration)) => {
+        Some(Fault::Hold) => {
             shared.received.lock().unwrap().push(form.clone());
-            tokio::time::sleep(duration).await;
+            std::future::pending::<()>().await;
         }
         None => shared.received.lock().unwrap().push(form.clone()),
     }

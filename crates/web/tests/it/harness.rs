@@ -195,8 +195,19 @@ impl TestApp {
             Db::Postgres { url, schema } => {
                 let pool = sqlx::PgPool::connect(url).await.unwrap();
                 let mut dump = Vec::new();
-                for table in ["organizations", "data_keys", "resources", "resource_terms"] {
-                    let sql = format!("SELECT * FROM \"{schema}\".{table}");
+                // Every table of careloop's (the migration ledger aside), so that a new
+                // one cannot hide what it holds.
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = $1 AND table_name NOT LIKE '\\_sqlx%'",
+                )
+                .bind(schema)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                assert!(tables.len() >= 6, "{tables:?}");
+                for table in tables {
+                    let sql = format!("SELECT * FROM \"{schema}\".\"{table}\"");
                     for row in sqlx::query(&sql).fetch_all(&pool).await.unwrap() {
                         dump_row(&row, &mut dump);
                     }

@@ -20,6 +20,10 @@ crate::on_both_backends!(
     failed_sends_are_retried_then_dead_lettered,
     a_permanent_refusal_is_final,
     two_engines_send_each_message_once,
+    sends_that_never_get_an_answer_end_dead,
+    an_oversized_text_is_blocked_and_the_engine_goes_on,
+    erasing_the_patient_removes_their_journeys_and_outbox,
+    clients_cannot_write_the_record_of_messages_or_tasks,
 );
 
 const PATIENT: &str = "pat-1";
@@ -154,6 +158,14 @@ async fn a_booking_gets_its_confirmation_and_each_reminder_once(app: &TestApp) {
         assert_eq!(record["status"], "in-progress", "{record}");
         assert_eq!(record["about"][0]["reference"], "Appointment/appt-1");
     }
+    // `about` takes an id or a typed reference, as reference searches do.
+    for about in ["appt-1", "Appointment/appt-1"] {
+        let (status, bundle) = app.get(&format!("/fhir/Communication?about={about}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bundle["total"], 4, "{about}: {bundle}");
+    }
+    let (_, none) = app.get("/fhir/Communication?about=appt-2").await;
+    assert_eq!(none["total"], 0);
 }
 
 async fn a_spanish_speaker_gets_spanish_in_their_own_zone(app: &TestApp) {
@@ -240,6 +252,13 @@ async fn texts_wait_for_the_end_of_quiet_hours(app: &TestApp) {
     .await;
     assert!(at(app, "2026-03-02T07:00:00Z").await.is_empty());
     assert!(at(app, "2026-03-02T12:59:00Z").await.is_empty());
+    // A held message is not a dead letter: nothing to send again.
+    let (_, listing) = app.get("/api/v1/outbox?status=queued").await;
+    let id = listing["messages"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .post(&format!("/api/v1/outbox/{id}/retry"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     // 08:00 in Boston.
     let sent = at(app, "2026-03-02T13:00:00Z").await;
     assert_eq!(sent.len(), 1);
@@ -338,7 +357,7 @@ async fn failed_sends_are_retried_then_dead_lettered(app: &TestApp) {
     assert_eq!(status, StatusCode::OK, "{row}");
     assert_eq!(row["status"], "queued");
     assert_eq!(at(app, "2026-03-05T16:00:00Z").await.len(), 1);
-    let (status, listing) = app.get("/api/v1/outbox?status=accepted,dead").await;
+    let (status, listing) = app.get("/api/v1/outbox?status=accepted&status=dead").await;
     assert_eq!(status, StatusCode::OK);
     let statuses: Vec<&str> = listing["messages"]
         .as_array()
@@ -402,4 +421,232 @@ async fn two_engines_send_each_message_once(app: &TestApp) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 15);
+}
+
+async fn sends_that_never_get_an_answer_end_dead(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    app.sent
+        .script
+        .lock()
+        .unwrap()
+        .extend(std::iter::repeat_n(Err(SendError::Unknown), 20));
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-u",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    // Each unknown outcome waits 10 minutes for a callback, then goes again; after the
+    // configured tries it is dead, not sent for ever.
+    let mut sends = 0;
+    let mut now: Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    for _ in 0..15 {
+        sends += at(app, &now.to_string()).await.len();
+        now = now.checked_add(SignedDuration::from_mins(11)).unwrap();
+    }
+    assert_eq!(sends, 8);
+    let (_, listing) = app.get("/api/v1/outbox").await;
+    assert_eq!(listing["messages"][0]["resent_after_unknown_outcome"], 8);
+    let reason = listing["messages"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("without a known outcome"), "{reason}");
+}
+
+async fn an_oversized_text_is_blocked_and_the_engine_goes_on(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    // A location whose name makes the text take three segments (UCS-2 for the "í").
+    let long_name = format!("Clínica {}", "Norte ".repeat(12));
+    let location = json!({"resourceType": "Location", "id": "far", "name": long_name});
+    assert!(
+        app.put("/fhir/Location/far", &location)
+            .await
+            .0
+            .is_success()
+    );
+    let (status, _) = app
+        .put(
+            &format!("/fhir/Patient/{PATIENT}"),
+            &patient("en", "America/New_York"),
+        )
+        .await;
+    assert!(status.is_success());
+    let mut far = appointment("appt-far", "2026-03-10T14:00:00Z", "booked");
+    far["participant"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"actor": {"reference": "Location/far"}, "status": "accepted"}));
+    assert!(
+        app.put("/fhir/Appointment/appt-far", &far)
+            .await
+            .0
+            .is_success()
+    );
+    let (status, _) = app
+        .put(
+            "/fhir/Appointment/appt-near",
+            &appointment("appt-near", "2026-03-11T14:00:00Z", "booked"),
+        )
+        .await;
+    assert!(status.is_success());
+    // The booking at the far location cannot go as a text; the other one goes.
+    let sent = at(app, "2026-03-02T15:00:00Z").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].2.contains("Mar 11"), "{}", sent[0].2);
+    let (_, bundle) = app
+        .get("/fhir/Communication?about=appt-far&status=not-done")
+        .await;
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    let reason = bundle["entry"][0]["resource"]["statusReason"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("segments"), "{reason}");
+    // The 72-hour reminder goes by email, where length is no matter.
+    let sent = at(app, "2026-03-07T14:00:00Z").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, Channel::Email);
+    assert!(sent[0].2.contains("Clínica"), "{}", sent[0].2);
+}
+
+async fn erasing_the_patient_removes_their_journeys_and_outbox(app: &TestApp) {
+    use careloop_domain::OrgId;
+    use careloop_store::work::{EnrollmentQuery, OutboxQuery};
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    // A parent and a child on one appointment, sealed under the parent's key.
+    let mut parent = patient("en", "America/New_York");
+    parent["id"] = json!("parent-1");
+    assert!(
+        app.put("/fhir/Patient/parent-1", &parent)
+            .await
+            .0
+            .is_success()
+    );
+    let (status, _) = app
+        .put(
+            &format!("/fhir/Patient/{PATIENT}"),
+            &patient("en", "America/New_York"),
+        )
+        .await;
+    assert!(status.is_success());
+    let mut family = appointment("appt-e", "2026-03-10T14:00:00Z", "booked");
+    family["participant"] = json!([
+        {"actor": {"reference": "Patient/parent-1"}, "status": "needs-action"},
+        {"actor": {"reference": format!("Patient/{PATIENT}")}, "status": "needs-action"}
+    ]);
+    assert!(
+        app.put("/fhir/Appointment/appt-e", &family)
+            .await
+            .0
+            .is_success()
+    );
+    assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 2);
+    // The appointment is deleted (its search terms go, the row stays), then the child
+    // is erased.
+    assert!(app.delete("/fhir/Appointment/appt-e").await.is_success());
+    at(app, "2026-03-02T16:00:00Z").await;
+
+    let org = OrgId::default_org();
+    let child_rows = || async {
+        let enrollments = app
+            .store
+            .enrollments(&org, &EnrollmentQuery::OfAppointment("appt-e".to_owned()))
+            .await
+            .unwrap();
+        let statuses = ["queued", "accepted", "sent", "delivered", "dead", "blocked"];
+        let outbox = app
+            .store
+            .outbox(
+                &org,
+                &OutboxQuery::InStatus {
+                    statuses: statuses.iter().map(|s| (*s).to_owned()).collect(),
+                    limit: 100,
+                },
+            )
+            .await
+            .unwrap();
+        let of_child = |patient: &str| patient == PATIENT;
+        (
+            enrollments
+                .iter()
+                .filter(|e| of_child(&e.patient_id))
+                .count(),
+            outbox.iter().filter(|m| of_child(&m.patient_id)).count(),
+        )
+    };
+    let (enrollments, messages) = child_rows().await;
+    assert!(enrollments > 0 && messages > 0, "{enrollments} {messages}");
+
+    let status = app
+        .delete(&format!("/fhir/Patient/{PATIENT}?_erase=true"))
+        .await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(child_rows().await, (0, 0));
+    // Nothing is left to send to the child, at any time.
+    assert!(at(app, "2026-03-20T12:00:00Z").await.is_empty());
+}
+
+async fn clients_cannot_write_the_record_of_messages_or_tasks(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book(
+        app,
+        "en",
+        "America/New_York",
+        "appt-w",
+        "2026-03-10T14:00:00Z",
+    )
+    .await;
+    assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
+    let before = communications(app).await;
+    let id = before[0]["id"].as_str().unwrap().to_owned();
+    let forged = json!({"resourceType": "Communication", "id": id, "status": "completed"});
+    let task = json!({"resourceType": "Task", "status": "requested", "intent": "order"});
+
+    let (status, outcome) = app.post("/fhir/Communication", &forged).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{outcome}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert_eq!(
+        app.put(&format!("/fhir/Communication/{id}"), &forged)
+            .await
+            .0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        app.delete(&format!("/fhir/Communication/{id}")).await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let (status, _, _) = app
+        .send(
+            app.request(reqwest::Method::POST, "/fhir/Task")
+                .header("content-type", "application/fhir+json")
+                .header("if-none-exist", "status=requested")
+                .json(&task),
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    for (method, url, resource) in [
+        ("POST", "Communication".to_owned(), Some(&forged)),
+        ("PUT", format!("Communication/{id}"), Some(&forged)),
+        ("DELETE", format!("Communication/{id}"), None),
+        ("POST", "Task".to_owned(), Some(&task)),
+    ] {
+        let mut entry = json!({"request": {"method": method, "url": url}});
+        if let Some(resource) = resource {
+            entry["resource"] = resource.clone();
+        }
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [entry]});
+        let (status, outcome) = app.post("/fhir", &bundle).await;
+        assert_eq!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {url}: {outcome}"
+        );
+    }
+    let mut after = communications(app).await;
+    let mut before = before;
+    for resource in after.iter_mut().chain(before.iter_mut()) {
+        resource.as_object_mut().unwrap().remove("meta");
+    }
+    assert_eq!(after, before);
+    let (_, tasks) = app.get("/fhir/Task").await;
+    assert_eq!(tasks["total"], 0);
 }

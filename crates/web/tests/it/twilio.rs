@@ -277,8 +277,8 @@ async fn provider_faults_are_survived(app: &TestApp) {
 
 async fn an_unknown_outcome_waits_for_the_callback(app: &TestApp) {
     let fake = FakeTwilio::start().await;
-    // Twilio takes the message but answers too late: careloop cannot know it was sent.
-    fake.fail_next(Fault::Hang(Duration::from_millis(1500)));
+    // Twilio takes the message but never answers: careloop cannot know it was sent.
+    fake.fail_next(Fault::Hold);
     let engine = twilio_engine(app, &fake, Duration::from_millis(300));
     book(app).await;
     run(&engine, app, "2026-03-02T15:00:00Z").await;

@@ -3,11 +3,13 @@
 //! text and the address stay in the sealed Communication.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use careloop_domain::OrgId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_engine::Outcome;
+use careloop_engine::outcome::Settled;
 use careloop_store::from_micros;
 use careloop_store::work::{OutboxQuery, OutboxRow};
 use serde_json::{Value, json};
@@ -49,14 +51,15 @@ fn view(row: &OutboxRow) -> Value {
 /// `dead`.
 pub async fn list(
     State(state): State<AppState>,
+    Extension(org): Extension<OrgId>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let mut statuses = vec![DeliveryStatus::Dead.name().to_owned()];
+    let mut statuses = Vec::new();
     let mut limit = DEFAULT_LIMIT;
     for (name, value) in &params {
         match name.as_str() {
+            // Repeated or comma-separated: any of them.
             "status" => {
-                statuses.clear();
                 for status in value.split(',') {
                     let Some(known) = DeliveryStatus::parse(status.trim()) else {
                         let names: Vec<&str> =
@@ -86,8 +89,11 @@ pub async fn list(
             }
         }
     }
+    if statuses.is_empty() {
+        statuses.push(DeliveryStatus::Dead.name().to_owned());
+    }
     let query = OutboxQuery::InStatus { statuses, limit };
-    match state.store.outbox(&state.engine.org(), &query).await {
+    match state.store.outbox(&org, &query).await {
         Ok(rows) => {
             Json(json!({"messages": rows.iter().map(view).collect::<Vec<_>>()})).into_response()
         }
@@ -98,12 +104,12 @@ pub async fn list(
 /// `POST /api/v1/outbox/{id}/retry`: sends a dead letter again, with fresh tries.
 pub async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     match state.engine.settle(&id, &Outcome::Requeued).await {
-        Ok(None) => problem(StatusCode::NOT_FOUND, "no such message"),
-        Ok(Some(row)) if row.status == DeliveryStatus::Queued.name() => {
+        Ok(Settled::Missing) => problem(StatusCode::NOT_FOUND, "no such message"),
+        Ok(Settled::Changed(row)) => {
             state.engine.nudge();
             Json(view(&row)).into_response()
         }
-        Ok(Some(row)) => problem(
+        Ok(Settled::Unchanged(row)) => problem(
             StatusCode::CONFLICT,
             format!(
                 "only dead letters are sent again; this message is {}",

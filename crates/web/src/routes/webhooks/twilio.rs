@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use careloop_channels::twilio::send::delivery_status;
 use careloop_channels::twilio::signature;
 use careloop_engine::Outcome;
-use careloop_store::work::OutboxQuery;
+use careloop_engine::outcome::{MessageRef, Settled};
 
 use crate::state::AppState;
 
@@ -106,29 +106,22 @@ pub async fn status(
             .find(|(k, _)| k == "m")
             .map(|(_, v)| v.into_owned())
     });
-    let query = match own_id {
-        Some(id) => OutboxQuery::ById(id),
-        None => OutboxQuery::ByProviderId(sid.to_owned()),
-    };
-    let row = match state.store.outbox(&state.engine.org(), &query).await {
-        Ok(rows) => rows.into_iter().next(),
-        Err(error) => {
-            tracing::error!(error = %error, "could not read the outbox");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
-    };
-    let Some(row) = row else {
-        // Not a message of careloop's (or one since erased): nothing to do, and
-        // nothing for Twilio to retry.
-        tracing::info!(webhook = "twilio", "a status report for an unknown message");
-        return StatusCode::NO_CONTENT.into_response();
-    };
     let outcome = Outcome::Reported {
         status,
         provider_id: Some(sid.to_owned()),
         error_code: param(&params, "ErrorCode").map(str::to_owned),
     };
-    match state.engine.settle(&row.id, &outcome).await {
+    let message = match own_id {
+        Some(id) => MessageRef::Own(id),
+        None => MessageRef::Provider(sid.to_owned()),
+    };
+    match state.engine.report(message, &outcome).await {
+        Ok(Settled::Missing) => {
+            // Not a message of careloop's (or one since erased): nothing to do, and
+            // nothing for Twilio to retry.
+            tracing::info!(webhook = "twilio", "a status report for an unknown message");
+            StatusCode::NO_CONTENT.into_response()
+        }
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => {
             tracing::error!(error = %error, "could not record a status report");
