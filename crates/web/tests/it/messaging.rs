@@ -70,6 +70,11 @@ async fn at(app: &TestApp, when: &str) -> Vec<(Channel, String, String)> {
     sent
 }
 
+/// The usual case: an English speaker in Boston, booked for Tuesday 10 March at 10:00.
+async fn book_in_boston(app: &TestApp, id: &str) {
+    book(app, "en", "America/New_York", id, "2026-03-10T14:00:00Z").await;
+}
+
 async fn book(app: &TestApp, language: &str, zone: &str, id: &str, start: &str) {
     let (status, _) = app
         .put(
@@ -105,14 +110,7 @@ async fn a_booking_gets_its_confirmation_and_each_reminder_once(app: &TestApp) {
     // 10:00 in Boston on a Monday; the appointment is on Tuesday the 10th at 10:00 EDT
     // (the clocks change on the 8th).
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-1",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-1").await;
 
     let sent = at(app, "2026-03-02T15:00:00Z").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -188,14 +186,7 @@ async fn a_spanish_speaker_gets_spanish_in_their_own_zone(app: &TestApp) {
 
 async fn a_cancellation_ends_the_reminders_and_tells_the_patient(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-c",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-c").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
     let (status, _) = app
         .put(
@@ -213,14 +204,7 @@ async fn a_cancellation_ends_the_reminders_and_tells_the_patient(app: &TestApp) 
 
 async fn a_reschedule_tells_the_patient_and_moves_the_reminders(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-r",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-r").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
     let (status, _) = app
         .put(
@@ -242,14 +226,7 @@ async fn a_reschedule_tells_the_patient_and_moves_the_reminders(app: &TestApp) {
 async fn texts_wait_for_the_end_of_quiet_hours(app: &TestApp) {
     // 02:00 in Boston.
     app.clock.set("2026-03-02T07:00:00Z".parse().unwrap());
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-q",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-q").await;
     assert!(at(app, "2026-03-02T07:00:00Z").await.is_empty());
     assert!(at(app, "2026-03-02T12:59:00Z").await.is_empty());
     // A held message is not a dead letter: nothing to send again.
@@ -279,14 +256,7 @@ async fn failed_sends_are_retried_then_dead_lettered(app: &TestApp) {
             retry_after: Some(SignedDuration::from_mins(20)),
         }));
     }
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-f",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-f").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
     // Backoff: not before 15 s (half the 30 s base), but by a minute.
     assert!(at(app, "2026-03-02T15:00:14Z").await.is_empty());
@@ -383,14 +353,7 @@ async fn a_permanent_refusal_is_final(app: &TestApp) {
         .push_back(Err(SendError::Permanent {
             code: "21610".into(),
         }));
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-p",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-p").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
     assert!(at(app, "2026-03-03T15:00:00Z").await.is_empty());
     let records = communications(app).await;
@@ -408,7 +371,7 @@ async fn two_engines_send_each_message_once(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
     for n in 0..15 {
         let id = format!("appt-{n}");
-        book(app, "en", "America/New_York", &id, "2026-03-10T14:00:00Z").await;
+        book_in_boston(app, &id).await;
     }
     let (a, b) = (app.engine.clone(), app.engine.clone());
     let (ra, rb) = tokio::join!(a.run_until_idle(), b.run_until_idle());
@@ -430,14 +393,7 @@ async fn sends_that_never_get_an_answer_end_dead(app: &TestApp) {
         .lock()
         .unwrap()
         .extend(std::iter::repeat_n(Err(SendError::Unknown), 20));
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-u",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-u").await;
     // Each unknown outcome waits 10 minutes for a callback, then goes again; after the
     // configured tries it is dead, not sent for ever.
     let mut sends = 0;
@@ -587,14 +543,7 @@ async fn erasing_the_patient_removes_their_journeys_and_outbox(app: &TestApp) {
 
 async fn clients_cannot_write_the_record_of_messages_or_tasks(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book(
-        app,
-        "en",
-        "America/New_York",
-        "appt-w",
-        "2026-03-10T14:00:00Z",
-    )
-    .await;
+    book_in_boston(app, "appt-w").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
     let before = communications(app).await;
     let id = before[0]["id"].as_str().unwrap().to_owned();
