@@ -3,6 +3,7 @@
 //! and verifies that webhooks come from the provider. It knows nothing of journeys.
 
 pub mod sandbox;
+pub mod smtp;
 pub mod transport;
 pub mod twilio;
 

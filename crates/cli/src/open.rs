@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use careloop_channels::smtp::{SmtpConfig, SmtpEmail};
 use careloop_channels::twilio::{TwilioConfig, TwilioSms};
 use careloop_domain::Clock;
 use careloop_engine::{Engine, Library, Settings, Transports};
@@ -16,6 +17,9 @@ use crate::config::{Config, DATABASE_URL, Database, MASTER_KEY};
 
 /// How long a send to Twilio may take before its outcome counts as unknown.
 const TWILIO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long one email may take, connecting to the relay included: relays answer more
+/// slowly than an API, and the outbox's two-minute lease leaves room.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Connects and brings the schema up to date.
 pub async fn backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
@@ -78,6 +82,13 @@ pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {
         })
         .context("cannot set up the Twilio client")?;
         transports.sms = Arc::new(sms);
+    }
+    if let Some(smtp) = &config.smtp {
+        transports.email = Arc::new(SmtpEmail::new(SmtpConfig {
+            relay: smtp.relay.clone(),
+            from: smtp.from.clone(),
+            timeout: SMTP_TIMEOUT,
+        }));
     }
     Ok(Engine::new(store, library, settings, transports))
 }

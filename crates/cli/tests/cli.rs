@@ -150,6 +150,60 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
 }
 
 #[test]
+fn email_settings_are_checked_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = ("CARELOOP_EMAIL_FROM", "Clinic <noreply@clinic.example>");
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (
+            &[("CARELOOP_SMTP_URL", "smtp://127.0.0.1:2525")],
+            "CARELOOP_EMAIL_FROM: is required with CARELOOP_SMTP_URL",
+        ),
+        (
+            &[from],
+            "CARELOOP_EMAIL_FROM: is set but CARELOOP_SMTP_URL is not",
+        ),
+        (
+            &[("CARELOOP_SMTP_URL", "mail.example"), from],
+            "CARELOOP_SMTP_URL: not a URL",
+        ),
+        (
+            &[
+                ("CARELOOP_SMTP_URL", "pop3://careloop:hunter2@mail.example"),
+                from,
+            ],
+            "CARELOOP_SMTP_URL: the scheme must be smtp or smtps, not 'pop3'",
+        ),
+        (
+            &[
+                (
+                    "CARELOOP_SMTP_URL",
+                    "smtp://careloop:hunter2@mail.example?tls=none",
+                ),
+                from,
+            ],
+            "CARELOOP_SMTP_URL: a password would cross the network unencrypted",
+        ),
+        (
+            &[
+                ("CARELOOP_SMTP_URL", "smtps://careloop:hunter2@mail.example"),
+                ("CARELOOP_EMAIL_FROM", "the clinic"),
+            ],
+            "CARELOOP_EMAIL_FROM: 'the clinic' is not an email address",
+        ),
+    ];
+    for (env, expected) in cases {
+        let stderr = failure(dir.path(), &["serve"], env);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("careloop-data").exists(),
+        "a refused start writes nothing"
+    );
+}
+
+#[test]
 fn a_port_in_use_is_one_line_too() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

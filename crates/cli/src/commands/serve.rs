@@ -50,7 +50,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "  texts:      sandbox (kept, not sent; set CARELOOP_TWILIO_ACCOUNT_SID to send)"
         ),
     }
-    println!("  email:      sandbox (kept, not sent)");
+    match &config.smtp {
+        Some(smtp) => println!(
+            "  email:      SMTP ({}:{})",
+            smtp.relay.host(),
+            smtp.relay.port()
+        ),
+        None => println!("  email:      sandbox (kept, not sent; set CARELOOP_SMTP_URL to send)"),
+    }
     tracing::info!(listen = %bound, database = store.backend_kind(), "careloop started");
     tokio::spawn(engine.run_forever());
     axum::serve(listener, router(state))

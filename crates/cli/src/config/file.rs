@@ -55,6 +55,15 @@ mod tests {
     }
 
     #[test]
+    fn the_email_settings_have_keys_too() {
+        let f =
+            file("smtp_url = \"smtp://127.0.0.1:2525\"\nemail_from = \"noreply@clinic.example\"\n");
+        let settings = read(f.path()).unwrap();
+        assert_eq!(settings["smtp_url"], "smtp://127.0.0.1:2525");
+        assert_eq!(settings["email_from"], "noreply@clinic.example");
+    }
+
+    #[test]
     fn unknown_keys_and_non_strings_are_refused() {
         let error = read(file("lisen = \"x\"").path()).unwrap_err().to_string();
         assert!(error.contains("unknown key 'lisen'"), "{error}");

@@ -52,6 +52,15 @@ pub struct Config {
     pub quiet_hours: QuietHours,
     /// Text messages go through Twilio when set, else stay in the sandbox.
     pub twilio: Option<Twilio>,
+    /// Emails go through an SMTP relay when set, else stay in the sandbox.
+    pub smtp: Option<Smtp>,
+}
+
+/// The SMTP relay and the sender, checked. The relay's password is never printed.
+#[derive(Clone, Debug)]
+pub struct Smtp {
+    pub relay: careloop_channels::smtp::Relay,
+    pub from: careloop_channels::smtp::FromAddress,
 }
 
 /// Twilio's settings, checked.
@@ -156,7 +165,16 @@ pub const TWILIO_API_BASE: Setting = Setting {
     key: "twilio_api_base",
 };
 
-pub const ALL: [&Setting; 17] = [
+pub const SMTP_URL: Setting = Setting {
+    env: "CARELOOP_SMTP_URL",
+    key: "smtp_url",
+};
+pub const EMAIL_FROM: Setting = Setting {
+    env: "CARELOOP_EMAIL_FROM",
+    key: "email_from",
+};
+
+pub const ALL: [&Setting; 19] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -174,6 +192,8 @@ pub const ALL: [&Setting; 17] = [
     &TWILIO_FROM,
     &TWILIO_MESSAGING_SERVICE_SID,
     &TWILIO_API_BASE,
+    &SMTP_URL,
+    &EMAIL_FROM,
 ];
 
 /// Where a raw value came from, for error messages.

@@ -13,9 +13,9 @@ use careloop_engine::Clinic;
 
 use super::{
     API_TOKEN, CLINIC_NAME, CLINIC_PHONE, CLINIC_TIMEZONE, Config, ConfigError, DATA_DIR,
-    DATABASE_URL, DEFAULT_REGION, LISTEN, LOG_FORMAT, LogFormat, MASTER_KEY, PUBLIC_URL,
-    QUIET_HOURS, Raw, Setting, TWILIO_ACCOUNT_SID, TWILIO_API_BASE, TWILIO_AUTH_TOKEN, TWILIO_FROM,
-    TWILIO_MESSAGING_SERVICE_SID, Twilio,
+    DATABASE_URL, DEFAULT_REGION, EMAIL_FROM, LISTEN, LOG_FORMAT, LogFormat, MASTER_KEY,
+    PUBLIC_URL, QUIET_HOURS, Raw, SMTP_URL, Setting, Smtp, TWILIO_ACCOUNT_SID, TWILIO_API_BASE,
+    TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID, Twilio,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -119,6 +119,7 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
     };
     let clinic = clinic(raw)?;
     let twilio = twilio(raw)?;
+    let smtp = smtp(raw)?;
     let quiet_hours = match raw(&QUIET_HOURS) {
         Some(r) => r.value.parse::<QuietHours>().map_err(|_| {
             ConfigError::new(
@@ -130,6 +131,7 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
     };
     Ok(Config {
         twilio,
+        smtp,
         clinic,
         quiet_hours,
         listen,
@@ -250,6 +252,37 @@ fn twilio(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Option<Twilio>, Confi
     }))
 }
 
+/// Email goes over SMTP when both the relay and the sender are given; one alone is a
+/// mistake. Errors about the URL never repeat it: it may hold a password.
+fn smtp(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Option<Smtp>, ConfigError> {
+    match (raw(&SMTP_URL), raw(&EMAIL_FROM)) {
+        (None, None) => Ok(None),
+        (None, Some(from)) => Err(ConfigError::new(
+            &from.source,
+            format!("is set but {} is not", SMTP_URL.env),
+        )),
+        (Some(_), None) => Err(ConfigError::new(
+            EMAIL_FROM.env,
+            format!("is required with {}", SMTP_URL.env),
+        )),
+        (Some(url), Some(from)) => {
+            let relay = url
+                .value
+                .parse()
+                .map_err(|e: careloop_channels::smtp::BadRelay| {
+                    ConfigError::new(&url.source, e.to_string())
+                })?;
+            let from =
+                from.value
+                    .parse()
+                    .map_err(|e: careloop_channels::smtp::BadFromAddress| {
+                        ConfigError::new(&from.source, e.to_string())
+                    })?;
+            Ok(Some(Smtp { relay, from }))
+        }
+    }
+}
+
 fn database(r: &Raw) -> Result<Database, ConfigError> {
     let value = r.value.trim();
     if value.starts_with("sqlite:") {
@@ -368,6 +401,65 @@ mod tests {
         }
         let config = load(&[sid, from, ("CARELOOP_TWILIO_AUTH_TOKEN", "secret")]).unwrap();
         assert!(config.twilio.is_some());
+    }
+
+    #[test]
+    fn smtp_needs_both_a_relay_and_a_sender() {
+        let url = (
+            "CARELOOP_SMTP_URL",
+            "smtp://user:hunter2@mail.example:587?tls=required",
+        );
+        let from = ("CARELOOP_EMAIL_FROM", "Clinic <noreply@clinic.example>");
+        let error = load(&[url]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("CARELOOP_EMAIL_FROM: is required with CARELOOP_SMTP_URL"),
+            "{error}"
+        );
+        let error = load(&[from]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("CARELOOP_EMAIL_FROM: is set but CARELOOP_SMTP_URL is not"),
+            "{error}"
+        );
+        let smtp = load(&[url, from]).unwrap().smtp.unwrap();
+        assert_eq!(
+            (smtp.relay.host(), smtp.relay.port()),
+            ("mail.example", 587)
+        );
+        assert_eq!(smtp.from.address().domain(), "clinic.example");
+        assert!(load(&[]).unwrap().smtp.is_none());
+    }
+
+    #[test]
+    fn bad_smtp_settings_name_their_variable_and_hide_the_password() {
+        let from = ("CARELOOP_EMAIL_FROM", "noreply@clinic.example");
+        let cases = [
+            ("CARELOOP_SMTP_URL", "mail.example:587"),
+            ("CARELOOP_SMTP_URL", "imap://user:hunter2@mail.example"),
+            (
+                "CARELOOP_SMTP_URL",
+                "smtp://user:hunter2@mail.example?tls=sometimes",
+            ),
+            (
+                "CARELOOP_SMTP_URL",
+                "smtp://user:hunter2@mail.example?tls=none",
+            ),
+            ("CARELOOP_SMTP_URL", "smtp://user:hunter2@[bad"),
+        ];
+        for (variable, value) in cases {
+            let error = load(&[(variable, value), from]).unwrap_err().to_string();
+            assert!(error.starts_with("CARELOOP_SMTP_URL: "), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+        let error = load(&[
+            ("CARELOOP_SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("CARELOOP_EMAIL_FROM", "clinic"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("CARELOOP_EMAIL_FROM: 'clinic' is not an email address"),
+            "{error}"
+        );
     }
 
     #[test]
