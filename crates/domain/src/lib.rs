@@ -4,9 +4,11 @@
 //! Nothing here touches a database, the network or the system clock; the time comes in
 //! through [`clock::Clock`].
 
+pub mod answers;
 pub mod appointment;
 pub mod appointment_events;
 pub mod clock;
+pub mod consent;
 pub mod contact;
 pub mod delivery;
 pub mod duration;

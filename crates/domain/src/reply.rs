@@ -15,6 +15,8 @@ pub enum Intent {
     /// Withdraw consent to texts. `trigger` is the words that said so, for the record.
     OptOut {
         trigger: String,
+        /// Said in the patient's own words rather than a carrier keyword.
+        free_text: bool,
     },
     /// Give consent again (`START`).
     OptIn,
@@ -116,6 +118,7 @@ pub fn classify(text: &str) -> Intent {
     if is(OPT_OUT) {
         return Intent::OptOut {
             trigger: keyword.clone(),
+            free_text: false,
         };
     }
     if is(OPT_IN) {
@@ -140,15 +143,41 @@ pub fn classify(text: &str) -> Intent {
     {
         return Intent::OptOut {
             trigger: (*phrase).to_owned(),
+            free_text: true,
         };
     }
     Intent::Other
+}
+
+/// A keyword with the number of a listed choice (`C2`, `n 1`), the answer to "which
+/// appointment?": the intent (confirm, decline, reschedule) and the choice, from 1.
+pub fn numbered(text: &str) -> Option<(Intent, usize)> {
+    let normal = normalize(text).to_ascii_uppercase().replace(' ', "");
+    let (letter, digits) = normal.split_at_checked(1)?;
+    let intent = match letter {
+        "C" => Intent::Confirm,
+        "N" => Intent::Decline,
+        "R" => Intent::Reschedule,
+        _ => return None,
+    };
+    let choice: usize = digits.parse().ok().filter(|n| (1..=9).contains(n))?;
+    (digits.len() == 1).then_some((intent, choice))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn numbered_choices() {
+        assert_eq!(numbered("C2"), Some((Intent::Confirm, 2)));
+        assert_eq!(numbered(" n 1 "), Some((Intent::Decline, 1)));
+        assert_eq!(numbered("r3."), Some((Intent::Reschedule, 3)));
+        for text in ["C", "C0", "C10", "X1", "1", "CC1", "", "c 1 2"] {
+            assert_eq!(numbered(text), None, "{text}");
+        }
+    }
 
     fn opt_out(text: &str) -> bool {
         matches!(classify(text), Intent::OptOut { .. })
@@ -186,7 +215,8 @@ mod tests {
         assert_eq!(
             classify("CANCEL"),
             Intent::OptOut {
-                trigger: "CANCEL".into()
+                trigger: "CANCEL".into(),
+                free_text: false,
             }
         );
         for text in [
@@ -220,7 +250,8 @@ mod tests {
         assert_eq!(
             classify("No me envíen más mensajes"),
             Intent::OptOut {
-                trigger: "no me envien mas".into()
+                trigger: "no me envien mas".into(),
+                free_text: true,
             }
         );
     }

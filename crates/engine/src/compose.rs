@@ -6,7 +6,7 @@
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::run::Effect;
-use careloop_domain::journey::{Channel, ChannelChoice, Journey};
+use careloop_domain::journey::{Channel, ChannelChoice, Journey, Purpose};
 use careloop_fhir::communication::{self, Delivery, NewOutbound};
 use careloop_fhir::task::{self, NewTask};
 use careloop_store::crypto::random_id_bytes;
@@ -34,7 +34,7 @@ pub fn compose(
             step,
             template,
             channel,
-            ..
+            purpose,
         } => message(
             engine,
             journey,
@@ -43,6 +43,7 @@ pub fn compose(
             step,
             template,
             channel,
+            *purpose,
             key,
         ),
         Effect::Task { step, title } => {
@@ -78,6 +79,7 @@ fn message(
     step: &str,
     template: &str,
     choice: &ChannelChoice,
+    purpose: Purpose,
     key: String,
 ) -> Result<Vec<Change>, EngineError> {
     let channel = match choice {
@@ -111,67 +113,101 @@ fn message(
         (Ok(t), Channel::Email) => (t.email_text.clone(), Some(t.email_subject.clone())),
         (Err(_), _) => (String::new(), None),
     };
-    let id = ResourceId::from_random(random_id_bytes());
-    let mut body = communication::outbound(&NewOutbound {
-        id: &id,
-        patient: &subject.patient_id,
-        appointment: Some(appointment),
-        channel,
-        address: address.as_deref().unwrap_or_default(),
-        text: &text,
-        subject: subject_line.as_deref(),
-        journey_step: &format!("{}/{step}", journey.name),
-    });
-    let now = micros(engine.store.now());
     let blocked = match (&address, &texts) {
         (None, _) => Some("the patient has no contact point for this channel"),
         (_, Err(reason)) => Some(reason.as_str()),
         _ => None,
     };
-    let status = if blocked.is_some() {
-        DeliveryStatus::Blocked
-    } else {
-        DeliveryStatus::Queued
-    };
-    if let Some(reason) = blocked {
-        communication::record_delivery(
-            &mut body,
-            &Delivery {
-                status,
-                provider_id: None,
-                error_code: None,
-                reason: Some(reason),
-                at: engine.store.now(),
-            },
-        );
+    Outgoing {
+        patient: &subject.patient_id,
+        about: std::slice::from_ref(appointment),
+        channel,
+        address: address.as_deref().unwrap_or_default(),
+        text: &text,
+        subject: subject_line.as_deref(),
+        journey_step: &format!("{}/{step}", journey.name),
+        purpose: Some(purpose),
+        blocked,
     }
-    let row = OutboxRow {
-        id: id.as_str().to_owned(),
-        idempotency_key: key,
-        patient_id: subject.patient_id.as_str().to_owned(),
-        channel: channel.name().to_owned(),
-        status: status.name().to_owned(),
-        due_us: now,
-        attempts: 0,
-        lease_us: None,
-        provider_id: None,
-        error_code: None,
-        reason: blocked.map(str::to_owned),
-        unknown_resends: 0,
-        version: 1,
-        created_us: now,
-        updated_us: now,
-    };
-    Ok(vec![
-        put(
-            "Communication",
-            &id,
-            &body,
-            communication::terms(&body),
-            &subject.patient_id,
-        )?,
-        Change::Enqueue(row),
-    ])
+    .changes(engine, key)
+}
+
+/// One message to queue: its Communication and its outbox row.
+pub struct Outgoing<'a> {
+    pub patient: &'a ResourceId,
+    pub about: &'a [ResourceId],
+    pub channel: Channel,
+    pub address: &'a str,
+    pub text: &'a str,
+    pub subject: Option<&'a str>,
+    pub journey_step: &'a str,
+    /// `None` for an answer to the patient's own text.
+    pub purpose: Option<Purpose>,
+    /// Why it cannot go, when that is known already: it is recorded as blocked.
+    pub blocked: Option<&'a str>,
+}
+
+impl Outgoing<'_> {
+    /// The writes that queue the message; `key` makes queuing it twice fail.
+    pub fn changes(&self, engine: &Engine, key: String) -> Result<Vec<Change>, EngineError> {
+        let id = ResourceId::from_random(random_id_bytes());
+        let mut body = communication::outbound(&NewOutbound {
+            id: &id,
+            patient: self.patient,
+            about: self.about,
+            channel: self.channel,
+            address: self.address,
+            text: self.text,
+            subject: self.subject,
+            journey_step: self.journey_step,
+            purpose: self.purpose,
+        });
+        let now = micros(engine.store.now());
+        let status = if self.blocked.is_some() {
+            DeliveryStatus::Blocked
+        } else {
+            DeliveryStatus::Queued
+        };
+        if let Some(reason) = self.blocked {
+            communication::record_delivery(
+                &mut body,
+                &Delivery {
+                    status,
+                    provider_id: None,
+                    error_code: None,
+                    reason: Some(reason),
+                    at: engine.store.now(),
+                },
+            );
+        }
+        let row = OutboxRow {
+            id: id.as_str().to_owned(),
+            idempotency_key: key,
+            patient_id: self.patient.as_str().to_owned(),
+            channel: self.channel.name().to_owned(),
+            status: status.name().to_owned(),
+            due_us: now,
+            attempts: 0,
+            lease_us: None,
+            provider_id: None,
+            error_code: None,
+            reason: self.blocked.map(str::to_owned),
+            unknown_resends: 0,
+            version: 1,
+            created_us: now,
+            updated_us: now,
+        };
+        Ok(vec![
+            put(
+                "Communication",
+                &id,
+                &body,
+                communication::terms(&body),
+                self.patient,
+            )?,
+            Change::Enqueue(row),
+        ])
+    }
 }
 
 /// A new resource sealed under its patient's key.

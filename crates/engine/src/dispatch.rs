@@ -88,8 +88,18 @@ impl Engine {
             "email" => Channel::Email,
             _ => return blocked("the message's channel is not one careloop sends on"),
         };
+        // An answer to the patient's own text (HELP, START) goes whatever their consent
+        // and the hour: they just wrote.
+        let purpose = communication::purpose(&body);
+        if let Some(purpose) = purpose
+            && let Err(held) = self
+                .consent_gate(channel, &sendable.address, purpose)
+                .await?
+        {
+            return blocked(&held.to_string());
+        }
         let now = self.store.now();
-        if channel == Channel::Sms {
+        if channel == Channel::Sms && purpose.is_some() {
             let patient_id = stored_id(&row.patient_id, "an outbox row")?;
             let patient = read_patient(&self.store, &self.org, &self.settings, &patient_id).await?;
             let zone = zone_of(patient.as_ref(), &self.settings);

@@ -13,7 +13,10 @@ use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
 
 use crate::compose::compose;
-use crate::subject::{Subject, read_appointment, stored_id};
+use careloop_fhir::communication;
+
+use crate::inbound::REPLY_RECEIVED;
+use crate::subject::{Subject, read_appointment, read_json, stored_id};
 use crate::{Engine, EngineError};
 
 /// Events read per round.
@@ -40,6 +43,9 @@ impl Engine {
     }
 
     async fn handle_event(&self, event: &Event) -> Result<(), EngineError> {
+        if event.resource_type == "Communication" && event.name == REPLY_RECEIVED {
+            return self.hear_reply(event).await;
+        }
         if event.resource_type != "Appointment" {
             return Ok(());
         }
@@ -146,12 +152,28 @@ impl Engine {
         Ok(moved)
     }
 
-    /// Tells the patient's active journeys of a reply.
-    pub async fn deliver_reply(
-        &self,
-        patient: &ResourceId,
-        kind: ReplyKind,
-    ) -> Result<(), EngineError> {
+    /// Tells the journeys of a patient's appointment that the patient replied. The
+    /// reply was kept with an event, so a crash before this is done loses nothing, and
+    /// the event's number keeps a journey from hearing it twice.
+    async fn hear_reply(&self, event: &Event) -> Result<(), EngineError> {
+        let Some(message) = read_json(&self.store, &self.org, "Communication", &event.id).await?
+        else {
+            return Ok(());
+        };
+        let kind = match communication::reply_intent(&message) {
+            Some("confirm") => ReplyKind::Confirm,
+            Some("decline") => ReplyKind::Decline,
+            Some("reschedule") => ReplyKind::Reschedule,
+            Some("other") => ReplyKind::Any,
+            // Keywords about consent or help are not answers a journey waits for.
+            _ => return Ok(()),
+        };
+        let (Some(patient), Some(appointment)) = (
+            communication::patient(&message),
+            communication::about(&message).into_iter().next(),
+        ) else {
+            return Ok(());
+        };
         let active = self
             .store
             .enrollments(
@@ -159,8 +181,12 @@ impl Engine {
                 &EnrollmentQuery::ActiveOfPatient(patient.as_str().to_owned()),
             )
             .await?;
-        for row in active {
-            self.move_enrollment(row, Input::Reply(kind), None).await?;
+        for row in active
+            .into_iter()
+            .filter(|r| r.appointment_id == appointment.as_str() && r.event_seq < event.seq)
+        {
+            self.move_enrollment(row, Input::Reply(kind), Some(event.seq))
+                .await?;
         }
         Ok(())
     }
@@ -227,7 +253,7 @@ impl Engine {
         };
         let appointment_id = stored_id(&row.appointment_id, "an enrollment")?;
         let patient_id = stored_id(&row.patient_id, "an enrollment")?;
-        let subject = Subject::load(
+        let mut subject = Subject::load(
             &self.store,
             &self.org,
             &self.settings,
@@ -235,6 +261,7 @@ impl Engine {
             &patient_id,
         )
         .await?;
+        subject.withdrawn = self.withdrawn_addresses(&patient_id).await?;
         let situation = Situation {
             now,
             start: subject.appointment.as_ref().and_then(|a| a.start),

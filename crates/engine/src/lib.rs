@@ -8,7 +8,9 @@
 //! [`Engine::run_until_idle`].
 
 mod compose;
+mod consent;
 mod dispatch;
+pub mod inbound;
 mod journeys;
 pub mod library;
 pub mod outcome;
@@ -25,6 +27,7 @@ use careloop_domain::journey::Channel;
 use careloop_store::{Store, StoreError};
 use tokio::sync::Notify;
 
+pub use inbound::{Inbound, Received};
 pub use library::{Library, LibraryError};
 pub use outcome::Outcome;
 pub use settings::{Clinic, Settings};

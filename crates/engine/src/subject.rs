@@ -24,6 +24,9 @@ pub struct Subject {
     pub patient: Option<Patient>,
     /// The location's name, if the appointment names one that careloop knows.
     pub place: Option<String>,
+    /// Addresses that said stop, as (`sms`, `+15551234567`): passed over when another
+    /// reaches the patient.
+    pub withdrawn: Vec<(String, String)>,
 }
 
 impl Subject {
@@ -54,6 +57,7 @@ impl Subject {
             appointment,
             patient,
             place,
+            withdrawn: Vec::new(),
         })
     }
 
@@ -104,26 +108,47 @@ impl Subject {
 
     /// The patient's address on `channel`: their most preferred contact point that
     /// reaches them there.
+    /// One that said stop is chosen only when no other reaches them there, so that the
+    /// send gate records why the message did not go.
     pub fn address(&self, channel: Channel) -> Option<String> {
         let patient = self.patient.as_ref()?;
-        patient
+        let all: Vec<String> = patient
             .reachable_contacts()
             .into_iter()
-            .find_map(|contact| contact_address(contact, channel))
+            .filter_map(|contact| contact_address(contact, channel))
+            .collect();
+        all.iter()
+            .find(|a| !self.is_withdrawn(channel, a))
+            .or(all.first())
+            .cloned()
+    }
+
+    fn is_withdrawn(&self, channel: Channel, address: &str) -> bool {
+        self.withdrawn
+            .iter()
+            .any(|(system, value)| system == channel.name() && value == address)
     }
 
     /// The channel of the patient's most preferred contact point that careloop can
-    /// send on.
+    /// send on and that did not say stop (else of the most preferred one at all).
     pub fn preferred_channel(&self) -> Option<Channel> {
         let patient = self.patient.as_ref()?;
-        patient
+        let reachable: Vec<(Channel, String)> = patient
             .reachable_contacts()
             .into_iter()
-            .find_map(|contact| {
+            .filter_map(|contact| {
                 [Channel::Sms, Channel::Email]
                     .into_iter()
-                    .find(|channel| contact_address(contact, *channel).is_some())
+                    .find_map(|channel| {
+                        contact_address(contact, channel).map(|address| (channel, address))
+                    })
             })
+            .collect();
+        reachable
+            .iter()
+            .find(|(channel, address)| !self.is_withdrawn(*channel, address))
+            .or(reachable.first())
+            .map(|(channel, _)| *channel)
     }
 }
 

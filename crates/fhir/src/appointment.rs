@@ -149,3 +149,34 @@ fn typed_param(actor: &ActorRef) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// Marks `patient`'s participation accepted (their "C"). Returns false when nothing
+/// changed: they had accepted already, or do not take part.
+pub fn accept(body: &mut Value, patient: &careloop_domain::ResourceId) -> bool {
+    let reference = format!("Patient/{patient}");
+    let Some(participants) = body.get_mut("participant").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let mut changed = false;
+    for participant in participants {
+        let names_patient = participant
+            .pointer("/actor/reference")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r == reference);
+        if names_patient && participant.get("status").and_then(Value::as_str) != Some("accepted") {
+            participant["status"] = Value::from("accepted");
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Cancels the appointment at the patient's request (their "N").
+pub fn cancel_by_patient(body: &mut Value) {
+    body["status"] = Value::from("cancelled");
+    body["cancelationReason"] = serde_json::json!({"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
+        "code": "pat",
+        "display": "Patient"
+    }]});
+}

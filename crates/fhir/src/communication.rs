@@ -4,7 +4,7 @@
 
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
-use careloop_domain::journey::Channel;
+use careloop_domain::journey::{Channel, Purpose};
 use careloop_store::model::Term;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use crate::appointment::{PATIENT, STATUS};
 use crate::meta::instant;
 use crate::reference::{code_term, reference_term};
 
-const EXTENSION_BASE: &str = "https://careloop.org/fhir/StructureDefinition/";
+pub(crate) const EXTENSION_BASE: &str = "https://careloop.org/fhir/StructureDefinition/";
 pub const DELIVERY_STATUS: &str = "delivery-status";
 pub const ADDRESS: &str = "address";
 pub const PROVIDER_ID: &str = "provider-id";
@@ -21,6 +21,7 @@ pub const ERROR_CODE: &str = "error-code";
 pub const JOURNEY_STEP: &str = "journey-step";
 pub const EMAIL_SUBJECT: &str = "email-subject";
 pub const REPLY_INTENT: &str = "reply-intent";
+pub const PURPOSE: &str = "message-purpose";
 
 const MEDIUM: &str = "medium";
 const ABOUT: &str = "about";
@@ -30,7 +31,8 @@ const PARTICIPATION_MODE: &str = "http://terminology.hl7.org/CodeSystem/v3-Parti
 pub struct NewOutbound<'a> {
     pub id: &'a ResourceId,
     pub patient: &'a ResourceId,
-    pub appointment: Option<&'a ResourceId>,
+    /// The appointments it is about: one for a reminder, several for "which one?".
+    pub about: &'a [ResourceId],
     pub channel: Channel,
     /// The phone number or email it goes to.
     pub address: &'a str,
@@ -38,9 +40,12 @@ pub struct NewOutbound<'a> {
     pub subject: Option<&'a str>,
     /// `journey/step`, naming what sent it.
     pub journey_step: &'a str,
+    /// Why it is sent; `None` for an answer to the patient's own text (HELP, START),
+    /// which the consent gate lets through.
+    pub purpose: Option<Purpose>,
 }
 
-fn extension(name: &str, value_key: &str, value: &str) -> Value {
+pub(crate) fn extension(name: &str, value_key: &str, value: &str) -> Value {
     json!({"url": format!("{EXTENSION_BASE}{name}"), value_key: value})
 }
 
@@ -84,6 +89,7 @@ pub fn outbound(message: &NewOutbound<'_>) -> Value {
         extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Queued.name()),
         address(message.channel, message.address),
         extension(JOURNEY_STEP, "valueString", message.journey_step),
+        extension(PURPOSE, "valueCode", purpose_code(message.purpose)),
     ];
     if let Some(subject) = message.subject {
         extensions.push(extension(EMAIL_SUBJECT, "valueString", subject));
@@ -102,10 +108,69 @@ pub fn outbound(message: &NewOutbound<'_>) -> Value {
         "recipient": [{"reference": patient}],
         "payload": [{"contentString": message.text}],
     });
-    if let Some(appointment) = message.appointment {
-        resource["about"] = json!([{"reference": format!("Appointment/{appointment}")}]);
+    if !message.about.is_empty() {
+        resource["about"] = Value::Array(
+            message
+                .about
+                .iter()
+                .map(|a| json!({"reference": format!("Appointment/{a}")}))
+                .collect(),
+        );
     }
     resource
+}
+
+fn purpose_code(purpose: Option<Purpose>) -> &'static str {
+    match purpose {
+        Some(Purpose::Transactional) => "transactional",
+        Some(Purpose::Marketing) => "marketing",
+        None => "answer",
+    }
+}
+
+/// Why a message is sent: `None` for an answer to the patient's own text. Records
+/// written before the purpose was kept are transactional.
+pub fn purpose(resource: &Value) -> Option<Purpose> {
+    match extension_value(resource, PURPOSE)
+        .and_then(|e| e.get("valueCode"))
+        .and_then(Value::as_str)
+    {
+        Some("answer") => None,
+        Some("marketing") => Some(Purpose::Marketing),
+        _ => Some(Purpose::Transactional),
+    }
+}
+
+/// The appointments a message is about, in order.
+pub fn about(resource: &Value) -> Vec<ResourceId> {
+    resource
+        .get("about")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("reference")?.as_str()?.strip_prefix("Appointment/"))
+        .filter_map(|id| ResourceId::parse(id).ok())
+        .collect()
+}
+
+/// What sent a message: `journey/step`, or `reply/...` for an answer to a text.
+pub fn journey_step(resource: &Value) -> Option<&str> {
+    extension_value(resource, JOURNEY_STEP)?
+        .get("valueString")?
+        .as_str()
+}
+
+/// What careloop read in a message the patient sent (`confirm`, `opt-out`).
+pub fn reply_intent(resource: &Value) -> Option<&str> {
+    extension_value(resource, REPLY_INTENT)?
+        .get("valueCode")?
+        .as_str()
+}
+
+/// The patient a message went to or came from.
+pub fn patient(resource: &Value) -> Option<ResourceId> {
+    let reference = resource.pointer("/subject/reference")?.as_str()?;
+    ResourceId::parse(reference.strip_prefix("Patient/")?).ok()
 }
 
 /// A message the patient sent.
@@ -210,7 +275,7 @@ fn set_extension(resource: &mut Value, name: &str, value_key: &str, value: Optio
     }
 }
 
-fn extension_value<'a>(resource: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn extension_value<'a>(resource: &'a Value, name: &str) -> Option<&'a Value> {
     let url = format!("{EXTENSION_BASE}{name}");
     resource
         .get("extension")?
@@ -312,13 +377,17 @@ mod tests {
         let mut resource = outbound(&NewOutbound {
             id: &me,
             patient: &patient,
-            appointment: Some(&appointment),
+            about: std::slice::from_ref(&appointment),
             channel: Channel::Email,
             address: "pat@example.org",
             text: "See you soon",
             subject: Some("Reminder"),
             journey_step: "appointment-reminders/reminder-72h",
+            purpose: Some(Purpose::Transactional),
         });
+        assert_eq!(about(&resource), std::slice::from_ref(&appointment));
+        assert_eq!(purpose(&resource), Some(Purpose::Transactional));
+        assert_eq!(self::patient(&resource), Some(patient.clone()));
         let sendable = sendable(&resource).unwrap();
         assert_eq!(sendable.address, "pat@example.org");
         assert_eq!(sendable.text, "See you soon");

@@ -9,6 +9,7 @@ pub mod appointment;
 pub mod bundle;
 pub mod capability;
 pub mod communication;
+pub mod consent;
 pub mod date_param;
 pub mod directory;
 pub mod identifier;

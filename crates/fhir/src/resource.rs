@@ -19,22 +19,25 @@ pub enum ResourceType {
     Communication,
     /// To-dos for staff: written by careloop only.
     Task,
+    /// Patients' yes or no to messages: written by careloop only.
+    Consent,
 }
 
 impl ResourceType {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Patient,
         Self::Appointment,
         Self::Practitioner,
         Self::Location,
         Self::Communication,
         Self::Task,
+        Self::Consent,
     ];
 
     /// Whether clients may create, update and delete it; careloop alone writes the
     /// record of its messages and tasks.
     pub fn client_writable(self) -> bool {
-        !matches!(self, Self::Communication | Self::Task)
+        !matches!(self, Self::Communication | Self::Task | Self::Consent)
     }
 
     /// Refuses (405) a client's write to a type careloop alone writes. Every write
@@ -65,6 +68,7 @@ impl ResourceType {
             Self::Location => "Location",
             Self::Communication => "Communication",
             Self::Task => "Task",
+            Self::Consent => "Consent",
         }
     }
 }
@@ -153,7 +157,7 @@ pub fn index(
                 appointment: Some(parsed.model),
             })
         }
-        ResourceType::Communication | ResourceType::Task => {
+        ResourceType::Communication | ResourceType::Task | ResourceType::Consent => {
             resource_type.ensure_writable()?;
             Err(FhirError::internal())
         }

@@ -131,6 +131,11 @@ pub fn supported(
                 "The appointment it is about: Appointment/id",
             ),
         ],
+        ResourceType::Consent => &[
+            ID,
+            ("patient", "reference", "The patient it is for"),
+            ("status", "token", "active, inactive, ..."),
+        ],
     }
 }
 
@@ -287,6 +292,7 @@ fn term(
     let typed = match resource_type {
         ResourceType::Communication => crate::communication::search_param(name),
         ResourceType::Task => crate::task::search_param(name),
+        ResourceType::Consent => crate::consent::search_param(name),
         _ => None,
     };
     if let Some((param, referenced)) = typed {

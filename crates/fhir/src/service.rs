@@ -21,6 +21,7 @@ pub const ERASED_WITH_PATIENT: &[(&str, &str)] = &[
     ("Appointment", crate::appointment::PATIENT),
     ("Communication", crate::appointment::PATIENT),
     ("Task", crate::appointment::PATIENT),
+    ("Consent", crate::appointment::PATIENT),
 ];
 
 /// What a conditional create's condition finds.
@@ -319,6 +320,30 @@ impl FhirService {
             count: request.search.count,
             offset: request.search.offset,
         }))
+    }
+
+    /// The write of a new version of a resource careloop changes on a patient's behalf
+    /// (an appointment confirmed by a text), validated and with its events, pinned to
+    /// `version`: the commit fails with a conflict if it changed since.
+    pub async fn update_change(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        id: &ResourceId,
+        body: Value,
+        version: u32,
+    ) -> Result<Change, FhirError> {
+        let (version, expect) = self
+            .prepare(
+                org,
+                resource_type,
+                body,
+                id,
+                &HashSet::new(),
+                Expect::Version(version),
+            )
+            .await?;
+        Ok(Change::Put { version, expect })
     }
 
     /// Validates a resource and makes the version to store. `pending` are patients created

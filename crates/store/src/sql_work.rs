@@ -236,6 +236,17 @@ pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
             binds.push(Bind::Int(*limit));
             format!("{condition} ORDER BY created_us, id LIMIT ?")
         }
+        OutboxQuery::LatestOfPatients {
+            patients,
+            channel,
+            limit,
+        } => {
+            let (condition, values) = in_list("patient_id", patients);
+            binds.extend(values);
+            binds.push(Bind::Text(channel.clone()));
+            binds.push(Bind::Int(*limit));
+            format!("{condition} AND channel = ? ORDER BY created_us DESC, id DESC LIMIT ?")
+        }
     };
     step(
         dialect,

@@ -94,6 +94,18 @@ impl Store {
         self.inner.backend.kind()
     }
 
+    /// 16 bytes that are the same for the same `parts` and reveal nothing of them: the
+    /// id of a record whose uniqueness comes from outside (a provider's message id), so
+    /// that writing it twice conflicts.
+    pub fn stable_id_bytes(&self, parts: &[&str]) -> [u8; 16] {
+        let hash = self.inner.vault.blind_index(parts);
+        let mut bytes = [0u8; 16];
+        for (to, from) in bytes.iter_mut().zip(hash) {
+            *to = from;
+        }
+        bytes
+    }
+
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }

@@ -87,4 +87,10 @@ pub enum OutboxQuery {
         statuses: Vec<String>,
         limit: i64,
     },
+    /// The latest messages of these patients on one channel, newest first.
+    LatestOfPatients {
+        patients: Vec<String>,
+        channel: String,
+        limit: i64,
+    },
 }

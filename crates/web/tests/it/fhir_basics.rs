@@ -41,7 +41,8 @@ async fn metadata_is_public_and_lists_what_is_supported(app: &TestApp) {
             "Practitioner",
             "Location",
             "Communication",
-            "Task"
+            "Task",
+            "Consent"
         ]
     );
     // careloop alone writes the record of its messages and tasks.

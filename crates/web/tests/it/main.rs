@@ -19,6 +19,7 @@ mod logs;
 mod messaging;
 mod operations;
 mod patients;
+mod replies;
 mod transactions;
 mod twilio;
 mod versioning;

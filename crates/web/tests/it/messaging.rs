@@ -26,9 +26,9 @@ crate::on_both_backends!(
     clients_cannot_write_the_record_of_messages_or_tasks,
 );
 
-const PATIENT: &str = "pat-1";
+pub(crate) const PATIENT: &str = "pat-1";
 
-fn patient(language: &str, zone: &str) -> Value {
+pub(crate) fn patient(language: &str, zone: &str) -> Value {
     json!({
         "resourceType": "Patient",
         "id": PATIENT,
@@ -45,7 +45,7 @@ fn patient(language: &str, zone: &str) -> Value {
     })
 }
 
-fn appointment(id: &str, start: &str, status: &str) -> Value {
+pub(crate) fn appointment(id: &str, start: &str, status: &str) -> Value {
     let start: Timestamp = start.parse().unwrap();
     let end = start.checked_add(SignedDuration::from_mins(30)).unwrap();
     json!({
@@ -57,7 +57,7 @@ fn appointment(id: &str, start: &str, status: &str) -> Value {
 
 /// Sets the clock, runs the engine until it is idle, and returns what it sent, as
 /// (channel, address, text).
-async fn at(app: &TestApp, when: &str) -> Vec<(Channel, String, String)> {
+pub(crate) async fn at(app: &TestApp, when: &str) -> Vec<(Channel, String, String)> {
     app.clock.set(when.parse().unwrap());
     app.engine.run_until_idle().await.unwrap();
     let sent = app
@@ -71,11 +71,11 @@ async fn at(app: &TestApp, when: &str) -> Vec<(Channel, String, String)> {
 }
 
 /// The usual case: an English speaker in Boston, booked for Tuesday 10 March at 10:00.
-async fn book_in_boston(app: &TestApp, id: &str) {
+pub(crate) async fn book_in_boston(app: &TestApp, id: &str) {
     book(app, "en", "America/New_York", id, "2026-03-10T14:00:00Z").await;
 }
 
-async fn book(app: &TestApp, language: &str, zone: &str, id: &str, start: &str) {
+pub(crate) async fn book(app: &TestApp, language: &str, zone: &str, id: &str, start: &str) {
     let (status, _) = app
         .put(
             &format!("/fhir/Patient/{PATIENT}"),
@@ -92,7 +92,7 @@ async fn book(app: &TestApp, language: &str, zone: &str, id: &str, start: &str) 
     assert_eq!(status, StatusCode::CREATED);
 }
 
-async fn communications(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn communications(app: &TestApp) -> Vec<Value> {
     let (status, bundle) = app
         .get(&format!("/fhir/Communication?patient={PATIENT}&_count=100"))
         .await;

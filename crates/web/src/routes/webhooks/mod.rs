@@ -9,5 +9,7 @@ use axum::routing::post;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/twilio/status", post(twilio::status))
+    Router::new()
+        .route("/twilio/status", post(twilio::status))
+        .route("/twilio/sms", post(twilio::sms))
 }

@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use careloop_channels::twilio::send::delivery_status;
 use careloop_channels::twilio::signature;
-use careloop_engine::Outcome;
+use careloop_domain::journey::Channel;
 use careloop_engine::outcome::{MessageRef, Settled};
+use careloop_engine::{Inbound, Outcome, Received};
 
 use crate::state::AppState;
 
@@ -125,6 +126,69 @@ pub async fn status(
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => {
             tracing::error!(error = %error, "could not record a status report");
+            // Twilio retries on a 5xx.
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// An empty TwiML answer: careloop answers through the API, where each answer is
+/// recorded and passes the same gates as every message.
+const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
+
+fn twiml() -> Response {
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        EMPTY_TWIML,
+    )
+        .into_response()
+}
+
+/// `POST /webhooks/twilio/sms`: a text from a patient. Twilio retries a message it got
+/// no answer for; the same MessageSid is handled once.
+pub async fn sms(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verified(&state, &uri, &headers, &body) {
+        Ok(params) => params,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(sid) = param(&params, "MessageSid").or(param(&params, "SmsSid")) else {
+        return bad_request("MessageSid is required");
+    };
+    let Some(from) = param(&params, "From") else {
+        return bad_request("From is required");
+    };
+    let message = Inbound {
+        channel: Channel::Sms,
+        from: from.to_owned(),
+        // A picture message may come without text.
+        text: params
+            .iter()
+            .find(|(k, _)| k == "Body")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        provider_id: sid.to_owned(),
+    };
+    match state.engine.receive(&message).await {
+        Ok(Received::Kept { intent, .. }) => {
+            tracing::info!(webhook = "twilio", intent, "kept a patient's text");
+            twiml()
+        }
+        Ok(Received::Duplicate) => {
+            tracing::info!(webhook = "twilio", "a text handled before");
+            twiml()
+        }
+        Ok(Received::UnknownSender) => {
+            tracing::info!(webhook = "twilio", "a text from a number no patient has");
+            twiml()
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "could not keep a patient's text");
             // Twilio retries on a 5xx.
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }

@@ -1,0 +1,134 @@
+//! Consent records as the engine reads and writes them: the gate before a send reads the
+//! records of the address; a STOP or START writes one for every patient who shares it.
+
+use careloop_domain::ResourceId;
+use careloop_domain::consent::{self, Decision, Held, Record, Source};
+use careloop_domain::journey::{Channel, Purpose};
+use careloop_fhir::consent::{NewConsent, address_term};
+use careloop_fhir::{appointment::PATIENT, consent as fhir_consent};
+use careloop_store::Change;
+use careloop_store::crypto::random_id_bytes;
+use careloop_store::model::{Search, Sort, Term, TermFilter};
+use serde_json::Value;
+
+use crate::compose::put;
+use crate::{Engine, EngineError};
+
+/// The most consent records read for one address or patient: far more than anyone leaves.
+const MOST_RECORDS: u32 = 200;
+
+/// A change of consent to record.
+pub struct ConsentChange<'a> {
+    pub channel: Channel,
+    pub address: &'a str,
+    pub decision: Decision,
+    pub purpose: Option<Purpose>,
+    pub source: Source,
+    pub trigger: Option<&'a str>,
+    /// The message that said it.
+    pub message: Option<&'a ResourceId>,
+}
+
+impl Engine {
+    async fn consents(&self, term: Term) -> Result<Vec<Value>, EngineError> {
+        let page = self
+            .store
+            .search(
+                &self.org,
+                &Search {
+                    resource_type: "Consent",
+                    terms: vec![TermFilter { any_of: vec![term] }],
+                    ids: Vec::new(),
+                    start_from: None,
+                    start_before: None,
+                    sort: Sort::Created,
+                    count: MOST_RECORDS,
+                    offset: 0,
+                },
+            )
+            .await?;
+        page.resources
+            .iter()
+            .map(|stored| {
+                serde_json::from_slice(&stored.body)
+                    .map_err(|_| EngineError::Corrupt("a consent record"))
+            })
+            .collect()
+    }
+
+    /// The consent gate for one message to `address` on `channel`.
+    pub(crate) async fn consent_gate(
+        &self,
+        channel: Channel,
+        address: &str,
+        purpose: Purpose,
+    ) -> Result<Result<(), Held>, EngineError> {
+        let records: Vec<Record> = self
+            .consents(address_term(channel, address))
+            .await?
+            .iter()
+            .filter_map(fhir_consent::record)
+            .collect();
+        Ok(consent::gate(&records, purpose))
+    }
+
+    /// The addresses of a patient that refuse care messages, as (`sms`, `+1555...`).
+    pub(crate) async fn withdrawn_addresses(
+        &self,
+        patient: &ResourceId,
+    ) -> Result<Vec<(String, String)>, EngineError> {
+        let resources = self
+            .consents(Term {
+                param: PATIENT,
+                value: patient.as_str().to_owned(),
+            })
+            .await?;
+        let mut by_address: Vec<((String, String), Vec<Record>)> = Vec::new();
+        for resource in &resources {
+            let (Some((system, value)), Some(record)) = (
+                fhir_consent::address(resource),
+                fhir_consent::record(resource),
+            ) else {
+                continue;
+            };
+            let key = (system.to_owned(), value.to_owned());
+            match by_address.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, records)) => records.push(record),
+                None => by_address.push((key, vec![record])),
+            }
+        }
+        Ok(by_address
+            .into_iter()
+            .filter(|(_, records)| consent::gate(records, Purpose::Transactional).is_err())
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// The writes that record `change` for each of `patients` (everyone who shares the
+    /// address).
+    pub(crate) fn record_consent(
+        &self,
+        patients: &[ResourceId],
+        change: &ConsentChange<'_>,
+    ) -> Result<Vec<Change>, EngineError> {
+        patients
+            .iter()
+            .map(|patient| {
+                let id = ResourceId::from_random(random_id_bytes());
+                let body = fhir_consent::new(&NewConsent {
+                    id: &id,
+                    patient,
+                    channel: change.channel,
+                    address: change.address,
+                    decision: change.decision,
+                    purpose: change.purpose,
+                    source: change.source,
+                    trigger: change.trigger,
+                    message: change.message,
+                    at: self.store.now(),
+                });
+                put("Consent", &id, &body, fhir_consent::terms(&body), patient)
+            })
+            .collect()
+    }
+}

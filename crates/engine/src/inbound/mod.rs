@@ -1,0 +1,474 @@
+//! What a patient writes. The message is kept on the patient's record, and what it asks
+//! is carried out in the same transaction: a confirmation or cancellation of the
+//! appointment it answers, a task for staff, a change of consent, an answer. A provider's
+//! retry of the same message conflicts with the first and changes nothing.
+
+mod attribution;
+
+use careloop_domain::answers::{self, Choice, Sender};
+use careloop_domain::consent::{Decision, Source};
+use careloop_domain::journey::{Channel, Purpose};
+use careloop_domain::reply::{self, Intent};
+use careloop_domain::template::{Language, when};
+use careloop_domain::{PhoneNumber, ResourceId};
+use careloop_fhir::communication::{self, NewInbound};
+use careloop_fhir::resource::ResourceType;
+use careloop_fhir::task::{self, NewTask};
+use careloop_fhir::{Context, FhirService, appointment as fhir_appointment};
+use careloop_store::crypto::random_id_bytes;
+use careloop_store::{Change, StoreError};
+use jiff::SignedDuration;
+
+pub use attribution::{ANSWER_STEP, WHICH_STEP};
+use attribution::{Candidate, Sent, Target};
+
+use crate::compose::{Outgoing, put};
+use crate::consent::ConsentChange;
+use crate::subject::{read_json, read_patient};
+use crate::{Engine, EngineError};
+
+/// The event a kept reply records, for the patient's journeys to hear of it.
+pub const REPLY_RECEIVED: &str = "reply.received";
+/// A message for staff is acknowledged at most once in this long.
+const ACKNOWLEDGE_EVERY: SignedDuration = SignedDuration::from_hours(4);
+/// Tries of a reply whose appointment changed while it was being carried out.
+const TRIES: usize = 3;
+
+/// A text a patient sent, as the provider's webhook gave it.
+#[derive(Clone)]
+pub struct Inbound {
+    pub channel: Channel,
+    /// The sender's number as the provider wrote it.
+    pub from: String,
+    pub text: String,
+    /// The provider's id of the message (Twilio's MessageSid).
+    pub provider_id: String,
+}
+
+/// The text and number are health data: never printed.
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound")
+            .field("channel", &self.channel)
+            .field("provider_id", &self.provider_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of an inbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Kept on the patient's record as this Communication, and carried out.
+    Kept {
+        id: ResourceId,
+        intent: &'static str,
+    },
+    /// The provider sent it before; it was handled then.
+    Duplicate,
+    /// No patient has this number: nothing is kept.
+    UnknownSender,
+}
+
+/// What the reply asks, once its appointment is known.
+struct Plan {
+    intent: Intent,
+    /// The appointment it is about, and whose.
+    target: Option<Candidate>,
+    /// Appointments to ask about ("which one?").
+    ask: Vec<Candidate>,
+}
+
+impl Engine {
+    /// Keeps and carries out one inbound text.
+    pub async fn receive(&self, message: &Inbound) -> Result<Received, EngineError> {
+        let Ok(number) = PhoneNumber::parse(&message.from, self.settings.region) else {
+            return Ok(Received::UnknownSender);
+        };
+        let patients = self.patients_with_phone(number.lookup_key()).await?;
+        if patients.is_empty() {
+            return Ok(Received::UnknownSender);
+        }
+        let id = ResourceId::from_random(self.store.stable_id_bytes(&[
+            "inbound",
+            message.channel.name(),
+            &message.provider_id,
+        ]));
+        for _ in 0..TRIES {
+            if read_json(&self.store, &self.org, "Communication", &id)
+                .await?
+                .is_some()
+            {
+                return Ok(Received::Duplicate);
+            }
+            let (changes, intent) = self
+                .plan_inbound(message, &id, number.lookup_key(), &patients)
+                .await?;
+            match self.store.commit(&self.org, &changes).await {
+                Ok(_) => {
+                    self.nudge();
+                    return Ok(Received::Kept { id, intent });
+                }
+                // The same message handled meanwhile, or its appointment changed: look
+                // again.
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(EngineError::Busy)
+    }
+
+    async fn plan_inbound(
+        &self,
+        message: &Inbound,
+        id: &ResourceId,
+        address: &str,
+        patients: &[ResourceId],
+    ) -> Result<(Vec<Change>, &'static str), EngineError> {
+        let sent = self.sent_to(patients, message.channel, address).await?;
+        let plan = self.understand(&message.text, patients, &sent).await?;
+        // The reply is kept on the record of the patient it is about, else of the first
+        // patient with the number.
+        let owner = match plan.target.as_ref().or(plan.ask.first()) {
+            Some(candidate) => candidate.patient.clone(),
+            None => patients
+                .first()
+                .cloned()
+                .ok_or(EngineError::Corrupt("a sender"))?,
+        };
+        let language = self.language_of(&owner).await?;
+        let from = Sender {
+            clinic: &self.settings.clinic.name,
+            phone: &self.settings.clinic.phone,
+        };
+        let mut changes = Vec::new();
+        let mut answers: Vec<(String, &'static str, Vec<ResourceId>)> = Vec::new();
+        let about: Vec<ResourceId> = plan.target.iter().map(|c| c.appointment.clone()).collect();
+        if !plan.ask.is_empty() {
+            let mut choices = Vec::new();
+            for candidate in &plan.ask {
+                choices.push(self.choice(candidate).await?);
+            }
+            let text = answers::which(language, from, &plan.intent, &choices);
+            let asked = plan.ask.iter().map(|c| c.appointment.clone()).collect();
+            answers.push((text, WHICH_STEP, asked));
+        }
+        let intent_code = match (&plan.intent, &plan.target) {
+            (Intent::Confirm, Some(target)) => {
+                let when = self.when(&target.appointment, language).await?;
+                if let Some(change) = self.confirm(target).await? {
+                    changes.push(change);
+                }
+                answers.push((
+                    answers::confirmed(language, from, &when),
+                    "reply/confirmed",
+                    about.clone(),
+                ));
+                "confirm"
+            }
+            (Intent::Decline, Some(target)) => {
+                // The cancellation journey tells the patient which appointment went.
+                if let Some(change) = self.cancel(target).await? {
+                    changes.push(change);
+                }
+                "decline"
+            }
+            (Intent::Reschedule, Some(target)) => {
+                let when = self.when(&target.appointment, language).await?;
+                changes.push(self.reschedule_task(target, id)?);
+                answers.push((
+                    answers::reschedule_asked(language, from, &when),
+                    "reply/reschedule",
+                    about.clone(),
+                ));
+                "reschedule"
+            }
+            (Intent::Confirm | Intent::Decline | Intent::Reschedule, None) => {
+                if plan.ask.is_empty() {
+                    answers.push((
+                        answers::no_appointment(language, from),
+                        "reply/no-appointment",
+                        Vec::new(),
+                    ));
+                }
+                "unattributed"
+            }
+            (Intent::OptOut { trigger, free_text }, _) => {
+                let free_text = *free_text;
+                let opted_out_already = self
+                    .consent_gate(message.channel, address, Purpose::Transactional)
+                    .await?
+                    .is_err();
+                changes.extend(self.record_consent(
+                    patients,
+                    &ConsentChange {
+                        channel: message.channel,
+                        address,
+                        decision: Decision::Deny,
+                        purpose: None,
+                        source: if free_text {
+                            Source::FreeText
+                        } else {
+                            Source::Keyword
+                        },
+                        trigger: Some(trigger),
+                        message: Some(id),
+                    },
+                )?);
+                // Carriers confirm their own keywords; words of the patient's own are
+                // confirmed by careloop, once.
+                if free_text && !opted_out_already {
+                    answers.push((
+                        answers::opted_out(language, from),
+                        "reply/opted-out",
+                        Vec::new(),
+                    ));
+                }
+                "opt-out"
+            }
+            (Intent::OptIn, _) => {
+                changes.extend(self.record_consent(
+                    patients,
+                    &ConsentChange {
+                        channel: message.channel,
+                        address,
+                        decision: Decision::Permit,
+                        purpose: Some(Purpose::Transactional),
+                        source: Source::Keyword,
+                        trigger: None,
+                        message: Some(id),
+                    },
+                )?);
+                answers.push((
+                    answers::opted_in(language, from),
+                    "reply/opted-in",
+                    Vec::new(),
+                ));
+                "opt-in"
+            }
+            (Intent::Help, _) => {
+                answers.push((answers::help(language, from), "reply/help", Vec::new()));
+                "help"
+            }
+            (Intent::Other, _) => {
+                let now = self.store.now();
+                let acknowledged_lately = sent.iter().any(|m| {
+                    m.step == "reply/received" && now.duration_since(m.at) < ACKNOWLEDGE_EVERY
+                });
+                if !acknowledged_lately {
+                    answers.push((
+                        answers::received(language, from),
+                        "reply/received",
+                        Vec::new(),
+                    ));
+                }
+                "other"
+            }
+        };
+        let body = communication::inbound(&NewInbound {
+            id,
+            patient: &owner,
+            appointment: about.first(),
+            in_response_to: sent.first().map(|m| m.id.as_str()),
+            channel: message.channel,
+            address,
+            text: &message.text,
+            provider_id: &message.provider_id,
+            intent: intent_code,
+            received: self.store.now(),
+        });
+        let mut kept = put(
+            "Communication",
+            id,
+            &body,
+            communication::terms(&body),
+            &owner,
+        )?;
+        if let Change::Put { version, .. } = &mut kept {
+            version.events.push(REPLY_RECEIVED);
+        }
+        let mut all = vec![kept];
+        all.extend(changes);
+        for (n, (text, step, about)) in answers.iter().enumerate() {
+            all.extend(
+                Outgoing {
+                    patient: &owner,
+                    about,
+                    channel: message.channel,
+                    address,
+                    text,
+                    subject: None,
+                    journey_step: step,
+                    purpose: None,
+                    blocked: None,
+                }
+                .changes(self, format!("inbound:{id}:{n}"))?,
+            );
+        }
+        Ok((all, intent_code))
+    }
+
+    /// Reads the text and finds what it is about.
+    async fn understand(
+        &self,
+        text: &str,
+        patients: &[ResourceId],
+        sent: &[Sent],
+    ) -> Result<Plan, EngineError> {
+        if let Some((intent, n)) = reply::numbered(text)
+            && let Some(target) = Self::chosen(sent, n)
+        {
+            return Ok(Plan {
+                intent,
+                target: Some(target),
+                ask: Vec::new(),
+            });
+        }
+        let intent = reply::classify(text);
+        if !matches!(
+            intent,
+            Intent::Confirm | Intent::Decline | Intent::Reschedule
+        ) {
+            return Ok(Plan {
+                intent,
+                target: None,
+                ask: Vec::new(),
+            });
+        }
+        Ok(match self.target(patients, sent).await? {
+            Target::One(target) => Plan {
+                intent,
+                target: Some(target),
+                ask: Vec::new(),
+            },
+            Target::Several(ask) => Plan {
+                intent,
+                target: None,
+                ask,
+            },
+            Target::None => Plan {
+                intent,
+                target: None,
+                ask: Vec::new(),
+            },
+        })
+    }
+
+    fn fhir(&self) -> FhirService {
+        FhirService::new(
+            self.store.clone(),
+            Context {
+                region: self.settings.region,
+            },
+            String::new(),
+        )
+    }
+
+    /// The write that marks the patient's participation accepted; `None` if it was.
+    async fn confirm(&self, target: &Candidate) -> Result<Option<Change>, EngineError> {
+        self.change_appointment(&target.appointment, |body| {
+            fhir_appointment::accept(body, &target.patient)
+        })
+        .await
+    }
+
+    async fn cancel(&self, target: &Candidate) -> Result<Option<Change>, EngineError> {
+        self.change_appointment(&target.appointment, |body| {
+            fhir_appointment::cancel_by_patient(body);
+            true
+        })
+        .await
+    }
+
+    /// A new version of an appointment, written as the FHIR API would write it (so its
+    /// events are recorded), pinned to the version read.
+    async fn change_appointment(
+        &self,
+        id: &ResourceId,
+        change: impl FnOnce(&mut serde_json::Value) -> bool,
+    ) -> Result<Option<Change>, EngineError> {
+        let Some(stored) = self.store.read(&self.org, "Appointment", id).await? else {
+            return Ok(None);
+        };
+        if stored.deleted {
+            return Ok(None);
+        }
+        let mut body: serde_json::Value = serde_json::from_slice(&stored.body)
+            .map_err(|_| EngineError::Corrupt("an appointment"))?;
+        if !change(&mut body) {
+            return Ok(None);
+        }
+        self.fhir()
+            .update_change(
+                &self.org,
+                ResourceType::Appointment,
+                id,
+                body,
+                stored.version,
+            )
+            .await
+            .map(Some)
+            .map_err(|_| EngineError::Corrupt("an appointment"))
+    }
+
+    fn reschedule_task(
+        &self,
+        target: &Candidate,
+        message: &ResourceId,
+    ) -> Result<Change, EngineError> {
+        let id = ResourceId::from_random(random_id_bytes());
+        let body = task::new(&NewTask {
+            id: &id,
+            patient: &target.patient,
+            appointment: Some(&target.appointment),
+            description: "Patient asks to reschedule",
+            origin: &format!("the patient's text Communication/{message}"),
+            authored: self.store.now(),
+        });
+        put("Task", &id, &body, task::terms(&body), &target.patient)
+    }
+
+    async fn language_of(&self, patient: &ResourceId) -> Result<Language, EngineError> {
+        Ok(
+            read_patient(&self.store, &self.org, &self.settings, patient)
+                .await?
+                .and_then(|p| p.language)
+                .map_or(Language::English, |l| Language::from_code(l.language())),
+        )
+    }
+
+    /// The appointment's time as the patient reads it.
+    async fn when(
+        &self,
+        appointment: &ResourceId,
+        language: Language,
+    ) -> Result<String, EngineError> {
+        let appointment =
+            crate::subject::read_appointment(&self.store, &self.org, appointment).await?;
+        let patient = match appointment.as_ref().and_then(|a| a.patients().next()) {
+            Some(p) => read_patient(&self.store, &self.org, &self.settings, p).await?,
+            None => None,
+        };
+        let zone = crate::subject::zone_of(patient.as_ref(), &self.settings);
+        Ok(appointment
+            .and_then(|a| a.start)
+            .map(|start| when::format(start, &zone, language))
+            .unwrap_or_default())
+    }
+
+    async fn choice(&self, candidate: &Candidate) -> Result<Choice, EngineError> {
+        let patient =
+            read_patient(&self.store, &self.org, &self.settings, &candidate.patient).await?;
+        let language = patient
+            .as_ref()
+            .and_then(|p| p.language.as_ref())
+            .map_or(Language::English, |l| Language::from_code(l.language()));
+        Ok(Choice {
+            first_name: patient
+                .as_ref()
+                .and_then(|p| p.first_name())
+                .unwrap_or_default()
+                .to_owned(),
+            when: self.when(&candidate.appointment, language).await?,
+        })
+    }
+}
