@@ -31,11 +31,20 @@ enum Command {
     /// Serve the HTTP API (FHIR under /fhir), creating the data directory and database on
     /// first start.
     Serve,
+    /// Run the engine (journeys, timers, sending) without the HTTP server; on
+    /// PostgreSQL, workers and servers share the work.
+    Worker,
+    /// Try careloop with nothing to set up: a demo clinic on the sandbox channels, with
+    /// messages falling due within a minute and the patient's answers typed here.
+    Demo,
     /// Create or update the database schema, then exit.
     Migrate,
     /// Work with patient records.
     #[command(subcommand)]
     Patient(commands::patient::PatientCommand),
+    /// Play the patient on the sandbox channels.
+    #[command(subcommand)]
+    Simulate(commands::simulate::SimulateCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,8 +64,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve => commands::serve::run(config).await,
+            Command::Worker => commands::worker::run(config).await,
+            Command::Demo => commands::demo::run(config).await,
             Command::Migrate => commands::migrate::run(config).await,
             Command::Patient(command) => commands::patient::run(config, command).await,
+            Command::Simulate(command) => commands::simulate::run(config, command).await,
         }
     });
     match result {

@@ -296,3 +296,163 @@ async fn patient_erase_removes_a_patient_for_good() {
     let stderr = failure(dir.path(), &["patient", "erase", "p-7"], &[]);
     assert_eq!(stderr.trim(), "careloop: Patient/p-7 is not known");
 }
+
+/// The lines a child prints, read on a thread so a test can wait with a deadline.
+fn lines_of(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `text`, returning every line read on the way.
+fn wait_for(lines: &std::sync::mpsc::Receiver<String>, text: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(text);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => panic!("no line with {text:?}; printed:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+#[test]
+fn demo_runs_with_nothing_set_up_and_takes_answers_at_the_prompt() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().to_str().unwrap().to_owned();
+    let mut child = careloop(
+        dir.path(),
+        &["demo"],
+        &[("CARELOOP_LISTEN", "127.0.0.1:0"), ("TMPDIR", &tmp)],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let lines = lines_of(child.stdout.take().unwrap());
+    let stop = Stop(child);
+    let banner = wait_for(&lines, "Ctrl-C stops").join("\n");
+    assert!(
+        banner.contains("careloop demo on http://127.0.0.1:"),
+        "{banner}"
+    );
+    assert!(banner.contains("/api/v1/sandbox/replies"), "{banner}");
+    // Both bookings are confirmed at once, Luis's in Spanish.
+    let shown = wait_for(&lines, "su cita queda reservada").join("\n");
+    assert!(shown.contains("▶ text to +16175550102"), "{shown}");
+    writeln!(stdin, "C").unwrap();
+    let answered = wait_for(&lines, "is confirmed").join("\n");
+    assert!(
+        answered.contains("Ana wrote \"C\" (read as confirm)"),
+        "{answered}"
+    );
+    drop(stop);
+}
+
+#[tokio::test]
+async fn simulate_reply_answers_as_the_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = failure(
+        dir.path(),
+        &["simulate", "reply", "--to", "+16175550101", "--text", "C"],
+        &[],
+    );
+    assert_eq!(
+        stderr.trim(),
+        "careloop: no patient has this phone number or email address"
+    );
+    let (child, address, _) = serve(dir.path(), &[]);
+    let stop = Stop(child);
+    let token = std::fs::read_to_string(dir.path().join("careloop-data/api-token")).unwrap();
+    let patient = r#"{"resourceType": "Patient", "id": "p-1", "telecom": [{"system": "phone", "value": "+1 617 555 0101"}]}"#;
+    let client = reqwest::Client::new();
+    let created = client
+        .put(format!("{address}/fhir/Patient/p-1"))
+        .bearer_auth(token.trim())
+        .header("content-type", "application/fhir+json")
+        .body(patient)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let answered = careloop(
+        dir.path(),
+        &[
+            "simulate",
+            "reply",
+            "--to",
+            "+16175550101",
+            "--text",
+            "HELP",
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    assert!(
+        String::from_utf8(answered.stdout)
+            .unwrap()
+            .contains("read as 'help'")
+    );
+    // The running server sends careloop's answer.
+    let mut delivered = false;
+    for _ in 0..100 {
+        let bundle: serde_json::Value = client
+            .get(format!("{address}/fhir/Communication?patient=p-1"))
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        delivered = bundle["entry"].as_array().into_iter().flatten().any(|e| {
+            e["resource"]["payload"][0]["contentString"]
+                .as_str()
+                .is_some_and(|t| t.contains("Msg & data rates may apply"))
+                && e["resource"]["status"] == "completed"
+        });
+        if delivered {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "the answer to HELP was not delivered");
+    drop(stop);
+    // With texts going to Twilio, a made-up answer is refused.
+    let stderr = failure(
+        dir.path(),
+        &["simulate", "reply", "--to", "+16175550101", "--text", "C"],
+        &[
+            (
+                "CARELOOP_TWILIO_ACCOUNT_SID",
+                "AC00000000000000000000000000000001",
+            ),
+            ("CARELOOP_TWILIO_AUTH_TOKEN", "secret"),
+            ("CARELOOP_TWILIO_FROM", "+16175550000"),
+        ],
+    );
+    assert!(stderr.contains("only on the sandbox"), "{stderr}");
+}

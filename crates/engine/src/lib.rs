@@ -18,6 +18,7 @@ pub mod settings;
 mod subject;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use careloop_channels::Transport;
@@ -27,7 +28,7 @@ use careloop_domain::journey::Channel;
 use careloop_store::{Store, StoreError};
 use tokio::sync::Notify;
 
-pub use inbound::{Inbound, Received};
+pub use inbound::{Inbound, Received, SimulateError};
 pub use library::{Library, LibraryError};
 pub use outcome::Outcome;
 pub use settings::{Clinic, Settings};
@@ -104,6 +105,11 @@ impl Engine {
         }
     }
 
+    /// Whether `channel` goes to the sandbox, where a person may play the patient.
+    pub fn is_sandbox(&self, channel: Channel) -> bool {
+        self.transports.for_channel(channel).name() == Sandbox.name()
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -146,7 +152,21 @@ impl Engine {
 
     /// Runs the loops until the process ends; errors are logged and retried.
     pub async fn run_forever(self) {
-        loop {
+        self.run_until(std::future::pending()).await;
+    }
+
+    /// Runs the loops until `stop` completes, then returns after the round under way:
+    /// a round is never cut short, since a send cut short would leave its outcome
+    /// unknown.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (flag, wake) = (stopping.clone(), self.wake.clone());
+        tokio::spawn(async move {
+            stop.await;
+            flag.store(true, Ordering::SeqCst);
+            wake.notify_one();
+        });
+        while !stopping.load(Ordering::SeqCst) {
             match self.run_once().await {
                 Ok(0) => {
                     let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
@@ -154,7 +174,7 @@ impl Engine {
                 Ok(_) => {}
                 Err(error) => {
                     tracing::error!(error = %error, "an engine round failed; retrying");
-                    tokio::time::sleep(ERROR_PAUSE).await;
+                    let _ = tokio::time::timeout(ERROR_PAUSE, self.wake.notified()).await;
                 }
             }
         }

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod migrate;
 pub mod patient;
 pub mod serve;
+pub mod simulate;
+pub mod worker;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use careloop_engine::Engine;
 use careloop_web::{AppState, router};
 use secrecy::ExposeSecret;
 
@@ -21,15 +22,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
     let store = open::store(&config, &master, clock.clone()).await?;
     let engine = open::engine(&config, store.clone())?;
-    let mut state = AppState::new(
-        engine.clone(),
-        clock.as_ref(),
-        &config.public_url,
-        token.expose_secret(),
-    );
-    if let Some(twilio) = &config.twilio {
-        state = state.with_twilio(twilio.auth_token.expose_secret());
-    }
     let bound = listener.local_addr().unwrap_or(config.listen);
     println!(
         "careloop {} listening on http://{bound}",
@@ -59,17 +51,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None => println!("  email:      sandbox (kept, not sent; set CARELOOP_SMTP_URL to send)"),
     }
     tracing::info!(listen = %bound, database = store.backend_kind(), "careloop started");
-    tokio::spawn(engine.run_forever());
+    serve(listener, &config, engine, token.expose_secret()).await
+}
+
+/// Serves the HTTP API and runs the engine until Ctrl-C or SIGTERM; requests under way
+/// and the engine's round under way finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: &Config,
+    engine: Engine,
+    token: &str,
+) -> anyhow::Result<()> {
+    let mut state = AppState::new(engine.clone(), &SystemClock, &config.public_url, token);
+    if let Some(twilio) = &config.twilio {
+        state = state.with_twilio(twilio.auth_token.expose_secret());
+    }
+    let engine = tokio::spawn(engine.run_until(shutdown()));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await
         .context("the HTTP server failed")?;
+    let _ = engine.await;
     tracing::info!("careloop stopped");
     Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
-async fn shutdown() {
+pub async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -50,11 +50,17 @@ pub enum Target {
 }
 
 impl Engine {
-    /// The patients who have this phone number, oldest record first.
-    pub(crate) async fn patients_with_phone(
+    /// The patients who have this phone number or email address (as its lookup key),
+    /// oldest record first.
+    pub(crate) async fn patients_with(
         &self,
+        channel: Channel,
         lookup_key: &str,
     ) -> Result<Vec<ResourceId>, EngineError> {
+        let param = match channel {
+            Channel::Sms => careloop_fhir::patient::PHONE,
+            Channel::Email => careloop_fhir::patient::EMAIL,
+        };
         let page = self
             .store
             .search(
@@ -63,7 +69,7 @@ impl Engine {
                     resource_type: "Patient",
                     terms: vec![TermFilter {
                         any_of: vec![Term {
-                            param: careloop_fhir::patient::PHONE,
+                            param,
                             value: lookup_key.to_owned(),
                         }],
                     }],

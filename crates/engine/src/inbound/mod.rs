@@ -4,13 +4,14 @@
 //! retry of the same message conflicts with the first and changes nothing.
 
 mod attribution;
+mod sandbox;
 
 use careloop_domain::answers::{self, Choice, Sender};
 use careloop_domain::consent::{Decision, Source};
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::reply::{self, Intent};
 use careloop_domain::template::{Language, when};
-use careloop_domain::{PhoneNumber, ResourceId};
+use careloop_domain::{EmailAddress, PhoneNumber, ResourceId};
 use careloop_fhir::communication::{self, NewInbound};
 use careloop_fhir::resource::ResourceType;
 use careloop_fhir::task::{self, NewTask};
@@ -21,6 +22,7 @@ use jiff::SignedDuration;
 
 pub use attribution::{ANSWER_STEP, WHICH_STEP};
 use attribution::{Candidate, Sent, Target};
+pub use sandbox::SimulateError;
 
 use crate::compose::{Outgoing, put};
 use crate::consent::ConsentChange;
@@ -34,11 +36,11 @@ const ACKNOWLEDGE_EVERY: SignedDuration = SignedDuration::from_hours(4);
 /// Tries of a reply whose appointment changed while it was being carried out.
 const TRIES: usize = 3;
 
-/// A text a patient sent, as the provider's webhook gave it.
+/// A message a patient sent, as the provider's webhook gave it.
 #[derive(Clone)]
 pub struct Inbound {
     pub channel: Channel,
-    /// The sender's number as the provider wrote it.
+    /// The sender's number or email address as the provider wrote it.
     pub from: String,
     pub text: String,
     /// The provider's id of the message (Twilio's MessageSid).
@@ -79,12 +81,12 @@ struct Plan {
 }
 
 impl Engine {
-    /// Keeps and carries out one inbound text.
+    /// Keeps and carries out one inbound message.
     pub async fn receive(&self, message: &Inbound) -> Result<Received, EngineError> {
-        let Ok(number) = PhoneNumber::parse(&message.from, self.settings.region) else {
+        let Some(address) = self.lookup_key(message.channel, &message.from) else {
             return Ok(Received::UnknownSender);
         };
-        let patients = self.patients_with_phone(number.lookup_key()).await?;
+        let patients = self.patients_with(message.channel, &address).await?;
         if patients.is_empty() {
             return Ok(Received::UnknownSender);
         }
@@ -100,9 +102,7 @@ impl Engine {
             {
                 return Ok(Received::Duplicate);
             }
-            let (changes, intent) = self
-                .plan_inbound(message, &id, number.lookup_key(), &patients)
-                .await?;
+            let (changes, intent) = self.plan_inbound(message, &id, &address, &patients).await?;
             match self.store.commit(&self.org, &changes).await {
                 Ok(_) => {
                     self.nudge();
@@ -351,6 +351,16 @@ impl Engine {
                 ask: Vec::new(),
             },
         })
+    }
+
+    /// The address as patients' records are searched by: E.164, a lower-case email.
+    fn lookup_key(&self, channel: Channel, raw: &str) -> Option<String> {
+        match channel {
+            Channel::Sms => PhoneNumber::parse(raw, self.settings.region)
+                .ok()
+                .map(|n| n.lookup_key().to_owned()),
+            Channel::Email => EmailAddress::parse(raw).ok().map(|e| e.as_str().to_owned()),
+        }
     }
 
     fn fhir(&self) -> FhirService {

@@ -1,6 +1,7 @@
 //! `/api/v1`: what FHIR does not cover. Every route needs the bearer token.
 
 mod outbox;
+mod sandbox;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -13,5 +14,6 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/outbox", get(outbox::list))
         .route("/outbox/{id}/retry", post(outbox::retry))
+        .route("/sandbox/replies", post(sandbox::reply))
         .route_layer(from_fn_with_state(state, require_token))
 }
