@@ -29,7 +29,37 @@ pub struct ConsentChange<'a> {
     pub message: Option<&'a ResourceId>,
 }
 
+/// Twilio's error for a recipient who unsubscribed (texted STOP to the sender).
+pub const UNSUBSCRIBED: &str = "21610";
+
 impl Engine {
+    /// Records what the provider says: this number unsubscribed, whatever careloop
+    /// heard. A failure is logged; the send's own outcome is recorded regardless.
+    pub(crate) async fn note_unsubscribed(&self, phone: &str) {
+        let recorded = async {
+            let patients = self.patients_with(Channel::Sms, phone).await?;
+            let changes = self.record_consent(
+                &patients,
+                &ConsentChange {
+                    channel: Channel::Sms,
+                    address: phone,
+                    decision: Decision::Deny,
+                    purpose: None,
+                    source: Source::Provider,
+                    trigger: None,
+                    message: None,
+                },
+            )?;
+            if !changes.is_empty() {
+                self.store.commit(&self.org, &changes).await?;
+            }
+            Ok::<(), EngineError>(())
+        };
+        if let Err(error) = recorded.await {
+            tracing::warn!(error = %error, "could not record an unsubscribed number");
+        }
+    }
+
     async fn consents(&self, term: Term) -> Result<Vec<Value>, EngineError> {
         let page = self
             .store

@@ -11,6 +11,7 @@ use careloop_store::work::OutboxRow;
 use jiff::Timestamp;
 use tokio::task::JoinSet;
 
+use crate::consent::UNSUBSCRIBED;
 use crate::outcome::Outcome;
 use crate::subject::{read_json, read_patient, stored_id, zone_of};
 use crate::{Engine, EngineError};
@@ -110,6 +111,7 @@ impl Engine {
                 });
             }
         }
+        let address = sendable.address.clone();
         let message = Outbound {
             id: row.id.clone(),
             channel,
@@ -120,6 +122,11 @@ impl Engine {
         };
         let transport = self.transports.for_channel(channel);
         let result = transport.send(&message).await;
+        if channel == Channel::Sms
+            && matches!(&result, Err(SendError::Permanent { code }) if code == UNSUBSCRIBED)
+        {
+            self.note_unsubscribed(&address).await;
+        }
         let now = self.store.now();
         Ok(match result {
             Ok(accepted) => Outcome::Accepted {

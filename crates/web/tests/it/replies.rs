@@ -24,6 +24,7 @@ crate::on_both_backends!(
     a_shared_phone_answers_the_latest_reminder,
     a_shared_phone_is_asked_which_when_unsure,
     forged_malformed_and_unknown_texts_change_nothing,
+    twilio_saying_unsubscribed_records_the_opt_out,
 );
 
 const ANA_PHONE: &str = "+16175550101";
@@ -414,4 +415,25 @@ async fn forged_malformed_and_unknown_texts_change_nothing(app: &TestApp) {
     );
     assert_eq!(communications(app).await.len(), before);
     assert!(app.sent.taken().is_empty());
+}
+
+async fn twilio_saying_unsubscribed_records_the_opt_out(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    at(app, "2026-03-07T14:00:00Z").await;
+    // The patient texted STOP to the number straight, and Twilio refuses the reminder.
+    app.sent
+        .script
+        .lock()
+        .unwrap()
+        .push_back(Err(careloop_channels::SendError::Permanent {
+            code: "21610".into(),
+        }));
+    at(app, "2026-03-09T14:00:00Z").await;
+    let consents = entries(&read(app, &format!("/fhir/Consent?patient={PATIENT}")).await);
+    assert_eq!(consents.len(), 1);
+    assert_eq!(consents[0]["provision"]["type"], "deny");
+    // careloop stops trying that number.
+    assert!(at(app, "2026-03-10T12:00:00Z").await.is_empty());
 }
