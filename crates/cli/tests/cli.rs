@@ -97,6 +97,38 @@ async fn serve_starts_with_no_configuration() {
     assert_eq!(patients.status(), 200);
 }
 
+/// Runs a command that must succeed, and returns its stdout.
+fn success(dir: &Path, args: &[&str]) -> String {
+    let output = careloop(dir, args, &[]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The API token a server started in `dir` wrote.
+fn token_in(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("careloop-data/api-token"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Creates a patient through the server's FHIR API.
+async fn put_patient(address: &str, token: &str, id: &str, body: &str) {
+    let created = reqwest::Client::new()
+        .put(format!("{address}/fhir/Patient/{id}"))
+        .bearer_auth(token)
+        .header("content-type", "application/fhir+json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+}
+
 /// Runs a command that must fail, and returns its stderr.
 fn failure(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = careloop(dir, args, env).output().unwrap();
@@ -268,31 +300,10 @@ async fn patient_erase_removes_a_patient_for_good() {
     let dir = tempfile::tempdir().unwrap();
     let (child, address, _) = serve(dir.path(), &[]);
     let stop = Stop(child);
-    let token = std::fs::read_to_string(dir.path().join("careloop-data/api-token")).unwrap();
     let patient = r#"{"resourceType": "Patient", "id": "p-7", "name": [{"family": "Lindqvist"}]}"#;
-    let created = reqwest::Client::new()
-        .put(format!("{address}/fhir/Patient/p-7"))
-        .bearer_auth(token.trim())
-        .header("content-type", "application/fhir+json")
-        .body(patient)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    put_patient(&address, &token_in(dir.path()), "p-7", patient).await;
     drop(stop);
-    let erased = careloop(dir.path(), &["patient", "erase", "p-7"], &[])
-        .output()
-        .unwrap();
-    assert!(
-        erased.status.success(),
-        "{}",
-        String::from_utf8_lossy(&erased.stderr)
-    );
-    assert!(
-        String::from_utf8(erased.stdout)
-            .unwrap()
-            .contains("erased Patient/p-7")
-    );
+    assert!(success(dir.path(), &["patient", "erase", "p-7"]).contains("erased Patient/p-7"));
     let stderr = failure(dir.path(), &["patient", "erase", "p-7"], &[]);
     assert_eq!(stderr.trim(), "careloop: Patient/p-7 is not known");
 }
@@ -380,19 +391,11 @@ async fn simulate_reply_answers_as_the_patient() {
     );
     let (child, address, _) = serve(dir.path(), &[]);
     let stop = Stop(child);
-    let token = std::fs::read_to_string(dir.path().join("careloop-data/api-token")).unwrap();
+    let token = token_in(dir.path());
     let patient = r#"{"resourceType": "Patient", "id": "p-1", "telecom": [{"system": "phone", "value": "+1 617 555 0101"}]}"#;
+    put_patient(&address, &token, "p-1", patient).await;
     let client = reqwest::Client::new();
-    let created = client
-        .put(format!("{address}/fhir/Patient/p-1"))
-        .bearer_auth(token.trim())
-        .header("content-type", "application/fhir+json")
-        .body(patient)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let answered = careloop(
+    let answered = success(
         dir.path(),
         &[
             "simulate",
@@ -402,26 +405,14 @@ async fn simulate_reply_answers_as_the_patient() {
             "--text",
             "HELP",
         ],
-        &[],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        answered.status.success(),
-        "{}",
-        String::from_utf8_lossy(&answered.stderr)
     );
-    assert!(
-        String::from_utf8(answered.stdout)
-            .unwrap()
-            .contains("read as 'help'")
-    );
+    assert!(answered.contains("read as 'help'"), "{answered}");
     // The running server sends careloop's answer.
     let mut delivered = false;
     for _ in 0..100 {
         let bundle: serde_json::Value = client
             .get(format!("{address}/fhir/Communication?patient=p-1"))
-            .bearer_auth(token.trim())
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap()
