@@ -328,6 +328,15 @@ async fn temporary_replies_are_transient() {
             },
             "smtp-554",
         ),
+        // So is a relay refusing the sender careloop is set up with: every email would
+        // fail alike until the setting is mended.
+        (
+            Script {
+                mail: Answer::Reply("550 5.7.1 sender not allowed"),
+                ..Script::default()
+            },
+            "smtp-550",
+        ),
         (
             Script {
                 mail: Answer::Close,
@@ -370,7 +379,7 @@ async fn a_lost_answer_to_the_message_is_unknown() {
         ..Script::default()
     })
     .await;
-    let email = transport(&sink.url(""), Duration::from_millis(500));
+    let email = transport(&sink.url(""), Duration::from_secs(3));
     assert_eq!(
         email.send(&message(TO, TEXT, None)).await,
         Err(SendError::Unknown)
@@ -384,7 +393,7 @@ async fn a_silent_relay_times_out_before_the_message_leaves() {
         ..Script::default()
     })
     .await;
-    let email = transport(&sink.url(""), Duration::from_millis(500));
+    let email = transport(&sink.url(""), Duration::from_secs(3));
     assert_eq!(
         email.send(&message(TO, TEXT, None)).await,
         Err(transient("timeout"))

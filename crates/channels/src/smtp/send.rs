@@ -34,7 +34,9 @@ pub struct SmtpEmail {
 enum Stage {
     /// Connecting, TLS, EHLO, logging in: nothing about the message was said yet.
     Connecting,
-    /// MAIL, RCPT and DATA: the relay has not got the message.
+    /// MAIL FROM: a refusal is about the sender careloop is set up with, not the message.
+    Sender,
+    /// RCPT and DATA: the relay has not got the message.
     Envelope,
     /// The message is going out or has gone: the relay may have it.
     Content,
@@ -112,7 +114,7 @@ impl SmtpEmail {
     /// The whole conversation, with `stage` kept up to date for a timeout to read.
     async fn exchange(&self, email: &Composed, stage: &mut Stage) -> Result<(), SendError> {
         let mut connection = self.connect().await?;
-        *stage = Stage::Envelope;
+        *stage = Stage::Sender;
         let from = self.config.from.address();
         let mut parameters = Vec::new();
         let ascii = |address: &lettre::Address| AsRef::<str>::as_ref(address).is_ascii();
@@ -121,17 +123,22 @@ impl SmtpEmail {
                 .server_info()
                 .supports_feature(Extension::SmtpUtfEight)
             {
-                return Err(SendError::Permanent {
-                    code: "smtputf8-unsupported".to_owned(),
+                let code = "smtputf8-unsupported".to_owned();
+                // A sender address the relay cannot take is for an operator to fix.
+                return Err(if ascii(from) {
+                    SendError::Permanent { code }
+                } else {
+                    transient(&code)
                 });
             }
             parameters.push(MailParameter::SmtpUtfEight);
         }
-        let refused = |e: lettre::transport::smtp::Error| classify(&e, Stage::Envelope);
         connection
             .command(Mail::new(Some(from.clone()), parameters))
             .await
-            .map_err(refused)?;
+            .map_err(|e| classify(&e, Stage::Sender))?;
+        *stage = Stage::Envelope;
+        let refused = |e: lettre::transport::smtp::Error| classify(&e, Stage::Envelope);
         connection
             .command(Rcpt::new(email.recipient.clone(), Vec::new()))
             .await
@@ -161,9 +168,11 @@ fn classify(error: &lettre::transport::smtp::Error, stage: Stage) -> SendError {
     if let Some(code) = error.status() {
         let code = code.to_string();
         // A 5xx to the message itself (no such mailbox, bad address, refused content) will
-        // come again; one while connecting or about logging in is for an operator to fix.
-        let refused =
-            error.is_permanent() && stage != Stage::Connecting && !LOGIN_CODES.contains(&&*code);
+        // come again; one while connecting, to the sender or about logging in is for an
+        // operator to fix, and the message waits for that.
+        let refused = error.is_permanent()
+            && !matches!(stage, Stage::Connecting | Stage::Sender)
+            && !LOGIN_CODES.contains(&&*code);
         let code = format!("smtp-{code}");
         return if refused {
             SendError::Permanent { code }
@@ -208,7 +217,9 @@ impl Transport for SmtpEmail {
             }),
             (Ok(Err(error)), _) => Err(error),
             (Err(_), Stage::Content) => Err(SendError::Unknown),
-            (Err(_), Stage::Connecting | Stage::Envelope) => Err(transient("timeout")),
+            (Err(_), Stage::Connecting | Stage::Sender | Stage::Envelope) => {
+                Err(transient("timeout"))
+            }
         }
     }
 
