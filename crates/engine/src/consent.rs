@@ -4,14 +4,15 @@
 use careloop_domain::ResourceId;
 use careloop_domain::consent::{self, Decision, Held, Record, Source};
 use careloop_domain::journey::{Channel, Purpose};
+use careloop_fhir::consent as fhir_consent;
 use careloop_fhir::consent::{NewConsent, address_term};
-use careloop_fhir::{appointment::PATIENT, consent as fhir_consent};
 use careloop_store::Change;
 use careloop_store::crypto::random_id_bytes;
 use careloop_store::model::{Search, Sort, Term, TermFilter};
 use serde_json::Value;
 
 use crate::compose::put;
+use crate::subject::Subject;
 use crate::{Engine, EngineError};
 
 /// The most consent records read for one address or patient: far more than anyone leaves.
@@ -37,6 +38,14 @@ impl Engine {
     /// heard. A failure is logged; the send's own outcome is recorded regardless.
     pub(crate) async fn note_unsubscribed(&self, phone: &str) {
         let recorded = async {
+            // Said already: a record for every refused send would only pile up.
+            if self
+                .consent_gate(Channel::Sms, phone, Purpose::Transactional)
+                .await?
+                .is_err()
+            {
+                return Ok(());
+            }
             let patients = self.patients_with(Channel::Sms, phone).await?;
             let changes = self.record_consent(
                 &patients,
@@ -71,7 +80,8 @@ impl Engine {
                     ids: Vec::new(),
                     start_from: None,
                     start_before: None,
-                    sort: Sort::Created,
+                    // The latest speak; older ones beyond the limit no longer matter.
+                    sort: Sort::Newest,
                     count: MOST_RECORDS,
                     offset: 0,
                 },
@@ -102,36 +112,24 @@ impl Engine {
         Ok(consent::gate(&records, purpose))
     }
 
-    /// The addresses of a patient that refuse care messages, as (`sms`, `+1555...`).
+    /// The addresses of a subject that refuse care messages, by the same records and
+    /// the same gate as each send: found by address, so a stop said by anyone who shares
+    /// a number counts.
     pub(crate) async fn withdrawn_addresses(
         &self,
-        patient: &ResourceId,
-    ) -> Result<Vec<(String, String)>, EngineError> {
-        let resources = self
-            .consents(Term {
-                param: PATIENT,
-                value: patient.as_str().to_owned(),
-            })
-            .await?;
-        let mut by_address: Vec<((String, String), Vec<Record>)> = Vec::new();
-        for resource in &resources {
-            let (Some((system, value)), Some(record)) = (
-                fhir_consent::address(resource),
-                fhir_consent::record(resource),
-            ) else {
-                continue;
-            };
-            let key = (system.to_owned(), value.to_owned());
-            match by_address.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, records)) => records.push(record),
-                None => by_address.push((key, vec![record])),
+        subject: &Subject,
+    ) -> Result<Vec<(Channel, String)>, EngineError> {
+        let mut withdrawn = Vec::new();
+        for (channel, address) in subject.addresses() {
+            if self
+                .consent_gate(channel, &address, Purpose::Transactional)
+                .await?
+                .is_err()
+            {
+                withdrawn.push((channel, address));
             }
         }
-        Ok(by_address
-            .into_iter()
-            .filter(|(_, records)| consent::gate(records, Purpose::Transactional).is_err())
-            .map(|(key, _)| key)
-            .collect())
+        Ok(withdrawn)
     }
 
     /// The writes that record `change` for each of `patients` (everyone who shares the

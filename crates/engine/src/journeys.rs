@@ -168,12 +168,12 @@ impl Engine {
             // Keywords about consent or help are not answers a journey waits for.
             _ => return Ok(()),
         };
-        let (Some(patient), Some(appointment)) = (
-            communication::patient(&message),
-            communication::about(&message).into_iter().next(),
-        ) else {
+        let Some(patient) = communication::patient(&message) else {
             return Ok(());
         };
+        // A reply about one appointment moves its journeys; one about none (a question
+        // for staff) moves every journey of the patient that waits for any reply.
+        let appointment = communication::about(&message).into_iter().next();
         let active = self
             .store
             .enrollments(
@@ -181,10 +181,12 @@ impl Engine {
                 &EnrollmentQuery::ActiveOfPatient(patient.as_str().to_owned()),
             )
             .await?;
-        for row in active
-            .into_iter()
-            .filter(|r| r.appointment_id == appointment.as_str() && r.event_seq < event.seq)
-        {
+        for row in active.into_iter().filter(|r| {
+            appointment
+                .as_ref()
+                .is_none_or(|a| r.appointment_id == a.as_str())
+                && r.event_seq < event.seq
+        }) {
             self.move_enrollment(row, Input::Reply(kind), Some(event.seq))
                 .await?;
         }
@@ -261,7 +263,7 @@ impl Engine {
             &patient_id,
         )
         .await?;
-        subject.withdrawn = self.withdrawn_addresses(&patient_id).await?;
+        subject.withdrawn = self.withdrawn_addresses(&subject).await?;
         let situation = Situation {
             now,
             start: subject.appointment.as_ref().and_then(|a| a.start),

@@ -40,6 +40,10 @@ pub enum EngineError {
     /// A stored record careloop wrote does not read back: a bug or tampering.
     #[error("{0} could not be read")]
     Corrupt(&'static str),
+    /// The FHIR layer refused a change careloop made for a patient (its HTTP status):
+    /// the database failed (5xx), or the resource no longer validates.
+    #[error("a change to a FHIR resource was refused ({0})")]
+    Fhir(u16),
     /// A record kept changing under the engine; the work is retried next round.
     #[error("the work was changed concurrently too often; it will be retried")]
     Busy,

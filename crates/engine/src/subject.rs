@@ -24,9 +24,8 @@ pub struct Subject {
     pub patient: Option<Patient>,
     /// The location's name, if the appointment names one that careloop knows.
     pub place: Option<String>,
-    /// Addresses that said stop, as (`sms`, `+15551234567`): passed over when another
-    /// reaches the patient.
-    pub withdrawn: Vec<(String, String)>,
+    /// Addresses that said stop: passed over when another reaches the patient.
+    pub withdrawn: Vec<(Channel, String)>,
 }
 
 impl Subject {
@@ -107,48 +106,52 @@ impl Subject {
     }
 
     /// The patient's address on `channel`: their most preferred contact point that
-    /// reaches them there.
-    /// One that said stop is chosen only when no other reaches them there, so that the
-    /// send gate records why the message did not go.
+    /// reaches them there. One that said stop is chosen only when no other reaches them
+    /// there, so that the send gate records why the message did not go.
     pub fn address(&self, channel: Channel) -> Option<String> {
-        let patient = self.patient.as_ref()?;
-        let all: Vec<String> = patient
-            .reachable_contacts()
-            .into_iter()
-            .filter_map(|contact| contact_address(contact, channel))
-            .collect();
-        all.iter()
-            .find(|a| !self.is_withdrawn(channel, a))
-            .or(all.first())
-            .cloned()
-    }
-
-    fn is_withdrawn(&self, channel: Channel, address: &str) -> bool {
-        self.withdrawn
-            .iter()
-            .any(|(system, value)| system == channel.name() && value == address)
+        self.first_consenting(self.addresses().into_iter().filter(|(c, _)| *c == channel))
+            .map(|(_, address)| address)
     }
 
     /// The channel of the patient's most preferred contact point that careloop can
     /// send on and that did not say stop (else of the most preferred one at all).
     pub fn preferred_channel(&self) -> Option<Channel> {
-        let patient = self.patient.as_ref()?;
-        let reachable: Vec<(Channel, String)> = patient
+        self.first_consenting(self.addresses().into_iter())
+            .map(|(channel, _)| channel)
+    }
+
+    fn first_consenting(
+        &self,
+        candidates: impl Iterator<Item = (Channel, String)>,
+    ) -> Option<(Channel, String)> {
+        let candidates: Vec<(Channel, String)> = candidates.collect();
+        let consenting = candidates
+            .iter()
+            .position(|(c, a)| !self.is_withdrawn(*c, a))
+            .unwrap_or(0);
+        candidates.into_iter().nth(consenting)
+    }
+
+    fn is_withdrawn(&self, channel: Channel, address: &str) -> bool {
+        self.withdrawn
+            .iter()
+            .any(|(c, a)| *c == channel && a == address)
+    }
+
+    /// Every address the patient can be reached at, on every channel.
+    pub fn addresses(&self) -> Vec<(Channel, String)> {
+        let Some(patient) = self.patient.as_ref() else {
+            return Vec::new();
+        };
+        patient
             .reachable_contacts()
             .into_iter()
-            .filter_map(|contact| {
+            .flat_map(|contact| {
                 [Channel::Sms, Channel::Email]
                     .into_iter()
-                    .find_map(|channel| {
-                        contact_address(contact, channel).map(|address| (channel, address))
-                    })
+                    .filter_map(|channel| contact_address(contact, channel).map(|a| (channel, a)))
             })
-            .collect();
-        reachable
-            .iter()
-            .find(|(channel, address)| !self.is_withdrawn(*channel, address))
-            .or(reachable.first())
-            .map(|(channel, _)| *channel)
+            .collect()
     }
 }
 

@@ -158,6 +158,8 @@ pub struct TermFilter {
 pub enum Sort {
     /// Oldest first: a stable order for paging.
     Created,
+    /// Newest first.
+    Newest,
     /// Earliest start first (appointments).
     Start,
 }

@@ -356,6 +356,7 @@ pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step
     let (filter, binds) = search_filter(org, search);
     let order = match search.sort {
         Sort::Created => "r.created_us, r.id",
+        Sort::Newest => "r.created_us DESC, r.id DESC",
         // NULLs sort first on SQLite and last on PostgreSQL; put them last on both.
         Sort::Start => "(r.start_us IS NULL), r.start_us, r.id",
     };

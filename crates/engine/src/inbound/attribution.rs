@@ -3,6 +3,7 @@
 //! appointment the latest reminder to that number asked about. When reminders about
 //! several open appointments went out together, the reply is ambiguous and careloop asks.
 
+use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::Channel;
 use careloop_domain::{AppointmentStatus, ResourceId};
 use careloop_fhir::communication;
@@ -18,6 +19,8 @@ use crate::{Engine, EngineError};
 const RECENT: i64 = 20;
 /// Reminders sent this close together are equally likely to be what a reply answers.
 const TOGETHER: SignedDuration = SignedDuration::from_mins(10);
+/// The most appointments "which one?" offers: more would not fit two text segments.
+const MOST_CHOICES: usize = 3;
 /// The most patients one number is taken to be shared by.
 const MOST_SHARING: u32 = 20;
 /// Journey steps of answers to texts start so; they are not reminders.
@@ -104,7 +107,19 @@ impl Engine {
             )
             .await?;
         let mut sent = Vec::new();
-        for row in rows {
+        // Only what reached the provider: a reminder still queued, held for the night or
+        // refused is not one the patient can be answering.
+        for row in rows.into_iter().filter(|r| {
+            DeliveryStatus::parse(&r.status).is_some_and(|s| {
+                matches!(
+                    s,
+                    DeliveryStatus::Accepted
+                        | DeliveryStatus::Sent
+                        | DeliveryStatus::Delivered
+                        | DeliveryStatus::Read
+                )
+            })
+        }) {
             let id = stored_id(&row.id, "an outbox row")?;
             let Some(body) = read_json(&self.store, &self.org, "Communication", &id).await? else {
                 continue;
@@ -162,7 +177,11 @@ impl Engine {
                 .collect();
             // Offered in the order they come.
             likely.sort_by_key(|(_, start)| *start);
-            let mut likely: Vec<Candidate> = likely.into_iter().map(|(c, _)| c).collect();
+            let mut likely: Vec<Candidate> = likely
+                .into_iter()
+                .map(|(c, _)| c)
+                .take(MOST_CHOICES)
+                .collect();
             return Ok(match likely.len() {
                 1 => Target::One(likely.remove(0)),
                 _ => Target::Several(likely),
@@ -183,6 +202,7 @@ impl Engine {
                 }
             }
         }
+        upcoming.truncate(MOST_CHOICES);
         Ok(match upcoming.len() {
             0 => Target::None,
             1 => Target::One(upcoming.remove(0)),
@@ -190,14 +210,35 @@ impl Engine {
         })
     }
 
-    /// The choice `n` (from 1) of the latest "which appointment?" to this number.
-    pub(crate) fn chosen(sent: &[Sent], n: usize) -> Option<Candidate> {
-        let question = sent.iter().find(|m| m.step == WHICH_STEP)?;
-        let appointment = question.about.get(n.checked_sub(1)?)?.clone();
-        Some(Candidate {
-            appointment,
-            patient: question.patient.clone(),
-        })
+    /// The choice `n` (from 1) of the latest "which appointment?" to this number, if
+    /// that appointment is still open: with the patient of the number who takes part in
+    /// it (the question itself is kept on one patient's record only).
+    pub(crate) async fn chosen(
+        &self,
+        patients: &[ResourceId],
+        sent: &[Sent],
+        n: usize,
+    ) -> Result<Option<Candidate>, EngineError> {
+        let Some(appointment) = sent
+            .iter()
+            .find(|m| m.step == WHICH_STEP)
+            .and_then(|question| question.about.get(n.checked_sub(1)?))
+        else {
+            return Ok(None);
+        };
+        if self.open_start(appointment).await?.is_none() {
+            return Ok(None);
+        }
+        let Some(booked) = read_appointment(&self.store, &self.org, appointment).await? else {
+            return Ok(None);
+        };
+        Ok(booked
+            .patients()
+            .find(|p| patients.contains(p))
+            .map(|patient| Candidate {
+                appointment: appointment.clone(),
+                patient: patient.clone(),
+            }))
     }
 
     /// The start of an appointment that can still be confirmed or cancelled: not over,

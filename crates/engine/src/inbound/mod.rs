@@ -86,10 +86,6 @@ impl Engine {
         let Some(address) = self.lookup_key(message.channel, &message.from) else {
             return Ok(Received::UnknownSender);
         };
-        let patients = self.patients_with(message.channel, &address).await?;
-        if patients.is_empty() {
-            return Ok(Received::UnknownSender);
-        }
         let id = ResourceId::from_random(self.store.stable_id_bytes(&[
             "inbound",
             message.channel.name(),
@@ -102,16 +98,35 @@ impl Engine {
             {
                 return Ok(Received::Duplicate);
             }
-            let (changes, intent) = self.plan_inbound(message, &id, &address, &patients).await?;
-            match self.store.commit(&self.org, &changes).await {
-                Ok(_) => {
+            // Read afresh on each try: a patient may have been added or erased meanwhile.
+            let patients = self.patients_with(message.channel, &address).await?;
+            if patients.is_empty() {
+                return Ok(Received::UnknownSender);
+            }
+            let planned = self.plan_inbound(message, &id, &address, &patients).await;
+            let committed = match planned {
+                Ok((changes, intent)) => self
+                    .store
+                    .commit(&self.org, &changes)
+                    .await
+                    .map(|_| intent)
+                    .map_err(EngineError::from),
+                Err(error) => Err(error),
+            };
+            match committed {
+                Ok(intent) => {
                     self.nudge();
                     return Ok(Received::Kept { id, intent });
                 }
-                // The same message handled meanwhile, or its appointment changed: look
-                // again.
-                Err(StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
+                // The same message handled meanwhile, or its appointment changed or went:
+                // look again.
+                Err(EngineError::Store(
+                    StoreError::Conflict
+                    | StoreError::VersionMismatch { .. }
+                    | StoreError::NotFound
+                    | StoreError::MissingOwner,
+                )) => continue,
+                Err(other) => return Err(other),
             }
         }
         Err(EngineError::Busy)
@@ -141,7 +156,10 @@ impl Engine {
             phone: &self.settings.clinic.phone,
         };
         let mut changes = Vec::new();
-        let mut answers: Vec<(String, &'static str, Vec<ResourceId>)> = Vec::new();
+        // Each answer with the purpose its gate weighs: the answers that carriers require to a
+        // keyword (HELP, the confirmations of STOP and START) go whatever the consent; the
+        // others, like every message, not to a number that said stop.
+        let mut answers: Vec<(String, &'static str, Vec<ResourceId>, Option<Purpose>)> = Vec::new();
         let about: Vec<ResourceId> = plan.target.iter().map(|c| c.appointment.clone()).collect();
         if !plan.ask.is_empty() {
             let mut choices = Vec::new();
@@ -150,7 +168,7 @@ impl Engine {
             }
             let text = answers::which(language, from, &plan.intent, &choices);
             let asked = plan.ask.iter().map(|c| c.appointment.clone()).collect();
-            answers.push((text, WHICH_STEP, asked));
+            answers.push((text, WHICH_STEP, asked, Some(Purpose::Transactional)));
         }
         let intent_code = match (&plan.intent, &plan.target) {
             (Intent::Confirm, Some(target)) => {
@@ -162,6 +180,7 @@ impl Engine {
                     answers::confirmed(language, from, &when),
                     "reply/confirmed",
                     about.clone(),
+                    Some(Purpose::Transactional),
                 ));
                 "confirm"
             }
@@ -179,6 +198,7 @@ impl Engine {
                     answers::reschedule_asked(language, from, &when),
                     "reply/reschedule",
                     about.clone(),
+                    Some(Purpose::Transactional),
                 ));
                 "reschedule"
             }
@@ -188,6 +208,7 @@ impl Engine {
                         answers::no_appointment(language, from),
                         "reply/no-appointment",
                         Vec::new(),
+                        Some(Purpose::Transactional),
                     ));
                 }
                 "unattributed"
@@ -221,6 +242,7 @@ impl Engine {
                         answers::opted_out(language, from),
                         "reply/opted-out",
                         Vec::new(),
+                        None,
                     ));
                 }
                 "opt-out"
@@ -242,11 +264,17 @@ impl Engine {
                     answers::opted_in(language, from),
                     "reply/opted-in",
                     Vec::new(),
+                    None,
                 ));
                 "opt-in"
             }
             (Intent::Help, _) => {
-                answers.push((answers::help(language, from), "reply/help", Vec::new()));
+                answers.push((
+                    answers::help(language, from),
+                    "reply/help",
+                    Vec::new(),
+                    None,
+                ));
                 "help"
             }
             (Intent::Other, _) => {
@@ -259,6 +287,7 @@ impl Engine {
                         answers::received(language, from),
                         "reply/received",
                         Vec::new(),
+                        Some(Purpose::Transactional),
                     ));
                 }
                 "other"
@@ -288,7 +317,7 @@ impl Engine {
         }
         let mut all = vec![kept];
         all.extend(changes);
-        for (n, (text, step, about)) in answers.iter().enumerate() {
+        for (n, (text, step, about, purpose)) in answers.iter().enumerate() {
             all.extend(
                 Outgoing {
                     patient: &owner,
@@ -298,7 +327,7 @@ impl Engine {
                     text,
                     subject: None,
                     journey_step: step,
-                    purpose: None,
+                    purpose: *purpose,
                     blocked: None,
                 }
                 .changes(self, format!("inbound:{id}:{n}"))?,
@@ -315,7 +344,7 @@ impl Engine {
         sent: &[Sent],
     ) -> Result<Plan, EngineError> {
         if let Some((intent, n)) = reply::numbered(text)
-            && let Some(target) = Self::chosen(sent, n)
+            && let Some(target) = self.chosen(patients, sent, n).await?
         {
             return Ok(Plan {
                 intent,
@@ -417,7 +446,11 @@ impl Engine {
             )
             .await
             .map(Some)
-            .map_err(|_| EngineError::Corrupt("an appointment"))
+            .map_err(|error| match error.status {
+                // Changed since it was read: the reply is looked at again.
+                409 | 412 => EngineError::Store(StoreError::Conflict),
+                status => EngineError::Fhir(status),
+            })
     }
 
     fn reschedule_task(

@@ -11,10 +11,10 @@ use crate::{Engine, EngineError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
-    /// Real messages go out on this channel: a made-up answer would act on real
-    /// patients' appointments.
+    /// Real messages go out on a channel here: the patients are real, and a made-up
+    /// answer would act on their appointments and consent.
     #[error(
-        "{0} messages go to a real provider here; answers can be simulated only on the sandbox"
+        "{0} messages go to a real provider here; answers can be simulated only on the sandbox, with every channel there"
     )]
     NotSandbox(&'static str),
     #[error(transparent)]
@@ -30,8 +30,11 @@ impl Engine {
         } else {
             Channel::Sms
         };
-        if !self.is_sandbox(channel) {
-            return Err(SimulateError::NotSandbox(channel.name()));
+        if let Some(real) = [Channel::Sms, Channel::Email]
+            .into_iter()
+            .find(|c| !self.is_sandbox(*c))
+        {
+            return Err(SimulateError::NotSandbox(real.name()));
         }
         let id = ResourceId::from_random(random_id_bytes());
         Ok(self

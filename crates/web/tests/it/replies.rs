@@ -24,6 +24,8 @@ crate::on_both_backends!(
     a_shared_phone_answers_the_latest_reminder,
     a_shared_phone_is_asked_which_when_unsure,
     forged_malformed_and_unknown_texts_change_nothing,
+    a_numbered_choice_acts_for_the_patient_of_that_appointment,
+    the_sandbox_api_refuses_when_a_provider_is_real,
     twilio_saying_unsubscribed_records_the_opt_out,
 );
 
@@ -311,11 +313,14 @@ async fn leo_shares_the_phone(app: &TestApp, start: &str) {
 async fn a_shared_phone_answers_the_latest_reminder(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
     book_in_boston(app, "appt-1").await;
-    // Leo's appointment is a day later: his reminder comes a day after Ana's.
-    leo_shares_the_phone(app, "2026-03-11T14:00:00Z").await;
+    // Leo's appointment is six hours after Ana's: so is his reminder, and the answer
+    // comes while both appointments are still open.
+    leo_shares_the_phone(app, "2026-03-10T20:00:00Z").await;
     at(app, "2026-03-02T15:00:00Z").await;
+    at(app, "2026-03-07T20:00:00Z").await;
     at(app, "2026-03-09T14:00:00Z").await;
-    at(app, "2026-03-10T14:30:00Z").await;
+    at(app, "2026-03-09T20:00:00Z").await;
+    at(app, "2026-03-09T20:30:00Z").await;
     ana_says(app, "SM0000000000000000000000000000x001", "Y").await;
     let leo = read(app, "/fhir/Appointment/appt-2").await;
     assert_eq!(leo["participant"][0]["status"], "accepted");
@@ -436,4 +441,56 @@ async fn twilio_saying_unsubscribed_records_the_opt_out(app: &TestApp) {
     assert_eq!(consents[0]["provision"]["type"], "deny");
     // careloop stops trying that number.
     assert!(at(app, "2026-03-10T12:00:00Z").await.is_empty());
+}
+
+async fn a_numbered_choice_acts_for_the_patient_of_that_appointment(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    leo_shares_the_phone(app, "2026-03-10T14:30:00Z").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    at(app, "2026-03-09T14:30:00Z").await;
+    let asked = ana_says(app, "SM0000000000000000000000000000v001", "C").await;
+    assert!(asked[0].2.contains("C2 Leo"), "{asked:?}");
+    let sent = ana_says(app, "SM0000000000000000000000000000v002", "c2").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].2.contains("10:30 AM is confirmed"), "{}", sent[0].2);
+    // Leo's participation is accepted, not Ana's, and his answer is on his record.
+    let leo = read(app, "/fhir/Appointment/appt-2").await;
+    assert_eq!(leo["participant"][0]["status"], "accepted");
+    let ana = read(app, "/fhir/Appointment/appt-1").await;
+    assert_eq!(ana["participant"][0]["status"], "needs-action");
+    let leos = entries(&read(app, "/fhir/Communication?patient=pat-2&_count=100").await);
+    assert_eq!(inbound_with_intent(&leos, "confirm").len(), 1);
+    assert!(inbound_with_intent(&communications(app).await, "confirm").is_empty());
+}
+
+async fn the_sandbox_api_refuses_when_a_provider_is_real(app: &TestApp) {
+    reminded(app).await;
+    // The test's transports stand for real providers: no made-up answers, on any address.
+    for to in [ANA_PHONE, "ana@example.org"] {
+        let (status, body) = app
+            .post("/api/v1/sandbox/replies", &json!({"to": to, "text": "N"}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("sandbox"),
+            "{body}"
+        );
+    }
+    let (status, body) = app
+        .post("/api/v1/sandbox/replies", &json!({"to": 16175559876_u64}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.to_string().contains("16175559876"), "{body}");
+    let unauthorized = reqwest::Client::new()
+        .post(app.url("/api/v1/sandbox/replies"))
+        .json(&json!({"to": ANA_PHONE, "text": "N"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        read(app, "/fhir/Appointment/appt-1").await["status"],
+        "booked"
+    );
 }

@@ -14,20 +14,12 @@ use careloop_store::from_micros;
 use careloop_store::work::{OutboxQuery, OutboxRow};
 use serde_json::{Value, json};
 
+use super::{problem, unavailable};
 use crate::state::AppState;
 
 /// The most rows one listing returns.
 const MAX_LIMIT: i64 = 1000;
 const DEFAULT_LIMIT: i64 = 100;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
-}
-
-fn unavailable(error: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %error, "the outbox could not be read");
-    problem(StatusCode::SERVICE_UNAVAILABLE, "the database failed")
-}
 
 fn view(row: &OutboxRow) -> Value {
     json!({

@@ -9,6 +9,7 @@ use careloop_engine::{Received, SimulateError};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{problem, unavailable};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -19,23 +20,17 @@ pub struct Reply {
     text: String,
 }
 
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
-}
-
 pub async fn reply(
     State(state): State<AppState>,
     body: Result<Json<Reply>, JsonRejection>,
 ) -> Response {
     let Json(reply) = match body {
         Ok(body) => body,
-        Err(rejection) => {
+        // The rejection's own text may quote the body (a phone number): not repeated.
+        Err(_) => {
             return problem(
                 StatusCode::BAD_REQUEST,
-                format!(
-                    "the body must be JSON like {{\"to\": \"+16175550101\", \"text\": \"C\"}}: {}",
-                    rejection.body_text()
-                ),
+                "the body must be JSON with two strings, as {\"to\": \"+16175550101\", \"text\": \"C\"}",
             );
         }
     };
@@ -50,13 +45,9 @@ pub async fn reply(
             "no patient has this phone number or email address",
         ),
         Ok(Received::Duplicate) => problem(StatusCode::CONFLICT, "this answer was handled before"),
-        Err(SimulateError::NotSandbox(channel)) => problem(
-            StatusCode::CONFLICT,
-            SimulateError::NotSandbox(channel).to_string(),
-        ),
-        Err(SimulateError::Engine(error)) => {
-            tracing::error!(error = %error, "could not keep a simulated answer");
-            problem(StatusCode::SERVICE_UNAVAILABLE, "the database failed")
+        Err(refused @ SimulateError::NotSandbox(_)) => {
+            problem(StatusCode::CONFLICT, refused.to_string())
         }
+        Err(SimulateError::Engine(error)) => unavailable(&error),
     }
 }

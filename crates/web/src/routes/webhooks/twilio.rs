@@ -167,11 +167,7 @@ pub async fn sms(
         channel: Channel::Sms,
         from: from.to_owned(),
         // A picture message may come without text.
-        text: params
-            .iter()
-            .find(|(k, _)| k == "Body")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
+        text: param(&params, "Body").unwrap_or_default().to_owned(),
         provider_id: sid.to_owned(),
     };
     match state.engine.receive(&message).await {
