@@ -64,6 +64,25 @@ pub async fn store(
     }
 }
 
+/// The data directory made ready, and the store over the configured database with the
+/// wall clock: what every command that works on the data opens first.
+pub async fn data(config: &Config) -> anyhow::Result<Store> {
+    crate::data_dir::ensure(config)?;
+    let master = crate::data_dir::master_key(config)?;
+    store(config, &master, Arc::new(crate::clock::SystemClock)).await
+}
+
+/// The FHIR interactions over `store`, as the API serves them.
+pub fn fhir(config: &Config, store: Store) -> careloop_fhir::FhirService {
+    careloop_fhir::FhirService::new(
+        store,
+        careloop_fhir::Context {
+            region: config.default_region,
+        },
+        format!("{}/fhir", config.public_url),
+    )
+}
+
 /// The engine over `store`, with the clinic's settings and the transports configured
 /// (the sandbox for a channel with no provider).
 pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {

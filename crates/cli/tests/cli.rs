@@ -374,12 +374,39 @@ fn demo_runs_with_nothing_set_up_and_takes_answers_at_the_prompt() {
         answered.contains("Ana wrote \"C\" (read as confirm)"),
         "{answered}"
     );
-    drop(stop);
+    // Ctrl-C stops it, though the prompt is still open.
+    let mut stop = stop;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &stop.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let exited = loop {
+        if let Some(status) = stop.0.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    drop(stdin);
 }
 
 #[tokio::test]
 async fn simulate_reply_answers_as_the_patient() {
     let dir = tempfile::tempdir().unwrap();
+    // Where no careloop runs, nothing is created.
+    let stderr = failure(
+        dir.path(),
+        &["simulate", "reply", "--to", "+16175550101", "--text", "C"],
+        &[],
+    );
+    assert!(stderr.contains("there is no careloop data in"), "{stderr}");
+    assert!(!dir.path().join("careloop-data").exists());
+    success(dir.path(), &["migrate"]);
     let stderr = failure(
         dir.path(),
         &["simulate", "reply", "--to", "+16175550101", "--text", "C"],

@@ -10,15 +10,14 @@ use anyhow::Context as _;
 use careloop_channels::sandbox::Sandbox;
 use careloop_channels::{Accepted, Outbound, SendError, Transport};
 use careloop_domain::OrgId;
+use careloop_domain::quiet_hours::QuietHours;
 use careloop_engine::{Engine, Received, Transports};
-use careloop_fhir::{Context, FhirService, ResourceType};
+use careloop_fhir::{FhirService, ResourceType};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 
-use crate::clock::SystemClock;
 use crate::commands::serve::serve;
 use crate::config::{Config, Database};
 use crate::{data_dir, open};
@@ -64,7 +63,12 @@ impl Transport for Shown {
 }
 
 pub async fn run(mut config: Config) -> anyhow::Result<()> {
-    let folder = std::env::temp_dir().join(format!("careloop-demo-{}", std::process::id()));
+    // A new folder of the person's own (created exclusively, 0700), kept after the demo.
+    let folder = tempfile::Builder::new()
+        .prefix("careloop-demo-")
+        .tempdir()
+        .context("cannot create a folder for the demo's data")?
+        .keep();
     config.database = Database::Sqlite(format!("sqlite://{}/careloop.db", folder.display()));
     config.data_dir = folder;
     config.api_token = None;
@@ -73,6 +77,10 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     config.smtp = None;
     config.clinic.name = "Riverside Demo Clinic".to_owned();
     config.clinic.phone = "+1 555 0100".to_owned();
+    // The default quiet hours, which the choice of the patients' zone allows for.
+    config.quiet_hours = QuietHours::TEXTS_AND_CALLS;
+    // The banner shows the token: the demo listens on this machine only.
+    config.listen = SocketAddr::from(([127, 0, 0, 1], config.listen.port()));
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         // The usual port is taken (a careloop serve, say): any free one will do.
@@ -84,10 +92,8 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the local port")?;
     config.public_url = format!("http://{bound}");
-    data_dir::ensure(&config)?;
-    let master = data_dir::master_key(&config)?;
+    let store = open::data(&config).await?;
     let (token, _) = data_dir::api_token(&config)?;
-    let store = open::store(&config, &master, Arc::new(SystemClock)).await?;
     let engine = open::engine(&config, store.clone())?.with_transports(Transports {
         sms: Arc::new(Shown),
         email: Arc::new(Shown),
@@ -137,13 +143,7 @@ async fn book(
     store: &careloop_store::Store,
     zone: &TimeZone,
 ) -> anyhow::Result<()> {
-    let fhir = FhirService::new(
-        store.clone(),
-        Context {
-            region: config.default_region,
-        },
-        format!("{}/fhir", config.public_url),
-    );
+    let fhir = open::fhir(config, store.clone());
     let zone = zone.iana_name().unwrap_or("UTC");
     let now = store.now();
     let bookings = [
@@ -206,10 +206,19 @@ async fn put(fhir: &FhirService, kind: ResourceType, id: &str, body: Value) -> a
         .map_err(|e| anyhow::anyhow!("the demo data was refused: {}", e.diagnostics))
 }
 
-/// Each line typed is Ana's answer.
+/// Each line typed is Ana's answer. The prompt is read on a thread of its own: a read
+/// of the terminal cannot be cut short, and Ctrl-C must not wait for the next Enter.
 async fn answers_from_the_prompt(engine: Engine) {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let (typed, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if typed.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = lines.recv().await {
         if line.trim().is_empty() {
             continue;
         }

@@ -1,14 +1,11 @@
 //! `careloop patient ...`: operations on one patient's record.
 
-use std::sync::Arc;
-
 use careloop_domain::OrgId;
-use careloop_fhir::{Context, FhirService, ResourceType};
+use careloop_fhir::ResourceType;
 use clap::Subcommand;
 
-use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::{data_dir, open};
+use crate::open;
 
 #[derive(Subcommand)]
 pub enum PatientCommand {
@@ -21,16 +18,7 @@ pub enum PatientCommand {
 }
 
 pub async fn run(config: Config, command: PatientCommand) -> anyhow::Result<()> {
-    data_dir::ensure(&config)?;
-    let master = data_dir::master_key(&config)?;
-    let store = open::store(&config, &master, Arc::new(SystemClock)).await?;
-    let fhir = FhirService::new(
-        store,
-        Context {
-            region: config.default_region,
-        },
-        format!("{}/fhir", config.public_url),
-    );
+    let fhir = open::fhir(&config, open::data(&config).await?);
     match command {
         PatientCommand::Erase { id } => {
             fhir.delete(

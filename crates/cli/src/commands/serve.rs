@@ -66,14 +66,30 @@ pub async fn serve(
     if let Some(twilio) = &config.twilio {
         state = state.with_twilio(twilio.auth_token.expose_secret());
     }
-    let engine = tokio::spawn(engine.run_until(shutdown()));
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("the HTTP server failed")?;
-    let _ = engine.await;
+    // One signal stops both, and a server that fails stops the engine too.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown().await;
+        on_signal.send_replace(true);
+    });
+    let engine = tokio::spawn(engine.run_until(stopped(stopping.clone())));
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(stopped(stopping))
+        .await;
+    stop.send_replace(true);
+    if let Err(error) = engine.await {
+        tracing::error!(error = %error, "the engine failed");
+    }
+    served.context("the HTTP server failed")?;
     tracing::info!("careloop stopped");
     Ok(())
+}
+
+/// Resolves once `stopping` says so (or its sender is gone).
+async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.

@@ -1,14 +1,11 @@
 //! `careloop simulate reply`: answer a sandbox message as the patient would, to try
 //! journeys without a phone.
 
-use std::sync::Arc;
-
 use careloop_engine::Received;
 use clap::Subcommand;
 
-use crate::clock::SystemClock;
-use crate::config::Config;
-use crate::{data_dir, open};
+use crate::config::{Config, DATA_DIR};
+use crate::open;
 
 #[derive(Subcommand)]
 pub enum SimulateCommand {
@@ -26,10 +23,16 @@ pub enum SimulateCommand {
 }
 
 pub async fn run(config: Config, command: SimulateCommand) -> anyhow::Result<()> {
-    data_dir::ensure(&config)?;
-    let master = data_dir::master_key(&config)?;
-    let store = open::store(&config, &master, Arc::new(SystemClock)).await?;
-    let engine = open::engine(&config, store)?;
+    // Answers go to an existing clinic's data: a new, empty one would only say that
+    // nobody has the address, and leave a key behind.
+    if !config.data_dir.exists() && config.master_key.is_none() {
+        anyhow::bail!(
+            "{}: there is no careloop data in {}; run this where careloop serve runs, or set it",
+            DATA_DIR.env,
+            config.data_dir.display()
+        );
+    }
+    let engine = open::engine(&config, open::data(&config).await?)?;
     match command {
         SimulateCommand::Reply { to, text } => match engine.simulate_reply(&to, &text).await? {
             Received::Kept { id, intent } => {

@@ -1,17 +1,12 @@
 //! `careloop worker`: the engine without the HTTP server. On PostgreSQL any number of
 //! workers and servers share the work: each message is claimed by one of them.
 
-use std::sync::Arc;
-
-use crate::clock::SystemClock;
 use crate::commands::serve::shutdown;
 use crate::config::Config;
-use crate::{data_dir, open};
+use crate::open;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    data_dir::ensure(&config)?;
-    let master = data_dir::master_key(&config)?;
-    let store = open::store(&config, &master, Arc::new(SystemClock)).await?;
+    let store = open::data(&config).await?;
     let engine = open::engine(&config, store.clone())?;
     println!(
         "careloop {} worker on {}: sending what falls due; Ctrl-C stops after the round under way",
