@@ -49,6 +49,10 @@ pub enum SendError {
     /// Will fail again: an invalid number, an unsubscribed recipient, bad credentials.
     #[error("the provider refused the message ({code})")]
     Permanent { code: String },
+    /// Refused because the recipient unsubscribed from this sender (texted STOP to it):
+    /// final, and a withdrawal of consent careloop records.
+    #[error("the recipient unsubscribed ({code})")]
+    Unsubscribed { code: String },
     /// The request left but no answer came: the provider may have the message.
     #[error("the outcome of the send is unknown")]
     Unknown,

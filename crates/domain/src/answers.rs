@@ -15,10 +15,17 @@ pub struct Sender<'a> {
 
 /// One appointment offered in "which appointment?": the patient's first name and the
 /// time as they read it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Choice {
     pub first_name: String,
     pub when: String,
+}
+
+/// A name: never printed.
+impl std::fmt::Debug for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Choice(<redacted>)")
+    }
 }
 
 pub fn confirmed(language: Language, from: Sender<'_>, when: &str) -> String {

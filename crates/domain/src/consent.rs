@@ -168,8 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn the_reason_names_no_address() {
+    fn the_reason_says_how_and_when_the_recipient_said_stop() {
         let held = gate(&[record(Decision::Deny, None, 0)], Purpose::Transactional).unwrap_err();
         assert!(held.to_string().starts_with("the recipient opted out"));
+        assert_eq!(
+            held.to_string(),
+            "the recipient opted out of this channel (carrier keyword at 1970-01-01T00:00:00Z)"
+        );
     }
 }

@@ -30,9 +30,6 @@ pub struct ConsentChange<'a> {
     pub message: Option<&'a ResourceId>,
 }
 
-/// Twilio's error for a recipient who unsubscribed (texted STOP to the sender).
-pub const UNSUBSCRIBED: &str = "21610";
-
 impl Engine {
     /// Records what the provider says: this number unsubscribed, whatever careloop
     /// heard. A failure is logged; the send's own outcome is recorded regardless.

@@ -11,7 +11,6 @@ use careloop_store::work::OutboxRow;
 use jiff::Timestamp;
 use tokio::task::JoinSet;
 
-use crate::consent::UNSUBSCRIBED;
 use crate::outcome::Outcome;
 use crate::subject::{read_json, read_patient, stored_id, zone_of};
 use crate::{Engine, EngineError};
@@ -122,9 +121,7 @@ impl Engine {
         };
         let transport = self.transports.for_channel(channel);
         let result = transport.send(&message).await;
-        if channel == Channel::Sms
-            && matches!(&result, Err(SendError::Permanent { code }) if code == UNSUBSCRIBED)
-        {
+        if channel == Channel::Sms && matches!(&result, Err(SendError::Unsubscribed { .. })) {
             self.note_unsubscribed(&address).await;
         }
         let now = self.store.now();
@@ -133,11 +130,13 @@ impl Engine {
                 provider_id: accepted.provider_id,
                 status: accepted.status,
             },
-            Err(SendError::Permanent { code }) => Outcome::Final {
-                status: DeliveryStatus::Failed,
-                reason: format!("{} refused the message ({code})", transport.name()),
-                code: Some(code),
-            },
+            Err(SendError::Permanent { code } | SendError::Unsubscribed { code }) => {
+                Outcome::Final {
+                    status: DeliveryStatus::Failed,
+                    reason: format!("{} refused the message ({code})", transport.name()),
+                    code: Some(code),
+                }
+            }
             Err(SendError::Transient { code, .. }) if attempts >= self.settings.max_attempts => {
                 Outcome::Final {
                     status: DeliveryStatus::Dead,

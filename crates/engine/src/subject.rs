@@ -66,10 +66,7 @@ impl Subject {
     }
 
     pub fn language(&self) -> Language {
-        self.patient
-            .as_ref()
-            .and_then(|p| p.language.as_ref())
-            .map_or(Language::English, |l| Language::from_code(l.language()))
+        language_of(self.patient.as_ref())
     }
 
     /// Whether the patient accepted the appointment.
@@ -168,6 +165,13 @@ fn contact_address(contact: &ContactPoint, channel: Channel) -> Option<String> {
         (ContactAddress::Email(email), Channel::Email) => Some(email.as_str().to_owned()),
         _ => None,
     }
+}
+
+/// The patient's language, else English.
+pub fn language_of(patient: Option<&Patient>) -> Language {
+    patient
+        .and_then(|p| p.language.as_ref())
+        .map_or(Language::English, |l| Language::from_code(l.language()))
 }
 
 /// The patient's zone, else the clinic's.

@@ -120,12 +120,11 @@ pub fn outbound(message: &NewOutbound<'_>) -> Value {
     resource
 }
 
+/// The code of an answer to the patient's own text, which has no purpose of its own.
+const ANSWER: &str = "answer";
+
 fn purpose_code(purpose: Option<Purpose>) -> &'static str {
-    match purpose {
-        Some(Purpose::Transactional) => "transactional",
-        Some(Purpose::Marketing) => "marketing",
-        None => "answer",
-    }
+    purpose.map_or(ANSWER, Purpose::code)
 }
 
 /// Why a message is sent: `None` for an answer to the patient's own text. Records
@@ -135,9 +134,11 @@ pub fn purpose(resource: &Value) -> Option<Purpose> {
         .and_then(|e| e.get("valueCode"))
         .and_then(Value::as_str)
     {
-        Some("answer") => None,
-        Some("marketing") => Some(Purpose::Marketing),
-        _ => Some(Purpose::Transactional),
+        Some(ANSWER) => None,
+        code => Some(
+            code.and_then(Purpose::parse)
+                .unwrap_or(Purpose::Transactional),
+        ),
     }
 }
 
@@ -387,6 +388,21 @@ mod tests {
         });
         assert_eq!(about(&resource), std::slice::from_ref(&appointment));
         assert_eq!(purpose(&resource), Some(Purpose::Transactional));
+        // Each purpose is written and read back, the answer to a text too.
+        for given in [Some(Purpose::Marketing), None] {
+            let written = outbound(&NewOutbound {
+                id: &me,
+                patient: &patient,
+                about: &[],
+                channel: Channel::Sms,
+                address: "+16175550101",
+                text: "Hi",
+                subject: None,
+                journey_step: "reply/help",
+                purpose: given,
+            });
+            assert_eq!(purpose(&written), given);
+        }
         assert_eq!(self::patient(&resource), Some(patient.clone()));
         let sendable = sendable(&resource).unwrap();
         assert_eq!(sendable.address, "pat@example.org");

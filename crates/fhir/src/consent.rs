@@ -38,13 +38,6 @@ pub struct NewConsent<'a> {
     pub at: Timestamp,
 }
 
-fn purpose_code(purpose: Purpose) -> &'static str {
-    match purpose {
-        Purpose::Transactional => "transactional",
-        Purpose::Marketing => "marketing",
-    }
-}
-
 /// The term that finds the consents of one address on one channel.
 pub fn address_term(channel: Channel, address: &str) -> Term {
     Term {
@@ -70,7 +63,7 @@ pub fn new(consent: &NewConsent<'_>) -> Value {
     };
     let mut provision = json!({"type": consent.decision.code()});
     if let Some(purpose) = consent.purpose {
-        provision["purpose"] = json!([{"system": PURPOSE_SYSTEM, "code": purpose_code(purpose)}]);
+        provision["purpose"] = json!([{"system": PURPOSE_SYSTEM, "code": purpose.code()}]);
     }
     let mut resource = json!({
         "resourceType": "Consent",
@@ -120,9 +113,7 @@ pub fn record(resource: &Value) -> Option<Record> {
     let decision = Decision::parse(provision.get("type")?.as_str()?)?;
     let purpose = match provision.pointer("/purpose/0/code").and_then(Value::as_str) {
         None => None,
-        Some("transactional") => Some(Purpose::Transactional),
-        Some("marketing") => Some(Purpose::Marketing),
-        Some(_) => return None,
+        Some(code) => Some(Purpose::parse(code)?),
     };
     let at = resource.get("dateTime")?.as_str()?.parse().ok()?;
     let source = extension_value(resource, SOURCE)

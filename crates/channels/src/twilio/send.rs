@@ -126,6 +126,9 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<SignedDuration> {
     Some(SignedDuration::from_secs(seconds.max(0)))
 }
 
+/// Twilio's error for a recipient who unsubscribed from the sender.
+const UNSUBSCRIBED: &str = "21610";
+
 #[async_trait::async_trait]
 impl Transport for TwilioSms {
     async fn send(&self, message: &Outbound) -> Result<Accepted, SendError> {
@@ -182,7 +185,9 @@ impl Transport for TwilioSms {
                 code,
                 retry_after: wait,
             },
-            // The request itself is refused (an invalid or unsubscribed number).
+            // The recipient texted STOP to this sender.
+            _ if code == UNSUBSCRIBED => SendError::Unsubscribed { code },
+            // The request itself is refused (an invalid number, say).
             _ => SendError::Permanent { code },
         })
     }

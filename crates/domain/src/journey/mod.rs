@@ -103,6 +103,21 @@ pub enum Purpose {
     Marketing,
 }
 
+impl Purpose {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Transactional => "transactional",
+            Self::Marketing => "marketing",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [Self::Transactional, Self::Marketing]
+            .into_iter()
+            .find(|p| p.code() == code)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Awaited {
     Reply(ReplyKind),

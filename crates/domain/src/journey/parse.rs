@@ -220,14 +220,13 @@ fn send(reader: &Reader<'_>, fields: &Table) -> Result<Action, DefinitionError> 
         }
     };
     let purpose = match reader.string(fields, "purpose", "send.purpose")? {
-        None | Some("transactional") => Purpose::Transactional,
-        Some("marketing") => Purpose::Marketing,
-        Some(other) => {
-            return Err(reader.error(
+        None => Purpose::Transactional,
+        Some(code) => Purpose::parse(code).ok_or_else(|| {
+            reader.error(
                 "send.purpose",
-                format!("'{other}' is not transactional or marketing"),
-            ));
-        }
+                format!("'{code}' is not transactional or marketing"),
+            )
+        })?,
     };
     Ok(Action::Send {
         template,

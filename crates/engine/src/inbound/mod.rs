@@ -26,7 +26,7 @@ pub use sandbox::SimulateError;
 
 use crate::compose::{Outgoing, put};
 use crate::consent::ConsentChange;
-use crate::subject::{read_json, read_patient};
+use crate::subject::{Subject, language_of, read_json, read_patient};
 use crate::{Engine, EngineError};
 
 /// The event a kept reply records, for the patient's journeys to hear of it.
@@ -164,7 +164,7 @@ impl Engine {
         if !plan.ask.is_empty() {
             let mut choices = Vec::new();
             for candidate in &plan.ask {
-                choices.push(self.choice(candidate).await?);
+                choices.push(self.choice(candidate, language).await?);
             }
             let text = answers::which(language, from, &plan.intent, &choices);
             let asked = plan.ask.iter().map(|c| c.appointment.clone()).collect();
@@ -172,7 +172,7 @@ impl Engine {
         }
         let intent_code = match (&plan.intent, &plan.target) {
             (Intent::Confirm, Some(target)) => {
-                let when = self.when(&target.appointment, language).await?;
+                let when = self.when(target, language).await?;
                 if let Some(change) = self.confirm(target).await? {
                     changes.push(change);
                 }
@@ -192,7 +192,7 @@ impl Engine {
                 "decline"
             }
             (Intent::Reschedule, Some(target)) => {
-                let when = self.when(&target.appointment, language).await?;
+                let when = self.when(target, language).await?;
                 changes.push(self.reschedule_task(target, id)?);
                 answers.push((
                     answers::reschedule_asked(language, from, &when),
@@ -471,47 +471,47 @@ impl Engine {
     }
 
     async fn language_of(&self, patient: &ResourceId) -> Result<Language, EngineError> {
-        Ok(
-            read_patient(&self.store, &self.org, &self.settings, patient)
-                .await?
-                .and_then(|p| p.language)
-                .map_or(Language::English, |l| Language::from_code(l.language())),
-        )
+        let patient = read_patient(&self.store, &self.org, &self.settings, patient).await?;
+        Ok(language_of(patient.as_ref()))
     }
 
-    /// The appointment's time as the patient reads it.
-    async fn when(
-        &self,
-        appointment: &ResourceId,
-        language: Language,
-    ) -> Result<String, EngineError> {
-        let appointment =
-            crate::subject::read_appointment(&self.store, &self.org, appointment).await?;
-        let patient = match appointment.as_ref().and_then(|a| a.patients().next()) {
-            Some(p) => read_patient(&self.store, &self.org, &self.settings, p).await?,
-            None => None,
-        };
-        let zone = crate::subject::zone_of(patient.as_ref(), &self.settings);
-        Ok(appointment
+    /// The appointment's time as its patient reads it (in their zone), in `language`.
+    async fn when(&self, target: &Candidate, language: Language) -> Result<String, EngineError> {
+        let subject = self.subject_of(target).await?;
+        Ok(subject
+            .appointment
+            .as_ref()
             .and_then(|a| a.start)
-            .map(|start| when::format(start, &zone, language))
+            .map(|start| when::format(start, &subject.zone(&self.settings), language))
             .unwrap_or_default())
     }
 
-    async fn choice(&self, candidate: &Candidate) -> Result<Choice, EngineError> {
-        let patient =
-            read_patient(&self.store, &self.org, &self.settings, &candidate.patient).await?;
-        let language = patient
-            .as_ref()
-            .and_then(|p| p.language.as_ref())
-            .map_or(Language::English, |l| Language::from_code(l.language()));
+    /// One appointment offered in "which appointment?", in the asker's language.
+    async fn choice(
+        &self,
+        candidate: &Candidate,
+        language: Language,
+    ) -> Result<Choice, EngineError> {
+        let subject = self.subject_of(candidate).await?;
         Ok(Choice {
-            first_name: patient
+            first_name: subject
+                .patient
                 .as_ref()
                 .and_then(|p| p.first_name())
                 .unwrap_or_default()
                 .to_owned(),
-            when: self.when(&candidate.appointment, language).await?,
+            when: self.when(candidate, language).await?,
         })
+    }
+
+    async fn subject_of(&self, candidate: &Candidate) -> Result<Subject, EngineError> {
+        Subject::load(
+            &self.store,
+            &self.org,
+            &self.settings,
+            &candidate.appointment,
+            &candidate.patient,
+        )
+        .await
     }
 }

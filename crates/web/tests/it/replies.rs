@@ -432,7 +432,7 @@ async fn twilio_saying_unsubscribed_records_the_opt_out(app: &TestApp) {
         .script
         .lock()
         .unwrap()
-        .push_back(Err(careloop_channels::SendError::Permanent {
+        .push_back(Err(careloop_channels::SendError::Unsubscribed {
             code: "21610".into(),
         }));
     at(app, "2026-03-09T14:00:00Z").await;

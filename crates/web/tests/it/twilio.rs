@@ -18,6 +18,7 @@ crate::on_both_backends!(
     forged_and_malformed_callbacks_change_nothing,
     provider_faults_are_survived,
     an_unknown_outcome_waits_for_the_callback,
+    twilio_21610_is_an_opt_out_of_the_number,
 );
 
 fn twilio_engine(app: &TestApp, fake: &FakeTwilio, timeout: Duration) -> Engine {
@@ -296,4 +297,27 @@ async fn an_unknown_outcome_waits_for_the_callback(app: &TestApp) {
     assert_eq!(delivery(&communication(app).await), "delivered");
     run(&engine, app, "2026-03-02T16:00:00Z").await;
     assert_eq!(fake.received().len(), 1);
+}
+
+async fn twilio_21610_is_an_opt_out_of_the_number(app: &TestApp) {
+    let fake = FakeTwilio::start().await;
+    let engine = twilio_engine(app, &fake, Duration::from_secs(5));
+    // The patient texted STOP to the clinic's number straight: Twilio refuses the
+    // booking confirmation.
+    fake.fail_next(Fault::Status(400, None, 21610));
+    book(app).await;
+    run(&engine, app, "2026-03-02T15:00:00Z").await;
+    let failed = communication(app).await;
+    assert_eq!(delivery(&failed), "failed");
+    let (_, consents) = app.get("/fhir/Consent?patient=p-tw").await;
+    assert_eq!(consents["total"], 1, "{consents}");
+    assert_eq!(
+        consents["entry"][0]["resource"]["provision"]["type"],
+        "deny"
+    );
+    // careloop stops trying the number: the next message is held back, not sent.
+    let sent = fake.received().len();
+    assert!(app.delete("/fhir/Appointment/a-tw").await.is_success());
+    run(&engine, app, "2026-03-02T15:05:00Z").await;
+    assert_eq!(fake.received().len(), sent);
 }
