@@ -89,6 +89,10 @@ pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {
     let library = Library::builtin().context("the built-in journeys do not load")?;
     let mut settings = Settings::new(config.clinic.clone(), config.default_region);
     settings.quiet_hours = config.quiet_hours;
+    settings.phi = config.gates.phi;
+    settings.caps = config.gates.caps;
+    settings.rates = config.gates.rates;
+    settings.tcpa_healthcare = config.gates.tcpa_healthcare;
     let mut transports = Transports::sandbox();
     if let Some(twilio) = &config.twilio {
         let sms = TwilioSms::new(TwilioConfig {

@@ -12,14 +12,18 @@ pub mod consent;
 pub mod contact;
 pub mod delivery;
 pub mod duration;
+pub mod frequency;
 pub mod ids;
 pub mod journey;
 pub mod locale;
 pub mod patient;
+pub mod phi;
 pub mod quiet_hours;
 pub mod redact;
 pub mod reply;
+pub mod send_rate;
 pub mod sms;
+pub mod tcpa;
 pub mod template;
 pub mod zone;
 

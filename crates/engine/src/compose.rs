@@ -7,6 +7,7 @@ use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::run::Effect;
 use careloop_domain::journey::{Channel, ChannelChoice, Journey, Purpose};
+use careloop_domain::phi::PhiLevel;
 use careloop_fhir::communication::{self, Delivery, NewOutbound};
 use careloop_fhir::task::{self, NewTask};
 use careloop_store::crypto::random_id_bytes;
@@ -127,6 +128,8 @@ fn message(
         subject: subject_line.as_deref(),
         journey_step: &format!("{}/{step}", journey.name),
         purpose: Some(purpose),
+        // The built-in templates carry a time, a place and the clinic.
+        phi: PhiLevel::Limited,
         blocked,
     }
     .changes(engine, key)
@@ -143,6 +146,8 @@ pub struct Outgoing<'a> {
     pub journey_step: &'a str,
     /// `None` for an answer to the patient's own text.
     pub purpose: Option<Purpose>,
+    /// The most sensitive health information the text carries.
+    pub phi: PhiLevel,
     /// Why it cannot go, when that is known already: it is recorded as blocked.
     pub blocked: Option<&'a str>,
 }
@@ -161,6 +166,7 @@ impl Outgoing<'_> {
             subject: self.subject,
             journey_step: self.journey_step,
             purpose: self.purpose,
+            phi: self.phi,
         });
         let now = micros(engine.store.now());
         let status = if self.blocked.is_some() {
@@ -196,6 +202,8 @@ impl Outgoing<'_> {
             version: 1,
             created_us: now,
             updated_us: now,
+            purpose: self.purpose.map(|p| p.code().to_owned()),
+            sent_us: None,
         };
         Ok(vec![
             put(

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use tokio::task::JoinSet;
 
 use crate::outcome::Outcome;
-use crate::subject::{read_json, read_patient, stored_id, zone_of};
+use crate::subject::{read_json, stored_id};
 use crate::{Engine, EngineError};
 
 impl Engine {
@@ -26,6 +26,10 @@ impl Engine {
             .claim_outbox(&self.org, self.settings.lease, self.settings.batch)
             .await?;
         let count = claimed.len();
+        let (claimed, later) = self.pace(claimed).await?;
+        for (row, outcome) in later {
+            self.settle_claim(&row, &outcome).await?;
+        }
         let mut sends = JoinSet::new();
         for row in claimed {
             let engine = self.clone();
@@ -83,32 +87,11 @@ impl Engine {
         let Some(sendable) = communication::sendable(&body) else {
             return blocked("the message has no address or text");
         };
-        let channel = match row.channel.as_str() {
-            "sms" => Channel::Sms,
-            "email" => Channel::Email,
-            _ => return blocked("the message's channel is not one careloop sends on"),
+        let Some(channel) = Channel::parse(&row.channel) else {
+            return blocked("the message's channel is not one careloop sends on");
         };
-        // An answer to the patient's own text (HELP, START) goes whatever their consent
-        // and the hour: they just wrote.
-        let purpose = communication::purpose(&body);
-        if let Some(purpose) = purpose
-            && let Err(held) = self
-                .consent_gate(channel, &sendable.address, purpose)
-                .await?
-        {
-            return blocked(&held.to_string());
-        }
-        let now = self.store.now();
-        if channel == Channel::Sms && purpose.is_some() {
-            let patient_id = stored_id(&row.patient_id, "an outbox row")?;
-            let patient = read_patient(&self.store, &self.org, &self.settings, &patient_id).await?;
-            let zone = zone_of(patient.as_ref(), &self.settings);
-            if let Some(until) = self.settings.quiet_hours.defer(now, &zone) {
-                return Ok(Outcome::Deferred {
-                    reason: format!("quiet hours ({})", self.settings.quiet_hours),
-                    until,
-                });
-            }
+        if let Some(held) = self.gate(row, &body, channel, &sendable).await? {
+            return Ok(held);
         }
         let address = sendable.address.clone();
         let message = Outbound {

@@ -10,6 +10,7 @@
 mod compose;
 mod consent;
 mod dispatch;
+mod gates;
 pub mod inbound;
 mod journeys;
 pub mod library;
@@ -105,6 +106,14 @@ impl Engine {
     pub fn with_transports(&self, transports: Transports) -> Self {
         Self {
             transports,
+            ..self.clone()
+        }
+    }
+
+    /// The same engine with other settings.
+    pub fn with_settings(&self, settings: Settings) -> Self {
+        Self {
+            settings: Arc::new(settings),
             ..self.clone()
         }
     }

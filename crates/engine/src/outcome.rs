@@ -326,6 +326,8 @@ mod tests {
             version: 3,
             created_us: 0,
             updated_us: 0,
+            purpose: Some("transactional".into()),
+            sent_us: Some(0),
         }
     }
 

@@ -1,7 +1,11 @@
 //! What a clinic sets about its messages.
 
 use careloop_domain::Region;
+use careloop_domain::frequency::FrequencyCap;
+use careloop_domain::journey::Channel;
+use careloop_domain::phi::PhiPolicy;
 use careloop_domain::quiet_hours::QuietHours;
+use careloop_domain::send_rate::SendRate;
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 
@@ -32,6 +36,32 @@ pub struct Settings {
     pub retry_cap: SignedDuration,
     /// Messages claimed at once by one sender.
     pub batch: u32,
+    /// The most health information each channel may carry.
+    pub phi: PhiPolicy,
+    /// Automated messages per patient per day and week, on each channel.
+    pub caps: PerChannel<FrequencyCap>,
+    /// Each sender's rate limit; `None` sends as fast as the provider takes them.
+    pub rates: PerChannel<Option<SendRate>>,
+    /// The TCPA healthcare exemption's conditions on automated texts: one a day, three
+    /// a week (on top of `caps`), at most 160 characters, naming the clinic and its
+    /// number.
+    pub tcpa_healthcare: bool,
+}
+
+/// A setting for each channel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PerChannel<T> {
+    pub sms: T,
+    pub email: T,
+}
+
+impl<T: Copy> PerChannel<T> {
+    pub fn get(&self, channel: Channel) -> T {
+        match channel {
+            Channel::Sms => self.sms,
+            Channel::Email => self.email,
+        }
+    }
 }
 
 impl Settings {
@@ -46,6 +76,20 @@ impl Settings {
             retry_base: SignedDuration::from_secs(30),
             retry_cap: SignedDuration::from_hours(1),
             batch: 50,
+            phi: PhiPolicy::default(),
+            caps: PerChannel::default(),
+            rates: PerChannel::default(),
+            tcpa_healthcare: false,
+        }
+    }
+
+    /// The cap on automated messages to one patient on `channel`: the clinic's, made
+    /// stricter for texts by the TCPA preset.
+    pub fn cap(&self, channel: Channel) -> FrequencyCap {
+        let cap = self.caps.get(channel);
+        match channel {
+            Channel::Sms if self.tcpa_healthcare => cap.and(FrequencyCap::TCPA_HEALTHCARE),
+            _ => cap,
         }
     }
 }

@@ -5,6 +5,7 @@
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::{Channel, Purpose};
+use careloop_domain::phi::PhiLevel;
 use careloop_store::model::Term;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -22,6 +23,7 @@ pub const JOURNEY_STEP: &str = "journey-step";
 pub const EMAIL_SUBJECT: &str = "email-subject";
 pub const REPLY_INTENT: &str = "reply-intent";
 pub const PURPOSE: &str = "message-purpose";
+pub const PHI_LEVEL: &str = "phi-level";
 
 const MEDIUM: &str = "medium";
 const ABOUT: &str = "about";
@@ -43,6 +45,8 @@ pub struct NewOutbound<'a> {
     /// Why it is sent; `None` for an answer to the patient's own text (HELP, START),
     /// which the consent gate lets through.
     pub purpose: Option<Purpose>,
+    /// The most sensitive health information the text carries.
+    pub phi: PhiLevel,
 }
 
 pub(crate) fn extension(name: &str, value_key: &str, value: &str) -> Value {
@@ -90,6 +94,7 @@ pub fn outbound(message: &NewOutbound<'_>) -> Value {
         address(message.channel, message.address),
         extension(JOURNEY_STEP, "valueString", message.journey_step),
         extension(PURPOSE, "valueCode", purpose_code(message.purpose)),
+        extension(PHI_LEVEL, "valueCode", message.phi.code()),
     ];
     if let Some(subject) = message.subject {
         extensions.push(extension(EMAIL_SUBJECT, "valueString", subject));
@@ -125,6 +130,16 @@ const ANSWER: &str = "answer";
 
 fn purpose_code(purpose: Option<Purpose>) -> &'static str {
     purpose.map_or(ANSWER, Purpose::code)
+}
+
+/// The most sensitive health information a message carries. Records written before the
+/// level was kept carry what appointment messages carry: limited.
+pub fn phi_level(resource: &Value) -> PhiLevel {
+    extension_value(resource, PHI_LEVEL)
+        .and_then(|e| e.get("valueCode"))
+        .and_then(Value::as_str)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(PhiLevel::Limited)
 }
 
 /// Why a message is sent: `None` for an answer to the patient's own text. Records
@@ -385,8 +400,10 @@ mod tests {
             subject: Some("Reminder"),
             journey_step: "appointment-reminders/reminder-72h",
             purpose: Some(Purpose::Transactional),
+            phi: PhiLevel::Clinical,
         });
         assert_eq!(about(&resource), std::slice::from_ref(&appointment));
+        assert_eq!(phi_level(&resource), PhiLevel::Clinical);
         assert_eq!(purpose(&resource), Some(Purpose::Transactional));
         // Each purpose is written and read back, the answer to a text too.
         for given in [Some(Purpose::Marketing), None] {
@@ -400,8 +417,10 @@ mod tests {
                 subject: None,
                 journey_step: "reply/help",
                 purpose: given,
+                phi: PhiLevel::None,
             });
             assert_eq!(purpose(&written), given);
+            assert_eq!(phi_level(&written), PhiLevel::None);
         }
         assert_eq!(self::patient(&resource), Some(patient.clone()));
         let sendable = sendable(&resource).unwrap();

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 
-use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow};
+use crate::work::{
+    EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, RateTake, SentCounts, SentQuery,
+};
 
 /// A stored row, as the database has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,6 +204,18 @@ pub trait Backend: Send + Sync + 'static {
         now_us: i64,
         wait_until_us: i64,
     ) -> Result<u64, BackendError>;
+
+    /// What a frequency cap counts against a message.
+    async fn sent_counts(&self, org: &str, query: &SentQuery) -> Result<SentCounts, BackendError>;
+
+    /// Takes up to `take.wanted` messages' worth from a sender's rate bucket at
+    /// `now_us`; returns how many it granted.
+    async fn take_send_rate(
+        &self,
+        org: &str,
+        take: &RateTake,
+        now_us: i64,
+    ) -> Result<i64, BackendError>;
 
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;

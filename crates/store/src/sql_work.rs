@@ -4,7 +4,7 @@
 //! versioned updates and the reads are all written from that list.
 
 use crate::sql::{Bind, Check, Dialect, Step};
-use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow};
+use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, RateTake, SentQuery};
 
 /// The columns every enrollment read selects, in [`EnrollmentRow`]'s order.
 pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, trigger_seq, event_seq, step, \
@@ -12,7 +12,7 @@ pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, t
 
 /// The columns every outbox read selects, in [`OutboxRow`]'s order.
 pub const OUTBOX_COLUMNS: &str = "id, idempotency_key, patient_id, channel, status, due_us, attempts, lease_us, provider_id, \
-     error_code, reason, unknown_resends, version, created_us, updated_us";
+     error_code, reason, unknown_resends, version, created_us, updated_us, purpose, sent_us";
 
 /// The outbox states a message waits in before a transport has it.
 pub const QUEUED: &str = "queued";
@@ -191,6 +191,8 @@ fn outbox_values(row: &OutboxRow) -> Vec<Bind> {
         Bind::Int(row.version),
         Bind::Int(row.created_us),
         Bind::Int(row.updated_us),
+        Bind::OptText(row.purpose.clone()),
+        Bind::OptInt(row.sent_us),
     ]
 }
 
@@ -267,12 +269,13 @@ pub fn claim_outbox(dialect: Dialect, org: &str, now_us: i64, lease_us: i64, lim
     step(
         dialect,
         &format!(
-            "UPDATE outbox SET status = '{SENDING}', lease_us = ?, attempts = attempts + 1, version = version + 1, updated_us = ? \
+            "UPDATE outbox SET status = '{SENDING}', lease_us = ?, attempts = attempts + 1, version = version + 1, updated_us = ?, sent_us = ? \
              WHERE org_id = ? AND id IN (SELECT id FROM outbox WHERE org_id = ? AND status = '{QUEUED}' AND due_us <= ? \
              ORDER BY due_us, id LIMIT ?{lock}) RETURNING {OUTBOX_COLUMNS}"
         ),
         vec![
             Bind::Int(lease_us),
+            Bind::Int(now_us),
             Bind::Int(now_us),
             Bind::Text(org.to_owned()),
             Bind::Text(org.to_owned()),
@@ -281,6 +284,89 @@ pub fn claim_outbox(dialect: Dialect, org: &str, now_us: i64, lease_us: i64, lim
         ],
         Check::Nothing,
     )
+}
+
+/// The outbox states of a message that went out or may have: what a frequency cap
+/// counts.
+const WENT_OUT: &str = "'sending', 'unknown', 'accepted', 'sent', 'delivered', 'read'";
+
+/// Counts what a frequency cap holds against: see [`SentQuery`].
+pub fn sent_counts(dialect: Dialect, org: &str, query: &SentQuery) -> Step {
+    step(
+        dialect,
+        &format!(
+            "SELECT COALESCE(SUM(CASE WHEN sent_us >= ? THEN 1 ELSE 0 END), 0), COUNT(*) FROM outbox \
+             WHERE org_id = ? AND patient_id = ? AND channel = ? AND purpose IS NOT NULL AND sent_us >= ? \
+             AND status IN ({WENT_OUT}) \
+             AND (sent_us < ? OR (sent_us = ? AND (due_us < ? OR (due_us = ? AND id < ?))))"
+        ),
+        vec![
+            Bind::Int(query.day_start_us),
+            Bind::Text(org.to_owned()),
+            Bind::Text(query.patient_id.clone()),
+            Bind::Text(query.channel.clone()),
+            Bind::Int(query.week_start_us),
+            Bind::Int(query.before_us),
+            Bind::Int(query.before_us),
+            Bind::Int(query.before_due_us),
+            Bind::Int(query.before_due_us),
+            Bind::Text(query.before_id.clone()),
+        ],
+        Check::Nothing,
+    )
+}
+
+/// Takes what it can of `take.wanted` messages from the sender's bucket, in one
+/// statement after the bucket exists: the credit grows by the time since the last take,
+/// up to the burst, and each granted message spends one interval. Every assignment reads
+/// the row as it was, so `granted` and `credit_us` agree; the statement returns
+/// `granted`.
+pub fn take_send_rate(dialect: Dialect, org: &str, take: &RateTake, now_us: i64) -> [Step; 2] {
+    let (min, max) = match dialect {
+        Dialect::Sqlite => ("MIN", "MAX"),
+        Dialect::Postgres => ("LEAST", "GREATEST"),
+    };
+    let available = format!("{min}(?, credit_us + {max}(0, ? - updated_us))");
+    let granted = format!("{min}(?, {available} / ?)");
+    let available_binds = || [Bind::Int(take.burst_us), Bind::Int(now_us)];
+    let granted_binds = || {
+        let mut binds = vec![Bind::Int(take.wanted)];
+        binds.extend(available_binds());
+        binds.push(Bind::Int(take.interval_us));
+        binds
+    };
+    let mut binds = granted_binds();
+    binds.extend(available_binds());
+    binds.extend(granted_binds());
+    binds.extend([
+        Bind::Int(take.interval_us),
+        Bind::Int(now_us),
+        Bind::Text(org.to_owned()),
+        Bind::Text(take.sender.clone()),
+    ]);
+    [
+        step(
+            dialect,
+            "INSERT INTO send_rates (org_id, sender, credit_us, updated_us, granted) VALUES (?, ?, ?, ?, 0) \
+             ON CONFLICT (org_id, sender) DO NOTHING",
+            vec![
+                Bind::Text(org.to_owned()),
+                Bind::Text(take.sender.clone()),
+                Bind::Int(take.burst_us),
+                Bind::Int(now_us),
+            ],
+            Check::Nothing,
+        ),
+        step(
+            dialect,
+            &format!(
+                "UPDATE send_rates SET granted = {granted}, credit_us = {available} - {granted} * ?, \
+                 updated_us = {max}(updated_us, ?) WHERE org_id = ? AND sender = ? RETURNING granted"
+            ),
+            binds,
+            Check::Nothing,
+        ),
+    ]
 }
 
 /// The two moves of messages whose sender went silent, run in this order in one
@@ -383,8 +469,32 @@ mod tests {
             version: 1,
             created_us: 0,
             updated_us: 0,
+            purpose: Some("transactional".into()),
+            sent_us: None,
         };
         let d = Dialect::Sqlite;
+        placeholders_match(&sent_counts(
+            d,
+            "o",
+            &SentQuery {
+                patient_id: "p".into(),
+                channel: "sms".into(),
+                day_start_us: 1,
+                week_start_us: 0,
+                before_us: 2,
+                before_due_us: 1,
+                before_id: "x".into(),
+            },
+        ));
+        let take = RateTake {
+            sender: "sms".into(),
+            wanted: 3,
+            interval_us: 10,
+            burst_us: 100,
+        };
+        for step in take_send_rate(d, "o", &take, 5) {
+            placeholders_match(&step);
+        }
         placeholders_match(&insert_enrollment(d, "o", &enrollment));
         placeholders_match(&update_enrollment(d, "o", &enrollment, 1));
         placeholders_match(&insert_outbox(d, "o", &outbox_row));

@@ -107,6 +107,8 @@ macro_rules! sqlx_backend {
                 version: row.try_get(12)?,
                 created_us: row.try_get(13)?,
                 updated_us: row.try_get(14)?,
+                purpose: row.try_get(15)?,
+                sent_us: row.try_get(16)?,
             })
         }
 
@@ -173,6 +175,45 @@ macro_rules! sqlx_backend {
                 }
                 tx.commit().await.map_err(database)?;
                 Ok(moved)
+            }
+
+            async fn sent_counts(
+                &self,
+                org: &str,
+                query: &$crate::work::SentQuery,
+            ) -> Result<$crate::work::SentCounts, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_work::sent_counts($dialect, org, query);
+                let row = bind_all(sqlx::query(&step.sql), &step.binds)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(database)?;
+                Ok($crate::work::SentCounts {
+                    today: row.try_get(0).map_err(database)?,
+                    this_week: row.try_get(1).map_err(database)?,
+                })
+            }
+
+            async fn take_send_rate(
+                &self,
+                org: &str,
+                take: &$crate::work::RateTake,
+                now_us: i64,
+            ) -> Result<i64, $crate::BackendError> {
+                use sqlx::Row as _;
+                let [create, take] = $crate::sql_work::take_send_rate($dialect, org, take, now_us);
+                let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
+                bind_all(sqlx::query(&create.sql), &create.binds)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let row = bind_all(sqlx::query(&take.sql), &take.binds)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let granted: i64 = row.try_get(0).map_err(database)?;
+                tx.commit().await.map_err(database)?;
+                Ok(granted)
             }
 
             async fn ping(&self) -> Result<(), $crate::BackendError> {

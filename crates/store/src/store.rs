@@ -13,7 +13,9 @@ use crate::error::StoreError;
 use crate::model::{
     Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Stored,
 };
-use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow};
+use crate::work::{
+    EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, RateTake, SentCounts, SentQuery,
+};
 
 /// The resource type whose rows own data keys.
 const PATIENT: &str = "Patient";
@@ -260,6 +262,27 @@ impl Store {
             .inner
             .backend
             .sweep_outbox(org.as_str(), micros(now), micros(wait_until))
+            .await?)
+    }
+
+    /// The automated messages to a patient on a channel that a frequency cap counts
+    /// against the message in `query`.
+    pub async fn sent_counts(
+        &self,
+        org: &OrgId,
+        query: &SentQuery,
+    ) -> Result<SentCounts, StoreError> {
+        Ok(self.inner.backend.sent_counts(org.as_str(), query).await?)
+    }
+
+    /// Takes up to `take.wanted` messages' worth from a sender's rate bucket now;
+    /// returns how many may go. Every sender process shares the bucket.
+    pub async fn take_send_rate(&self, org: &OrgId, take: &RateTake) -> Result<i64, StoreError> {
+        let now = micros(self.inner.clock.now());
+        Ok(self
+            .inner
+            .backend
+            .take_send_rate(org.as_str(), take, now)
             .await?)
     }
 

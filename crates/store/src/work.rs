@@ -75,6 +75,43 @@ pub struct OutboxRow {
     pub version: i64,
     pub created_us: i64,
     pub updated_us: i64,
+    /// Why it is sent (`transactional`, `marketing`); `None` for an answer to the
+    /// patient's own text, which frequency caps neither count nor hold.
+    pub purpose: Option<String>,
+    /// When it was last handed to a sender.
+    pub sent_us: Option<i64>,
+}
+
+/// Which messages a frequency cap counts: the automated ones to one patient on one
+/// channel handed to a sender since `week_start_us`, before the message being checked
+/// (claimed earlier, or in the same claim and due earlier, or due at the same moment
+/// with a smaller id), that went out or may have.
+#[derive(Clone, Debug)]
+pub struct SentQuery {
+    pub patient_id: String,
+    pub channel: String,
+    pub day_start_us: i64,
+    pub week_start_us: i64,
+    pub before_us: i64,
+    pub before_due_us: i64,
+    pub before_id: String,
+}
+
+/// Messages counted by a [`SentQuery`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SentCounts {
+    pub today: i64,
+    pub this_week: i64,
+}
+
+/// A take from a sender's rate bucket: `wanted` messages at `interval_us` of send time
+/// each, the bucket holding at most `burst_us`.
+#[derive(Clone, Debug)]
+pub struct RateTake {
+    pub sender: String,
+    pub wanted: i64,
+    pub interval_us: i64,
+    pub burst_us: i64,
 }
 
 /// Which outbox rows to read.

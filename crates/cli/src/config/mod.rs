@@ -5,6 +5,7 @@
 //! This is the only module that reads the environment.
 
 mod file;
+mod gates;
 mod values;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use careloop_engine::Clinic;
 use careloop_store::MasterKey;
 use secrecy::SecretString;
 
+pub use gates::Gates;
 pub use values::Database;
 
 /// A bad setting: which one, and what is wrong with it. Never echoes a secret.
@@ -54,6 +56,7 @@ pub struct Config {
     pub twilio: Option<Twilio>,
     /// Emails go through an SMTP relay when set, else stay in the sandbox.
     pub smtp: Option<Smtp>,
+    pub gates: Gates,
 }
 
 /// The SMTP relay and the sender, checked. The relay's password is never printed.
@@ -174,7 +177,36 @@ pub const EMAIL_FROM: Setting = Setting {
     key: "email_from",
 };
 
-pub const ALL: [&Setting; 19] = [
+pub const SMS_PHI_LEVEL: Setting = Setting {
+    env: "CARELOOP_SMS_PHI_LEVEL",
+    key: "sms_phi_level",
+};
+pub const EMAIL_PHI_LEVEL: Setting = Setting {
+    env: "CARELOOP_EMAIL_PHI_LEVEL",
+    key: "email_phi_level",
+};
+pub const SMS_FREQUENCY_CAP: Setting = Setting {
+    env: "CARELOOP_SMS_FREQUENCY_CAP",
+    key: "sms_frequency_cap",
+};
+pub const EMAIL_FREQUENCY_CAP: Setting = Setting {
+    env: "CARELOOP_EMAIL_FREQUENCY_CAP",
+    key: "email_frequency_cap",
+};
+pub const SMS_RATE_LIMIT: Setting = Setting {
+    env: "CARELOOP_SMS_RATE_LIMIT",
+    key: "sms_rate_limit",
+};
+pub const EMAIL_RATE_LIMIT: Setting = Setting {
+    env: "CARELOOP_EMAIL_RATE_LIMIT",
+    key: "email_rate_limit",
+};
+pub const TCPA_HEALTHCARE: Setting = Setting {
+    env: "CARELOOP_TCPA_HEALTHCARE",
+    key: "tcpa_healthcare",
+};
+
+pub const ALL: [&Setting; 26] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -194,6 +226,13 @@ pub const ALL: [&Setting; 19] = [
     &TWILIO_API_BASE,
     &SMTP_URL,
     &EMAIL_FROM,
+    &SMS_PHI_LEVEL,
+    &EMAIL_PHI_LEVEL,
+    &SMS_FREQUENCY_CAP,
+    &EMAIL_FREQUENCY_CAP,
+    &SMS_RATE_LIMIT,
+    &EMAIL_RATE_LIMIT,
+    &TCPA_HEALTHCARE,
 ];
 
 /// Where a raw value came from, for error messages.

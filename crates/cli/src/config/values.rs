@@ -129,7 +129,9 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         })?,
         None => QuietHours::TEXTS_AND_CALLS,
     };
+    let gates = super::gates::check(raw)?;
     Ok(Config {
+        gates,
         twilio,
         smtp,
         clinic,
@@ -367,11 +369,42 @@ mod tests {
                 "CARELOOP_CLINIC_NAME",
                 "The Very Long Name Of A Clinic That Would Fill A Text",
             ),
+            ("CARELOOP_SMS_PHI_LEVEL", "secret"),
+            ("CARELOOP_EMAIL_PHI_LEVEL", "all"),
+            ("CARELOOP_SMS_FREQUENCY_CAP", "1/month"),
+            ("CARELOOP_EMAIL_FREQUENCY_CAP", "many"),
+            ("CARELOOP_SMS_RATE_LIMIT", "0/s"),
+            ("CARELOOP_EMAIL_RATE_LIMIT", "fast"),
+            ("CARELOOP_TCPA_HEALTHCARE", "maybe"),
         ];
         for (variable, value) in cases {
             let error = load(&[(variable, value)]).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{variable}: ")), "{error}");
         }
+    }
+
+    #[test]
+    fn gates_default_to_limited_phi_and_no_caps_and_read_back() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.gates, super::super::Gates::default());
+        assert!(!config.gates.tcpa_healthcare);
+        let config = load(&[
+            ("CARELOOP_EMAIL_PHI_LEVEL", "clinical"),
+            ("CARELOOP_SMS_FREQUENCY_CAP", "2/day,5/week"),
+            ("CARELOOP_SMS_RATE_LIMIT", "1/s"),
+            ("CARELOOP_EMAIL_RATE_LIMIT", "off"),
+            ("CARELOOP_TCPA_HEALTHCARE", "on"),
+        ])
+        .unwrap();
+        let gates = config.gates;
+        assert_eq!(gates.phi.email, careloop_domain::phi::PhiLevel::Clinical);
+        assert_eq!(gates.caps.sms.to_string(), "2/day,5/week");
+        assert_eq!(
+            gates.rates.sms.map(|r| r.to_string()).as_deref(),
+            Some("1/s")
+        );
+        assert_eq!(gates.rates.email, None);
+        assert!(gates.tcpa_healthcare);
     }
 
     #[test]

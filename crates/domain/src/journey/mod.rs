@@ -87,11 +87,18 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Self; 2] = [Self::Sms, Self::Email];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Sms => "sms",
             Self::Email => "email",
         }
+    }
+
+    /// The channel [`Channel::name`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|channel| channel.name() == name)
     }
 }
 

@@ -385,6 +385,35 @@ mod builtin_tests {
         }
     }
 
+    /// Typical values: a clinic name, a place and a time of usual length.
+    fn typical_facts() -> Facts {
+        Facts {
+            clinic: "Riverside Clinic".into(),
+            clinic_phone: "617-555-0100".into(),
+            start: "2026-09-30T16:45:00Z".parse().unwrap(),
+            zone: TimeZone::get("America/New_York").unwrap(),
+            place: "12 Main St".into(),
+            first_name: "Ana".into(),
+        }
+    }
+
+    #[test]
+    fn every_builtin_text_meets_the_tcpa_preset_with_typical_values() {
+        let templates = Templates::parse(BUILTIN.0, BUILTIN.1).unwrap();
+        let facts = typical_facts();
+        for name in templates.names() {
+            for language in [Language::English, Language::Spanish] {
+                let texts = templates.render(name, language, &facts).unwrap();
+                assert_eq!(
+                    crate::tcpa::check_text(&texts.sms, &facts.clinic, &facts.clinic_phone),
+                    Ok(()),
+                    "{name} {language:?}: {}",
+                    texts.sms
+                );
+            }
+        }
+    }
+
     #[test]
     fn every_template_a_builtin_journey_sends_exists_in_both_languages() {
         let templates = Templates::parse(BUILTIN.0, BUILTIN.1).unwrap();
@@ -419,9 +448,6 @@ mod builtin_tests {
         let es = templates
             .render("reminder_24h_ask", Language::Spanish, &long_facts())
             .unwrap();
-        assert!(
-            es.sms
-                .contains("Responda C para confirmar, N para cancelar")
-        );
+        assert!(es.sms.contains("Responda: C confirma, N cancela, R cambia"));
     }
 }

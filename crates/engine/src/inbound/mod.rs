@@ -9,6 +9,7 @@ mod sandbox;
 use careloop_domain::answers::{self, Choice, Sender};
 use careloop_domain::consent::{Decision, Source};
 use careloop_domain::journey::{Channel, Purpose};
+use careloop_domain::phi::PhiLevel;
 use careloop_domain::reply::{self, Intent};
 use careloop_domain::template::{Language, when};
 use careloop_domain::{EmailAddress, PhoneNumber, ResourceId};
@@ -328,6 +329,8 @@ impl Engine {
                     subject: None,
                     journey_step: step,
                     purpose: *purpose,
+                    // Answers name at most an appointment's time and place.
+                    phi: PhiLevel::Limited,
                     blocked: None,
                 }
                 .changes(self, format!("inbound:{id}:{n}"))?,

@@ -15,6 +15,7 @@ mod events;
 mod fake_twilio;
 mod fhir_basics;
 mod fhir_options;
+mod gates;
 mod logs;
 mod messaging;
 mod operations;
