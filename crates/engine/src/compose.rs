@@ -131,6 +131,8 @@ fn message(
         // The built-in templates carry a time, a place and the clinic.
         phi: PhiLevel::Limited,
         blocked,
+        based_on: None,
+        not_before: None,
     }
     .changes(engine, key)
 }
@@ -150,6 +152,10 @@ pub struct Outgoing<'a> {
     pub phi: PhiLevel,
     /// Why it cannot go, when that is known already: it is recorded as blocked.
     pub blocked: Option<&'a str>,
+    /// The CommunicationRequest it fulfils, when a client asked for it.
+    pub based_on: Option<&'a ResourceId>,
+    /// Not to be sent before this time; `None` is now.
+    pub not_before: Option<jiff::Timestamp>,
 }
 
 impl Outgoing<'_> {
@@ -167,8 +173,10 @@ impl Outgoing<'_> {
             journey_step: self.journey_step,
             purpose: self.purpose,
             phi: self.phi,
+            based_on: self.based_on,
         });
         let now = micros(engine.store.now());
+        let due = self.not_before.map_or(now, |at| micros(at).max(now));
         let status = if self.blocked.is_some() {
             DeliveryStatus::Blocked
         } else {
@@ -192,7 +200,7 @@ impl Outgoing<'_> {
             patient_id: self.patient.as_str().to_owned(),
             channel: self.channel.name().to_owned(),
             status: status.name().to_owned(),
-            due_us: now,
+            due_us: due,
             attempts: 0,
             lease_us: None,
             provider_id: None,

@@ -15,6 +15,7 @@ pub mod inbound;
 mod journeys;
 pub mod library;
 pub mod outcome;
+mod request;
 pub mod settings;
 mod subject;
 

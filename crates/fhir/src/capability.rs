@@ -13,6 +13,8 @@ fn interactions(resource_type: ResourceType) -> Value {
             {"code": "read"}, {"code": "create"}, {"code": "update"},
             {"code": "delete"}, {"code": "search-type"}
         ])
+    } else if resource_type.client_creatable() {
+        json!([{"code": "read"}, {"code": "create"}, {"code": "search-type"}])
     } else {
         json!([{"code": "read"}, {"code": "search-type"}])
     }
@@ -33,7 +35,7 @@ pub fn statement(base: &str, version: &str, started: Timestamp) -> Value {
                 "versioning": "versioned-update",
                 "readHistory": false,
                 "updateCreate": resource_type.client_writable(),
-                "conditionalCreate": resource_type.client_writable(),
+                "conditionalCreate": resource_type.client_creatable(),
                 "conditionalRead": "not-supported",
                 "conditionalUpdate": false,
                 "conditionalDelete": "not-supported",

@@ -27,6 +27,7 @@ pub const PHI_LEVEL: &str = "phi-level";
 
 const MEDIUM: &str = "medium";
 const ABOUT: &str = "about";
+const BASED_ON: &str = "based-on";
 const PARTICIPATION_MODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode";
 
 /// A message careloop is about to send.
@@ -47,6 +48,8 @@ pub struct NewOutbound<'a> {
     pub purpose: Option<Purpose>,
     /// The most sensitive health information the text carries.
     pub phi: PhiLevel,
+    /// The CommunicationRequest it fulfils, if a client asked for it.
+    pub based_on: Option<&'a ResourceId>,
 }
 
 pub(crate) fn extension(name: &str, value_key: &str, value: &str) -> Value {
@@ -113,6 +116,9 @@ pub fn outbound(message: &NewOutbound<'_>) -> Value {
         "recipient": [{"reference": patient}],
         "payload": [{"contentString": message.text}],
     });
+    if let Some(request) = message.based_on {
+        resource["basedOn"] = json!([{"reference": format!("CommunicationRequest/{request}")}]);
+    }
     if !message.about.is_empty() {
         resource["about"] = Value::Array(
             message
@@ -364,6 +370,11 @@ pub fn terms(resource: &Value) -> Vec<Term> {
             .iter()
             .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT)),
     );
+    terms.extend(
+        list("basedOn")
+            .iter()
+            .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON)),
+    );
     terms
 }
 
@@ -375,6 +386,7 @@ pub fn search_param(name: &str) -> Option<(&'static str, Option<&'static str>)> 
         "status" => Some((STATUS, None)),
         "medium" => Some((MEDIUM, None)),
         "about" => Some((ABOUT, Some("Appointment"))),
+        "based-on" => Some((BASED_ON, Some("CommunicationRequest"))),
         _ => None,
     }
 }
@@ -401,6 +413,7 @@ mod tests {
             journey_step: "appointment-reminders/reminder-72h",
             purpose: Some(Purpose::Transactional),
             phi: PhiLevel::Clinical,
+            based_on: None,
         });
         assert_eq!(about(&resource), std::slice::from_ref(&appointment));
         assert_eq!(phi_level(&resource), PhiLevel::Clinical);
@@ -418,6 +431,7 @@ mod tests {
                 journey_step: "reply/help",
                 purpose: given,
                 phi: PhiLevel::None,
+                based_on: None,
             });
             assert_eq!(purpose(&written), given);
             assert_eq!(phi_level(&written), PhiLevel::None);

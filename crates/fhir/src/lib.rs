@@ -9,6 +9,7 @@ pub mod appointment;
 pub mod bundle;
 pub mod capability;
 pub mod communication;
+pub mod communication_request;
 pub mod consent;
 pub mod date_param;
 pub mod directory;

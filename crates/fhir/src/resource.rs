@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::outcome::{FhirError, IssueCode};
-use crate::{appointment, directory, patient};
+use crate::{appointment, communication_request, directory, patient};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceType {
@@ -21,10 +21,13 @@ pub enum ResourceType {
     Task,
     /// Patients' yes or no to messages: written by careloop only.
     Consent,
+    /// A client's request to send a patient a message: created through careloop only
+    /// (which queues the message with it), then read-only.
+    CommunicationRequest,
 }
 
 impl ResourceType {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Patient,
         Self::Appointment,
         Self::Practitioner,
@@ -32,12 +35,21 @@ impl ResourceType {
         Self::Communication,
         Self::Task,
         Self::Consent,
+        Self::CommunicationRequest,
     ];
 
     /// Whether clients may create, update and delete it; careloop alone writes the
     /// record of its messages and tasks.
     pub fn client_writable(self) -> bool {
-        !matches!(self, Self::Communication | Self::Task | Self::Consent)
+        !matches!(
+            self,
+            Self::Communication | Self::Task | Self::Consent | Self::CommunicationRequest
+        )
+    }
+
+    /// Whether clients may create it (and only create it): a request careloop acts on.
+    pub fn client_creatable(self) -> bool {
+        self.client_writable() || self == Self::CommunicationRequest
     }
 
     /// Refuses (405) a client's write to a type careloop alone writes. Every write
@@ -45,6 +57,13 @@ impl ResourceType {
     pub fn ensure_writable(self) -> Result<(), FhirError> {
         if self.client_writable() {
             return Ok(());
+        }
+        if self == Self::CommunicationRequest {
+            return Err(FhirError::new(
+                405,
+                IssueCode::NotSupported,
+                "a CommunicationRequest is created with POST /fhir/CommunicationRequest and then read; it cannot be changed, deleted or sent in a transaction",
+            ));
         }
         Err(FhirError::new(
             405,
@@ -69,6 +88,7 @@ impl ResourceType {
             Self::Communication => "Communication",
             Self::Task => "Task",
             Self::Consent => "Consent",
+            Self::CommunicationRequest => "CommunicationRequest",
         }
     }
 }
@@ -155,6 +175,17 @@ pub fn index(
                 protection: Protection::OwnedBy(owner),
                 patient_refs: patients,
                 appointment: Some(parsed.model),
+            })
+        }
+        ResourceType::CommunicationRequest => {
+            let requested = communication_request::read(body)?;
+            Ok(Indexed {
+                terms: communication_request::terms(body)?,
+                start: None,
+                end: None,
+                protection: Protection::OwnedBy(requested.patient.clone()),
+                patient_refs: vec![requested.patient],
+                appointment: None,
             })
         }
         ResourceType::Communication | ResourceType::Task | ResourceType::Consent => {

@@ -119,6 +119,11 @@ pub fn supported(
                 "reference",
                 "The appointment it is about: Appointment/id",
             ),
+            (
+                "based-on",
+                "reference",
+                "The request it fulfils: CommunicationRequest/id",
+            ),
         ],
         ResourceType::Task => &[
             ID,
@@ -135,6 +140,13 @@ pub fn supported(
             ID,
             ("patient", "reference", "The patient it is for"),
             ("status", "token", "active, inactive, ..."),
+        ],
+        ResourceType::CommunicationRequest => &[
+            ID,
+            IDENTIFIER,
+            ("patient", "reference", "The patient the message is for"),
+            ("subject", "reference", "The same as patient"),
+            ("status", "token", "active, ..."),
         ],
     }
 }
@@ -293,6 +305,7 @@ fn term(
         ResourceType::Communication => crate::communication::search_param(name),
         ResourceType::Task => crate::task::search_param(name),
         ResourceType::Consent => crate::consent::search_param(name),
+        ResourceType::CommunicationRequest => crate::communication_request::search_param(name),
         _ => None,
     };
     if let Some((param, referenced)) = typed {

@@ -123,6 +123,23 @@ impl FhirService {
         if_none_exist: Option<&str>,
     ) -> Result<Versioned, FhirError> {
         resource_type.ensure_writable()?;
+        let id = ResourceId::from_random(random_id_bytes());
+        self.create_fulfilled(org, resource_type, body, if_none_exist, id, Vec::new())
+            .await
+    }
+
+    /// Creates a resource with `id` together with `also`, all or nothing: careloop's
+    /// writes that fulfil it (the message a CommunicationRequest asks for). With
+    /// `If-None-Exist`, a match already there is the answer and nothing is written.
+    pub async fn create_fulfilled(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        body: Value,
+        if_none_exist: Option<&str>,
+        id: ResourceId,
+        also: Vec<Change>,
+    ) -> Result<Versioned, FhirError> {
         crate::resource::check_type(&body, resource_type)?;
         let guard = match if_none_exist {
             Some(query) => match self.find_existing(org, resource_type, query).await? {
@@ -131,7 +148,6 @@ impl FhirService {
             },
             None => None,
         };
-        let id = ResourceId::from_random(random_id_bytes());
         let (version, expect) = self
             .prepare(
                 org,
@@ -142,19 +158,18 @@ impl FhirService {
                 Expect::Absent,
             )
             .await?;
-        let Some(condition) = guard else {
-            return self.commit_one(org, version, expect, None).await;
-        };
-        match self.commit_one(org, version, expect, Some(condition)).await {
+        match (
+            self.commit_one(org, version, expect, guard, also).await,
+            if_none_exist,
+        ) {
             // Another request created a match since the look-up: that one is the answer.
-            Err(error) if error.status == 409 => match self
-                .find_existing(org, resource_type, if_none_exist.unwrap_or_default())
-                .await?
-            {
-                Existing::Found(existing) => Ok(existing),
-                Existing::None(_) => Err(error),
-            },
-            other => other,
+            (Err(error), Some(query)) if error.status == 409 => {
+                match self.find_existing(org, resource_type, query).await? {
+                    Existing::Found(existing) => Ok(existing),
+                    Existing::None(_) => Err(error),
+                }
+            }
+            (other, _) => other,
         }
     }
 
@@ -220,7 +235,8 @@ impl FhirService {
                 expectation(if_match)?,
             )
             .await?;
-        self.commit_one(org, version, expect, None).await
+        self.commit_one(org, version, expect, None, Vec::new())
+            .await
     }
 
     /// `DELETE [type]/[id]`; with `erase`, a patient is removed for good with their key.
@@ -440,6 +456,7 @@ impl FhirService {
         version: NewVersion,
         expect: Expect,
         require_none: Option<Search>,
+        also: Vec<Change>,
     ) -> Result<Versioned, FhirError> {
         let resource_type =
             ResourceType::parse(version.resource_type).ok_or_else(FhirError::internal)?;
@@ -447,6 +464,7 @@ impl FhirService {
         let body = version.body.clone();
         let mut changes: Vec<Change> = require_none.into_iter().map(Change::RequireNone).collect();
         changes.push(Change::Put { version, expect });
+        changes.extend(also);
         let committed =
             self.store.commit(org, &changes).await.map_err(|e| {
                 write_error(e, &format!("{}/{}", resource_type.as_str(), id), expect)
@@ -535,7 +553,7 @@ fn not_known(resource_type: ResourceType, id: &ResourceId) -> FhirError {
 /// Maps a storage failure to what the client is told; failures of the server are logged
 /// here with their cause and reach the client only as a generic 500 or 503.
 /// `subject` names what the request was about: `Patient/1`, or `Patient` for a search.
-pub(crate) fn store_error(error: StoreError, subject: &str) -> FhirError {
+pub fn store_error(error: StoreError, subject: &str) -> FhirError {
     let resource_type = subject.split('/').next().unwrap_or(subject);
     match error {
         StoreError::Conflict => FhirError::conflict(format!(

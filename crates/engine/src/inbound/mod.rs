@@ -332,6 +332,8 @@ impl Engine {
                     // Answers name at most an appointment's time and place.
                     phi: PhiLevel::Limited,
                     blocked: None,
+                    based_on: None,
+                    not_before: None,
                 }
                 .changes(self, format!("inbound:{id}:{n}"))?,
             );

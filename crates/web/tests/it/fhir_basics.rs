@@ -42,7 +42,8 @@ async fn metadata_is_public_and_lists_what_is_supported(app: &TestApp) {
             "Location",
             "Communication",
             "Task",
-            "Consent"
+            "Consent",
+            "CommunicationRequest"
         ]
     );
     // careloop alone writes the record of its messages and tasks.
@@ -51,6 +52,14 @@ async fn metadata_is_public_and_lists_what_is_supported(app: &TestApp) {
         communication["interaction"],
         serde_json::json!([{"code": "read"}, {"code": "search-type"}])
     );
+    // A request to send a message is created, then only read.
+    let request = &statement["rest"][0]["resource"][7];
+    assert_eq!(
+        request["interaction"],
+        serde_json::json!([{"code": "read"}, {"code": "create"}, {"code": "search-type"}])
+    );
+    assert_eq!(request["conditionalCreate"], true);
+    assert_eq!(request["updateCreate"], false);
     assert_eq!(
         statement["rest"][0]["interaction"][0]["code"],
         "transaction"

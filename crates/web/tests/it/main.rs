@@ -21,6 +21,7 @@ mod messaging;
 mod operations;
 mod patients;
 mod replies;
+mod requests;
 mod transactions;
 mod twilio;
 mod versioning;
