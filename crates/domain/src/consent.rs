@@ -81,11 +81,17 @@ impl Record {
 pub enum Held {
     OptedOut { at: Timestamp, source: Source },
     NoMarketingOptIn,
+    /// A record of the address could not be read: its answer is unknown, so nothing
+    /// goes until it is mended.
+    Unreadable,
 }
 
 impl std::fmt::Display for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::Unreadable => {
+                f.write_str("a consent record of the recipient's address could not be read")
+            }
             Self::OptedOut { at, source } => write!(
                 f,
                 "the recipient opted out of this channel ({} at {at})",

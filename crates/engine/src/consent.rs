@@ -100,12 +100,17 @@ impl Engine {
         address: &str,
         purpose: Purpose,
     ) -> Result<Result<(), Held>, EngineError> {
-        let records: Vec<Record> = self
+        // A record careloop wrote that no longer reads may be a stop: the message
+        // waits for it rather than risk going against the patient's word.
+        let Some(records) = self
             .consents(address_term(channel, address))
             .await?
             .iter()
-            .filter_map(fhir_consent::record)
-            .collect();
+            .map(fhir_consent::record)
+            .collect::<Option<Vec<Record>>>()
+        else {
+            return Ok(Err(Held::Unreadable));
+        };
         Ok(consent::gate(&records, purpose))
     }
 
