@@ -48,6 +48,9 @@ pub struct Outcome {
     /// in bytes.
     pub peak_sending: Option<u64>,
     pub peak_overall: Option<u64>,
+    /// CPU time this process spent while sending (the database server's, on
+    /// PostgreSQL, is not in it): what the figures would cost on an idle machine.
+    pub cpu_sending: Option<Duration>,
 }
 
 impl fmt::Display for Outcome {
@@ -63,10 +66,18 @@ impl fmt::Display for Outcome {
         };
         let per_second = self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9);
         let Latency { p50, p90, p99, max } = self.latency;
+        let cpu = match self.cpu_sending {
+            Some(cpu) => format!(
+                "{:.2} ms",
+                cpu.as_secs_f64() * 1000.0 / self.messages.max(1) as f64
+            ),
+            None => "unavailable".to_owned(),
+        };
         write!(
             f,
             "bench: {}, {} {workers}, {} appointments {due}: {} messages in {} = {per_second:.0} msg/s; \
-             due-to-sent p50 {}, p90 {}, p99 {}, max {}; peak memory {} sending, {} overall",
+             due-to-sent p50 {}, p90 {}, p99 {}, max {}; peak memory {} sending, {} overall; \
+             CPU {cpu} a message in this process",
             self.database,
             self.workers,
             self.appointments,
@@ -111,6 +122,28 @@ pub fn peak_memory() -> Option<u64> {
         .parse()
         .ok()?;
     Some(kib * 1024)
+}
+
+/// CPU time (user and system) this process has used so far (Linux).
+pub fn cpu_time() -> Option<Duration> {
+    /// `/proc` counts in USER_HZ, which Linux fixes at 100 for user space.
+    const TICKS_PER_SECOND: u64 = 100;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let after_name = stat.rsplit_once(')')?.1;
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis(
+        (user + system) * 1000 / TICKS_PER_SECOND,
+    ))
+}
+
+/// The system's load average over the last minute (Linux), to tell a bench on a busy
+/// machine from one on a quiet machine.
+pub fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// Starts the peak over from the current resident memory (Linux: `clear_refs` 5), so
@@ -162,19 +195,27 @@ mod tests {
             },
             peak_sending: Some(40 << 20),
             peak_overall: None,
+            cpu_sending: Some(ms(5_000)),
         };
         assert_eq!(
             outcome.to_string(),
             "bench: sqlite, 1 worker, 10000 appointments all due at once: 10000 messages in \
              2.500 s = 4000 msg/s; due-to-sent p50 1.200 s, p90 2.100 s, p99 2.450 s, max 2.500 s; \
-             peak memory 40 MiB sending, unavailable overall"
+             peak memory 40 MiB sending, unavailable overall; CPU 0.50 ms a message in this process"
         );
     }
 
     #[test]
-    fn peak_memory_is_read_on_linux() {
+    fn memory_and_cpu_time_are_read_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(peak_memory().unwrap() > 1 << 20);
+            let before = cpu_time().unwrap();
+            let mut x = 0u64;
+            let started = std::time::Instant::now();
+            while started.elapsed() < ms(50) {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            assert!(cpu_time().unwrap() > before);
         }
     }
 }

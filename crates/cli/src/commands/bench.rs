@@ -119,12 +119,20 @@ async fn measure(
         seconds(started.elapsed().saturating_sub(booked)),
     );
 
+    if let Some(load) = report::load_average() {
+        println!(
+            "bench: load average {load:.2} on {} cores as the reminders fall due",
+            std::thread::available_parallelism().map_or(0, usize::from)
+        );
+    }
     let peak_seeding = report::peak_memory();
     let sending_apart = report::reset_peak_memory();
+    let cpu_before = report::cpu_time();
     fake.tally.start_measuring();
     // The jump: from this instant on, the clock reads the first reminder's due time.
     let due = fake.tally.epoch.elapsed();
     clock.set(first_due, clock.wall());
+    tracing::info!(patients, "bench: the reminders fall due");
     let goal = Goal {
         what: "reminders",
         count: |c| c.reminders,
@@ -132,6 +140,10 @@ async fn measure(
     };
     workers::run_until(&engines, &fake.tally, &goal).await?;
     let peak_now = report::peak_memory();
+    let cpu_sending = report::cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    tracing::info!(patients, "bench: every reminder arrived");
     check(&fake.tally.counts())?;
     let (elapsed, latency) = latencies(&fake.tally, patients, schedule, due)?;
     let (peak_sending, peak_overall) = if sending_apart {
@@ -149,6 +161,7 @@ async fn measure(
         latency,
         peak_sending,
         peak_overall,
+        cpu_sending,
     })
 }
 
