@@ -1,6 +1,7 @@
 //! `careloop`: the one binary. Commands parse their arguments, open what they need, and
 //! hand over to the library crates; any failure ends in one readable line on stderr.
 
+mod bench;
 mod clock;
 mod commands;
 mod config;
@@ -37,6 +38,10 @@ enum Command {
     /// Try careloop with nothing to set up: a demo clinic on the sandbox channels, with
     /// messages falling due within a minute and the patient's answers typed here.
     Demo,
+    /// Measure sending: book N appointments in a database of the bench's own, let their
+    /// reminders fall due, and send them to a fake Twilio on this machine; prints
+    /// messages per second, due-to-sent latency and peak memory.
+    Bench(commands::bench::BenchArgs),
     /// Create or update the database schema, then exit.
     Migrate,
     /// Work with patient records.
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
             Command::Serve => commands::serve::run(config).await,
             Command::Worker => commands::worker::run(config).await,
             Command::Demo => commands::demo::run(config).await,
+            Command::Bench(args) => commands::bench::run(config, args).await,
             Command::Migrate => commands::migrate::run(config).await,
             Command::Patient(command) => commands::patient::run(config, command).await,
             Command::Simulate(command) => commands::simulate::run(config, command).await,

@@ -474,3 +474,69 @@ async fn simulate_reply_answers_as_the_patient() {
     );
     assert!(stderr.contains("only on the sandbox"), "{stderr}");
 }
+
+/// Runs `careloop bench` with `args` (its temporary files in `dir`) and returns the
+/// result line.
+fn bench(dir: &Path, args: &[&str]) -> String {
+    let args = [&["bench"], args].concat();
+    let output = careloop(dir, &args, &[("TMPDIR", dir.to_str().unwrap())])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let result: Vec<&str> = stdout.lines().filter(|l| l.contains(" msg/s")).collect();
+    assert_eq!(result.len(), 1, "{stdout}");
+    result[0].to_owned()
+}
+
+#[test]
+fn bench_sends_every_reminder_once_and_reports_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = bench(dir.path(), &["--appointments", "20"]);
+    assert!(
+        line.starts_with(
+            "bench: sqlite, 1 worker, 20 appointments all due at once: 20 messages in "
+        ),
+        "{line}"
+    );
+    let per_second: f64 = line
+        .split(" = ")
+        .nth(1)
+        .and_then(|rest| rest.split(" msg/s").next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(per_second > 0.0, "{line}");
+    assert!(
+        line.contains("due-to-sent p50 ") && line.contains(", p99 "),
+        "{line}"
+    );
+    if cfg!(target_os = "linux") {
+        assert!(
+            line.contains(" MiB sending, ") && !line.contains("unavailable"),
+            "{line}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "the bench's database is removed: {left:?}");
+
+    let spread = bench(dir.path(), &["--appointments", "20", "--rate", "200"]);
+    assert!(
+        spread.contains("20 appointments due at 200/s: 20 messages in "),
+        "{spread}"
+    );
+}
+
+#[test]
+fn bench_refuses_several_workers_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = failure(dir.path(), &["bench", "--workers", "2"], &[]);
+    assert_eq!(
+        stderr.trim(),
+        "careloop: --workers: SQLite has one sender by design; use PostgreSQL for more"
+    );
+}
