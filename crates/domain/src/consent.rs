@@ -79,7 +79,10 @@ impl Record {
 /// Why the gate holds a message back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Held {
-    OptedOut { at: Timestamp, source: Source },
+    OptedOut {
+        at: Timestamp,
+        source: Source,
+    },
     NoMarketingOptIn,
     /// A record of the address could not be read: its answer is unknown, so nothing
     /// goes until it is mended.

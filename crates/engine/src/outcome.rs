@@ -9,6 +9,7 @@ use careloop_store::work::{OutboxQuery, OutboxRow};
 use careloop_store::{Change, Expect, NewVersion, Protection, StoreError, micros};
 use jiff::Timestamp;
 
+use crate::dispatch::{Record, Tried};
 use crate::subject::stored_id;
 use crate::{Engine, EngineError};
 
@@ -264,42 +265,99 @@ impl Engine {
         let Some(stored) = self.store.read(&self.org, "Communication", &id).await? else {
             return Ok(None);
         };
-        let mut body: serde_json::Value = serde_json::from_slice(&stored.body)
+        let body: serde_json::Value = serde_json::from_slice(&stored.body)
             .map_err(|_| EngineError::Corrupt("a Communication"))?;
-        let status =
-            DeliveryStatus::parse(&row.status).ok_or(EngineError::Corrupt("an outbox status"))?;
-        let reason = match outcome {
-            Outcome::Deferred { reason, .. } | Outcome::Final { reason, .. } => {
-                Some(reason.as_str())
-            }
-            _ => None,
+        let record = Record {
+            version: stored.version,
+            body,
         };
-        communication::record_delivery(
-            &mut body,
-            &Delivery {
-                status,
-                provider_id: row.provider_id.as_deref(),
-                error_code: row.error_code.as_deref(),
-                reason,
-                at: now,
-            },
-        );
-        let patient = stored_id(&row.patient_id, "an outbox row")?;
-        Ok(Some(Change::Put {
-            version: NewVersion {
-                resource_type: "Communication",
-                id,
-                terms: communication::terms(&body),
-                body: serde_json::to_vec(&body)
-                    .map_err(|_| EngineError::Corrupt("a Communication"))?,
-                start: None,
-                end: None,
-                protection: Protection::OwnedBy(patient),
-                events: Vec::new(),
-            },
-            expect: Expect::Version(stored.version),
-        }))
+        communication_put(&record, row, outcome, now).map(Some)
     }
+
+    /// Records the senders' outcomes of one claimed batch in one transaction. When one
+    /// of them no longer applies as read (a callback moved its message meanwhile), each
+    /// is recorded on its own against the rows as they are now.
+    pub(crate) async fn settle_claims(&self, tried: Vec<Tried>) -> Result<(), EngineError> {
+        let now = self.store.now();
+        let mut changes = Vec::with_capacity(tried.len() * 2);
+        for one in &tried {
+            // A claimed row always has a lease; `Some` marks the outcome as the sender's.
+            let claim = Some(one.row.lease_us.unwrap_or(i64::MIN));
+            let Some(mut next) = apply(&one.row, &one.outcome, now, claim) else {
+                continue;
+            };
+            next.version = one.row.version + 1;
+            let communication = match &one.record {
+                Some(record) if next.status != one.row.status => {
+                    Some(communication_put(record, &next, &one.outcome, now)?)
+                }
+                _ => None,
+            };
+            changes.push(Change::UpdateOutbox {
+                row: next,
+                prev_version: one.row.version,
+            });
+            changes.extend(communication);
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match self.store.commit(&self.org, &changes).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict | StoreError::MissingOwner | StoreError::KeyDestroyed) => {
+                let mut failed = None;
+                for one in &tried {
+                    if let Err(error) = self.settle_claim(&one.row, &one.outcome).await {
+                        failed.get_or_insert(error);
+                    }
+                }
+                failed.map_or(Ok(()), Err)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// The write of a message's Communication as `record` read it, moved to `row`'s state:
+/// it fails with a conflict if the Communication changed since.
+fn communication_put(
+    record: &Record,
+    row: &OutboxRow,
+    outcome: &Outcome,
+    now: Timestamp,
+) -> Result<Change, EngineError> {
+    let id = stored_id(&row.id, "an outbox row")?;
+    let mut body = record.body.clone();
+    let status =
+        DeliveryStatus::parse(&row.status).ok_or(EngineError::Corrupt("an outbox status"))?;
+    let reason = match outcome {
+        Outcome::Deferred { reason, .. } | Outcome::Final { reason, .. } => Some(reason.as_str()),
+        _ => None,
+    };
+    communication::record_delivery(
+        &mut body,
+        &Delivery {
+            status,
+            provider_id: row.provider_id.as_deref(),
+            error_code: row.error_code.as_deref(),
+            reason,
+            at: now,
+        },
+    );
+    let patient = stored_id(&row.patient_id, "an outbox row")?;
+    Ok(Change::Put {
+        version: NewVersion {
+            resource_type: "Communication",
+            id,
+            terms: communication::terms(&body),
+            body: serde_json::to_vec(&body).map_err(|_| EngineError::Corrupt("a Communication"))?,
+            start: None,
+            end: None,
+            protection: Protection::OwnedBy(patient),
+            events: Vec::new(),
+        },
+        expect: Expect::Version(record.version),
+    })
 }
 
 #[cfg(test)]
