@@ -304,7 +304,14 @@ impl Engine {
         }
         match self.store.commit(&self.org, &changes).await {
             Ok(_) => Ok(()),
-            Err(StoreError::Conflict | StoreError::MissingOwner | StoreError::KeyDestroyed) => {
+            // A callback moved a message (its row or its Communication) since the claim,
+            // or its patient was erased: each outcome on its own, against what is there.
+            Err(
+                StoreError::Conflict
+                | StoreError::VersionMismatch { .. }
+                | StoreError::MissingOwner
+                | StoreError::KeyDestroyed,
+            ) => {
                 let mut failed = None;
                 for one in &tried {
                     if let Err(error) = self.settle_claim(&one.row, &one.outcome).await {
