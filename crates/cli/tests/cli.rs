@@ -540,3 +540,22 @@ fn bench_refuses_several_workers_on_sqlite() {
         "careloop: --workers: SQLite has one sender by design; use PostgreSQL for more"
     );
 }
+
+#[test]
+fn bench_runs_on_postgres_in_a_schema_of_its_own() {
+    #[expect(clippy::disallowed_methods, reason = "tests read their own switches")]
+    let Ok(url) = std::env::var("CARELOOP_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let line = bench(
+        dir.path(),
+        &["--database", &url, "--appointments", "20", "--workers", "2"],
+    );
+    assert!(
+        line.starts_with(
+            "bench: postgres, 2 workers, 20 appointments all due at once: 20 messages in "
+        ),
+        "{line}"
+    );
+}

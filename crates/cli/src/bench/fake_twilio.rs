@@ -244,3 +244,51 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
     );
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(fake: &FakeTwilio, auth: (&str, &str), to: &str) -> u16 {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+                fake.base
+            ))
+            .basic_auth(auth.0, Some(auth.1))
+            .form(&[("To", to), ("From", "+16175550100"), ("Body", "Hello")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    #[tokio::test]
+    async fn the_fake_counts_each_patient_once_per_phase_and_refuses_bad_credentials() {
+        let fake = FakeTwilio::start(3).await.unwrap();
+        let auth = (ACCOUNT_SID, AUTH_TOKEN);
+        assert_eq!(post(&fake, auth, &seed::phone(0)).await, 201);
+        assert_eq!(post(&fake, auth, &seed::phone(0)).await, 201);
+        fake.tally.start_measuring();
+        assert_eq!(post(&fake, auth, &seed::phone(0)).await, 201);
+        assert_eq!(post(&fake, auth, &seed::phone(2)).await, 201);
+        assert_eq!(post(&fake, auth, &seed::phone(3)).await, 201);
+        assert_eq!(
+            post(&fake, (ACCOUNT_SID, "wrong"), &seed::phone(1)).await,
+            401
+        );
+        assert_eq!(
+            fake.tally.counts(),
+            Counts {
+                confirmations: 1,
+                reminders: 2,
+                duplicates: 1,
+                strangers: 1,
+                refused: 1,
+            }
+        );
+        assert!(fake.tally.reminded_at(2).is_some());
+        assert!(fake.tally.reminded_at(1).is_none());
+    }
+}
