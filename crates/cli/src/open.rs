@@ -18,7 +18,7 @@ use crate::config::{Config, DATABASE_URL, Database, MASTER_KEY};
 /// How long a send to Twilio may take before its outcome counts as unknown.
 const TWILIO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// How long one email may take, connecting to the relay included: relays answer more
-/// slowly than an API, and the outbox's two-minute lease leaves room.
+/// slowly than an API, and the outbox's default two-minute lease leaves room.
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Connects and brings the schema up to date.
@@ -93,6 +93,12 @@ pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {
     settings.caps = config.gates.caps;
     settings.rates = config.gates.rates;
     settings.tcpa_healthcare = config.gates.tcpa_healthcare;
+    if let Some(lease) = config.outbox_lease {
+        settings.lease = lease;
+    }
+    if let Some(grace) = config.unknown_grace {
+        settings.unknown_grace = grace;
+    }
     let mut transports = Transports::sandbox();
     if let Some(twilio) = &config.twilio {
         let sms = TwilioSms::new(TwilioConfig {

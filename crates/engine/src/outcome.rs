@@ -243,7 +243,10 @@ impl Engine {
             }
             match self.store.commit(&self.org, &changes).await {
                 Ok(_) => return Ok(Settled::Changed(next)),
-                Err(StoreError::Conflict) => continue,
+                // Another outcome of the same message (a callback racing its sender) was
+                // recorded first, and the Communication's version check may be the one
+                // that tells: read both again and apply this outcome to that one.
+                Err(StoreError::Conflict | StoreError::VersionMismatch { .. }) => continue,
                 // The patient was erased meanwhile: the row went with them.
                 Err(StoreError::MissingOwner | StoreError::KeyDestroyed) => {
                     return Ok(Settled::Missing);

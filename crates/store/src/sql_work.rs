@@ -232,11 +232,20 @@ pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
             binds.push(Bind::Text(id.clone()));
             "provider_id = ?".to_owned()
         }
-        OutboxQuery::InStatus { statuses, limit } => {
+        OutboxQuery::InStatus {
+            statuses,
+            resent_only,
+            limit,
+        } => {
             let (condition, values) = in_list("status", statuses);
             binds.extend(values);
             binds.push(Bind::Int(*limit));
-            format!("{condition} ORDER BY created_us, id LIMIT ?")
+            let resent = if *resent_only {
+                " AND unknown_resends > 0"
+            } else {
+                ""
+            };
+            format!("{condition}{resent} ORDER BY created_us, id LIMIT ?")
         }
         OutboxQuery::LatestOfPatients {
             patients,
@@ -522,10 +531,17 @@ mod tests {
             OutboxQuery::ByProviderId("x".into()),
             OutboxQuery::InStatus {
                 statuses: vec!["dead".into(), "failed".into()],
+                resent_only: false,
+                limit: 5,
+            },
+            OutboxQuery::InStatus {
+                statuses: vec!["delivered".into()],
+                resent_only: true,
                 limit: 5,
             },
             OutboxQuery::InStatus {
                 statuses: vec![],
+                resent_only: false,
                 limit: 5,
             },
         ] {
@@ -536,6 +552,7 @@ mod tests {
             "o",
             &OutboxQuery::InStatus {
                 statuses: vec![],
+                resent_only: false,
                 limit: 5,
             },
         );

@@ -119,9 +119,11 @@ pub struct RateTake {
 pub enum OutboxQuery {
     ById(String),
     ByProviderId(String),
-    /// Rows in any of these states, oldest first.
+    /// Rows in any of these states, oldest first; with `resent_only`, only those sent
+    /// again after an unknown outcome (which a patient may have received twice).
     InStatus {
         statuses: Vec<String>,
+        resent_only: bool,
         limit: i64,
     },
     /// The latest messages of these patients on one channel, newest first.

@@ -64,6 +64,14 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_timings_have_keys_too() {
+        let f = file("outbox_lease = \"90s\"\nunknown_grace = \"10m\"\n");
+        let settings = read(f.path()).unwrap();
+        assert_eq!(settings["outbox_lease"], "90s");
+        assert_eq!(settings["unknown_grace"], "10m");
+    }
+
+    #[test]
     fn unknown_keys_and_non_strings_are_refused() {
         let error = read(file("lisen = \"x\"").path()).unwrap_err().to_string();
         assert!(error.contains("unknown key 'lisen'"), "{error}");

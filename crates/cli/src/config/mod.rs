@@ -15,6 +15,7 @@ use careloop_domain::Region;
 use careloop_domain::quiet_hours::QuietHours;
 use careloop_engine::Clinic;
 use careloop_store::MasterKey;
+use jiff::SignedDuration;
 use secrecy::SecretString;
 
 pub use gates::Gates;
@@ -52,6 +53,12 @@ pub struct Config {
     /// Who messages come from, and the zone of patients whose record gives none.
     pub clinic: Clinic,
     pub quiet_hours: QuietHours,
+    /// How long a sender holds a claimed message before it counts as lost; `None` keeps
+    /// the engine's default.
+    pub outbox_lease: Option<SignedDuration>,
+    /// How long a message whose send outcome is unknown waits for the provider's status
+    /// callback before it is sent again; `None` keeps the engine's default.
+    pub unknown_grace: Option<SignedDuration>,
     /// Text messages go through Twilio when set, else stay in the sandbox.
     pub twilio: Option<Twilio>,
     /// Emails go through an SMTP relay when set, else stay in the sandbox.
@@ -147,6 +154,15 @@ pub const QUIET_HOURS: Setting = Setting {
     key: "quiet_hours",
 };
 
+pub const OUTBOX_LEASE: Setting = Setting {
+    env: "CARELOOP_OUTBOX_LEASE",
+    key: "outbox_lease",
+};
+pub const UNKNOWN_GRACE: Setting = Setting {
+    env: "CARELOOP_UNKNOWN_GRACE",
+    key: "unknown_grace",
+};
+
 pub const TWILIO_ACCOUNT_SID: Setting = Setting {
     env: "CARELOOP_TWILIO_ACCOUNT_SID",
     key: "twilio_account_sid",
@@ -206,7 +222,7 @@ pub const TCPA_HEALTHCARE: Setting = Setting {
     key: "tcpa_healthcare",
 };
 
-pub const ALL: [&Setting; 26] = [
+pub const ALL: [&Setting; 28] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -219,6 +235,8 @@ pub const ALL: [&Setting; 26] = [
     &CLINIC_PHONE,
     &CLINIC_TIMEZONE,
     &QUIET_HOURS,
+    &OUTBOX_LEASE,
+    &UNKNOWN_GRACE,
     &TWILIO_ACCOUNT_SID,
     &TWILIO_AUTH_TOKEN,
     &TWILIO_FROM,

@@ -10,12 +10,14 @@ use secrecy::SecretString;
 use careloop_domain::IanaZone;
 use careloop_domain::quiet_hours::QuietHours;
 use careloop_engine::Clinic;
+use jiff::SignedDuration;
 
 use super::{
     API_TOKEN, CLINIC_NAME, CLINIC_PHONE, CLINIC_TIMEZONE, Config, ConfigError, DATA_DIR,
     DATABASE_URL, DEFAULT_REGION, EMAIL_FROM, LISTEN, LOG_FORMAT, LogFormat, MASTER_KEY,
-    PUBLIC_URL, QUIET_HOURS, Raw, SMTP_URL, Setting, Smtp, TWILIO_ACCOUNT_SID, TWILIO_API_BASE,
-    TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID, Twilio,
+    OUTBOX_LEASE, PUBLIC_URL, QUIET_HOURS, Raw, SMTP_URL, Setting, Smtp, TWILIO_ACCOUNT_SID,
+    TWILIO_API_BASE, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID, Twilio,
+    UNKNOWN_GRACE,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -129,9 +131,13 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         })?,
         None => QuietHours::TEXTS_AND_CALLS,
     };
+    let outbox_lease = raw(&OUTBOX_LEASE).map(|r| duration(&r)).transpose()?;
+    let unknown_grace = raw(&UNKNOWN_GRACE).map(|r| duration(&r)).transpose()?;
     let gates = super::gates::check(raw)?;
     Ok(Config {
         gates,
+        outbox_lease,
+        unknown_grace,
         twilio,
         smtp,
         clinic,
@@ -285,6 +291,21 @@ fn smtp(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Option<Smtp>, ConfigErr
     }
 }
 
+/// A length of time written as `90s`, `10m`, `1h` or `1h30m`, longer than zero: a lease or
+/// a wait of nothing would make every send look lost.
+fn duration(r: &Raw) -> Result<SignedDuration, ConfigError> {
+    let parsed = careloop_domain::duration::parse(&r.value).map_err(|_| {
+        ConfigError::new(
+            &r.source,
+            format!("'{}' is not a duration such as 90s, 10m or 1h", r.value),
+        )
+    })?;
+    if parsed.is_zero() {
+        return Err(ConfigError::new(&r.source, "must be longer than zero"));
+    }
+    Ok(parsed)
+}
+
 fn database(r: &Raw) -> Result<Database, ConfigError> {
     let value = r.value.trim();
     if value.starts_with("sqlite:") {
@@ -363,6 +384,10 @@ mod tests {
             ("CARELOOP_LOG_FORMAT", "xml"),
             ("CARELOOP_CLINIC_TIMEZONE", "Mars/Olympus"),
             ("CARELOOP_QUIET_HOURS", "late"),
+            ("CARELOOP_OUTBOX_LEASE", "2 minutes"),
+            ("CARELOOP_OUTBOX_LEASE", "0s"),
+            ("CARELOOP_UNKNOWN_GRACE", "10"),
+            ("CARELOOP_UNKNOWN_GRACE", "-5m"),
             ("CARELOOP_TWILIO_ACCOUNT_SID", "nope"),
             ("CARELOOP_TWILIO_FROM", "+15550100"),
             (
@@ -493,6 +518,32 @@ mod tests {
             error.starts_with("CARELOOP_EMAIL_FROM: 'clinic' is not an email address"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_outbox_lease_and_the_unknown_grace_are_durations() {
+        let config = load(&[]).unwrap();
+        assert_eq!((config.outbox_lease, config.unknown_grace), (None, None));
+        let config = load(&[
+            ("CARELOOP_OUTBOX_LEASE", "90s"),
+            ("CARELOOP_UNKNOWN_GRACE", "1h"),
+        ])
+        .unwrap();
+        assert_eq!(config.outbox_lease, Some(SignedDuration::from_secs(90)));
+        assert_eq!(config.unknown_grace, Some(SignedDuration::from_hours(1)));
+        let config = load(&[("CARELOOP_UNKNOWN_GRACE", "10m")]).unwrap();
+        assert_eq!(config.unknown_grace, Some(SignedDuration::from_mins(10)));
+        let error = load(&[("CARELOOP_OUTBOX_LEASE", "2x")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "CARELOOP_OUTBOX_LEASE: '2x' is not a duration such as 90s, 10m or 1h"
+        );
+        let error = load(&[("CARELOOP_UNKNOWN_GRACE", "0m")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "CARELOOP_UNKNOWN_GRACE: must be longer than zero");
     }
 
     #[test]

@@ -407,6 +407,22 @@ async fn sends_that_never_get_an_answer_end_dead(app: &TestApp) {
     assert_eq!(listing["messages"][0]["resent_after_unknown_outcome"], 8);
     let reason = listing["messages"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("without a known outcome"), "{reason}");
+    // The messages a patient may have had twice are listed, in any state; one that went
+    // once is not.
+    let id = listing["messages"][0]["id"].clone();
+    let (status, resent) = app.get("/api/v1/outbox?resent=true").await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&Value> = resent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(ids, [&id], "{resent}");
+    let (_, none) = app.get("/api/v1/outbox?resent=true&status=delivered").await;
+    assert_eq!(none["messages"], json!([]), "{none}");
+    let (status, _) = app.get("/api/v1/outbox?resent=yes").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 async fn an_oversized_text_is_blocked_and_the_engine_goes_on(app: &TestApp) {
@@ -515,6 +531,7 @@ async fn erasing_the_patient_removes_their_journeys_and_outbox(app: &TestApp) {
                 &org,
                 &OutboxQuery::InStatus {
                     statuses: statuses.iter().map(|s| (*s).to_owned()).collect(),
+                    resent_only: false,
                     limit: 100,
                 },
             )

@@ -40,7 +40,8 @@ fn view(row: &OutboxRow) -> Value {
 }
 
 /// `GET /api/v1/outbox?status=dead,failed&limit=100`: oldest first; `status` defaults to
-/// `dead`.
+/// `dead`. `resent=true` keeps the messages sent again after an unknown outcome (a patient
+/// may have had them twice), in any state unless `status` says which.
 pub async fn list(
     State(state): State<AppState>,
     Extension(org): Extension<OrgId>,
@@ -48,6 +49,7 @@ pub async fn list(
 ) -> Response {
     let mut statuses = Vec::new();
     let mut limit = DEFAULT_LIMIT;
+    let mut resent_only = false;
     for (name, value) in &params {
         match name.as_str() {
             // Repeated or comma-separated: any of them.
@@ -73,18 +75,31 @@ pub async fn list(
                     );
                 }
             },
+            "resent" => match value.as_str() {
+                "true" => resent_only = true,
+                "false" => resent_only = false,
+                _ => return problem(StatusCode::BAD_REQUEST, "resent must be true or false"),
+            },
             other => {
                 return problem(
                     StatusCode::BAD_REQUEST,
-                    format!("unknown parameter '{other}'; use status and limit"),
+                    format!("unknown parameter '{other}'; use status, resent and limit"),
                 );
             }
         }
     }
     if statuses.is_empty() {
-        statuses.push(DeliveryStatus::Dead.name().to_owned());
+        if resent_only {
+            statuses.extend(DeliveryStatus::ALL.iter().map(|s| s.name().to_owned()));
+        } else {
+            statuses.push(DeliveryStatus::Dead.name().to_owned());
+        }
     }
-    let query = OutboxQuery::InStatus { statuses, limit };
+    let query = OutboxQuery::InStatus {
+        statuses,
+        resent_only,
+        limit,
+    };
     match state.store.outbox(&org, &query).await {
         Ok(rows) => {
             Json(json!({"messages": rows.iter().map(view).collect::<Vec<_>>()})).into_response()
