@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod crypto;
 pub mod error;
+mod key_cache;
 pub mod model;
 pub mod sql;
 pub mod sql_work;

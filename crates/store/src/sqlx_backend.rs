@@ -294,11 +294,18 @@ macro_rules! sqlx_backend {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(database)?;
-                let total: i64 = bind_all(sqlx::query(&count.sql), &count.binds)
-                    .fetch_one(&self.pool)
-                    .await
-                    .and_then(|r| r.try_get(0))
-                    .map_err(database)?;
+                // A page that is not full, and found something or started at the top,
+                // holds the last match: the total follows without counting.
+                let found = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+                let total: i64 = if found < search.limit && (found > 0 || search.offset == 0) {
+                    search.offset + found
+                } else {
+                    bind_all(sqlx::query(&count.sql), &count.binds)
+                        .fetch_one(&self.pool)
+                        .await
+                        .and_then(|r| r.try_get(0))
+                        .map_err(database)?
+                };
                 let rows = rows
                     .iter()
                     .map(row_from)
@@ -370,7 +377,11 @@ macro_rules! sqlx_backend {
                                     .await
                                     .map_err(database)?
                                     .rows_affected();
-                                check != $crate::sql::Check::ChangesOne || changed == 1
+                                match check {
+                                    $crate::sql::Check::ChangesOne => changed == 1,
+                                    $crate::sql::Check::Changes(n) => changed == n,
+                                    _ => true,
+                                }
                             }
                         };
                         if !holds {

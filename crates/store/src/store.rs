@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp};
 use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
 use crate::error::StoreError;
+use crate::key_cache::KeyCache;
 use crate::model::{
     Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Stored,
 };
@@ -34,10 +35,12 @@ struct Inner {
     backend: Arc<dyn Backend>,
     vault: Vault,
     clock: Arc<dyn Clock>,
+    /// Data keys unwrapped recently, shared by every call.
+    unwrapped: KeyCache,
 }
 
-/// Data keys unwrapped during one call, by key id.
-type KeyCache = HashMap<String, Arc<DataKey>>;
+/// Data keys unwrapped or created during one call, by key id.
+type CallKeys = HashMap<String, Arc<DataKey>>;
 
 impl Store {
     pub fn new(backend: Arc<dyn Backend>, master: &MasterKey, clock: Arc<dyn Clock>) -> Self {
@@ -46,6 +49,7 @@ impl Store {
                 backend,
                 vault: Vault::new(master),
                 clock,
+                unwrapped: KeyCache::default(),
             }),
         }
     }
@@ -125,7 +129,7 @@ impl Store {
             .fetch(org.as_str(), resource_type, id.as_str())
             .await?;
         match row {
-            Some(row) => Ok(Some(self.open(org, row, &mut KeyCache::new()).await?)),
+            Some(row) => Ok(Some(self.open(org, row, &mut CallKeys::new()).await?)),
             None => Ok(None),
         }
     }
@@ -161,13 +165,13 @@ impl Store {
 
     /// Decrypts a raw row with the keys the database holds now.
     pub async fn open_raw(&self, org: &OrgId, row: Row) -> Result<Stored, StoreError> {
-        self.open(org, row, &mut KeyCache::new()).await
+        self.open(org, row, &mut CallKeys::new()).await
     }
 
     pub async fn search(&self, org: &OrgId, search: &Search) -> Result<Page, StoreError> {
         let hashed = self.hash_search(org, search);
         let (rows, total) = self.inner.backend.search(org.as_str(), &hashed).await?;
-        let mut keys = KeyCache::new();
+        let mut keys = CallKeys::new();
         let mut resources = Vec::with_capacity(rows.len());
         for row in rows {
             resources.push(self.open(org, row, &mut keys).await?);
@@ -298,7 +302,7 @@ impl Store {
             now: self.inner.clock.now(),
             ops: Vec::new(),
             committed: Vec::new(),
-            keys: KeyCache::new(),
+            keys: CallKeys::new(),
             batch_patient_keys: HashMap::new(),
         };
         for change in changes {
@@ -306,10 +310,14 @@ impl Store {
         }
         let Plan { ops, committed, .. } = plan;
         self.inner.backend.apply(org.as_str(), &ops).await?;
-        if ops
-            .iter()
-            .any(|op| matches!(op, WriteOp::ErasePatient { .. }))
-        {
+        let mut erased = false;
+        for op in &ops {
+            if let WriteOp::ErasePatient { key_id, .. } = op {
+                self.inner.unwrapped.forget(key_id);
+                erased = true;
+            }
+        }
+        if erased {
             // The erasure is committed either way; a failed scrub is worth a warning.
             if let Err(error) = self.inner.backend.scrub().await {
                 tracing::warn!(error = %error, "could not scrub the database after an erasure");
@@ -355,10 +363,14 @@ impl Store {
         &self,
         org: &OrgId,
         key_id: &str,
-        keys: &mut KeyCache,
+        keys: &mut CallKeys,
     ) -> Result<Arc<DataKey>, StoreError> {
         if let Some(key) = keys.get(key_id) {
             return Ok(key.clone());
+        }
+        if let Some(key) = self.inner.unwrapped.get(key_id) {
+            keys.insert(key_id.to_owned(), key.clone());
+            return Ok(key);
         }
         let wrapped = self
             .inner
@@ -373,10 +385,11 @@ impl Store {
                 .map_err(|_| StoreError::Decrypt)?,
         );
         keys.insert(key_id.to_owned(), key.clone());
+        self.inner.unwrapped.insert(key_id, key.clone());
         Ok(key)
     }
 
-    async fn open(&self, org: &OrgId, row: Row, keys: &mut KeyCache) -> Result<Stored, StoreError> {
+    async fn open(&self, org: &OrgId, row: Row, keys: &mut CallKeys) -> Result<Stored, StoreError> {
         let body = match (&row.key_id, row.deleted) {
             (_, true) => Vec::new(),
             (None, false) => row.body,
@@ -421,7 +434,7 @@ struct Plan<'a> {
     now: Timestamp,
     ops: Vec<WriteOp>,
     committed: Vec<Committed>,
-    keys: KeyCache,
+    keys: CallKeys,
     /// Patients written earlier in this batch, with their keys: the backend may not have
     /// either yet.
     batch_patient_keys: HashMap<ResourceId, String>,
