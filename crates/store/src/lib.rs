@@ -11,6 +11,7 @@ pub mod error;
 mod key_cache;
 pub mod model;
 pub mod sql;
+pub mod sql_batch;
 pub mod sql_work;
 mod sqlx_backend;
 mod store;

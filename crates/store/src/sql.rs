@@ -3,8 +3,8 @@
 //! each backend's migrations agree on every name used here.
 
 use crate::Sort;
-use crate::backend::{HashedSearch, HashedTerm, Row, WriteOp};
-use crate::sql_work;
+use crate::backend::{HashedSearch, Row, WriteOp};
+use crate::{sql_batch, sql_work};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -109,34 +109,12 @@ fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, changes_one: bool) -> Ste
     }
 }
 
-fn org_type_id(org: &str, row: &Row) -> Vec<Bind> {
+pub(crate) fn org_type_id(org: &str, row: &Row) -> Vec<Bind> {
     vec![
         Bind::Text(org.to_owned()),
         Bind::Text(row.resource_type.clone()),
         Bind::Text(row.id.clone()),
     ]
-}
-
-/// A row's search terms in one statement: a resource has a handful, and one round trip
-/// each was most of the cost of writing one.
-fn insert_terms(dialect: Dialect, org: &str, row: &Row, terms: &[HashedTerm]) -> Option<Step> {
-    if terms.is_empty() {
-        return None;
-    }
-    let mut binds = Vec::with_capacity(terms.len() * 5);
-    for term in terms {
-        binds.extend(org_type_id(org, row));
-        binds.push(Bind::Text(term.param.to_owned()));
-        binds.push(Bind::Bytes(term.hash.clone()));
-    }
-    let values = vec!["(?, ?, ?, ?, ?)"; terms.len()].join(", ");
-    Some(Step {
-        sql: dialect.render(&format!(
-            "INSERT INTO resource_terms (org_id, resource_type, resource_id, param, hash) VALUES {values}"
-        )),
-        binds,
-        check: Check::Changes(u64::try_from(terms.len()).unwrap_or(u64::MAX)),
-    })
 }
 
 /// The statements that carry out one write, in order.
@@ -218,7 +196,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
                 binds,
                 true,
             )];
-            steps.extend(insert_terms(dialect, org, row, terms));
+            steps.extend(sql_batch::insert_terms(dialect, org, &[(row, terms)]));
             steps
         }
         WriteOp::Update {
@@ -244,7 +222,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
                     false,
                 ),
             ];
-            steps.extend(insert_terms(dialect, org, row, terms));
+            steps.extend(sql_batch::insert_terms(dialect, org, &[(row, terms)]));
             steps
         }
         WriteOp::InsertEnrollment(row) => vec![sql_work::insert_enrollment(dialect, org, row)],
@@ -304,7 +282,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
     }
 }
 
-fn row_values(row: &Row) -> Vec<Bind> {
+pub(crate) fn row_values(row: &Row) -> Vec<Bind> {
     vec![
         Bind::Int(row.version),
         Bind::Int(row.last_updated_us),

@@ -124,7 +124,7 @@ pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step
 }
 
 /// Every column after the id, in [`ENROLLMENT_COLUMNS`]' order.
-fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
+pub(crate) fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
     vec![
         Bind::Text(row.journey.clone()),
         Bind::Text(row.appointment_id.clone()),
@@ -175,7 +175,7 @@ pub fn update_enrollment(
 }
 
 /// Every column after the id, in [`OUTBOX_COLUMNS`]' order.
-fn outbox_values(row: &OutboxRow) -> Vec<Bind> {
+pub(crate) fn outbox_values(row: &OutboxRow) -> Vec<Bind> {
     vec![
         Bind::Text(row.idempotency_key.clone()),
         Bind::Text(row.patient_id.clone()),

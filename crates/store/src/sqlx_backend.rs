@@ -362,8 +362,8 @@ macro_rules! sqlx_backend {
                 ops: &[$crate::backend::WriteOp],
             ) -> Result<(), $crate::BackendError> {
                 let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
-                for op in ops {
-                    for step in $crate::sql::write_plan($dialect, org, op) {
+                {
+                    for step in $crate::sql_batch::write_steps($dialect, org, ops) {
                         let query = bind_all(sqlx::query(&step.sql), &step.binds);
                         let holds = match step.check {
                             $crate::sql::Check::CountsZero => {
