@@ -1,6 +1,8 @@
 //! Consent records as the engine reads and writes them: the gate before a send reads the
 //! records of the address; a STOP or START writes one for every patient who shares it.
 
+use std::collections::HashMap;
+
 use careloop_domain::ResourceId;
 use careloop_domain::consent::{self, Decision, Held, Record, Source};
 use careloop_domain::journey::{Channel, Purpose};
@@ -17,6 +19,28 @@ use crate::{Engine, EngineError};
 
 /// The most consent records read for one address or patient: far more than anyone leaves.
 const MOST_RECORDS: u32 = 200;
+
+/// The consent records of a batch's addresses, newest first, by address term.
+#[derive(Default)]
+pub(crate) struct ConsentBook {
+    records: HashMap<String, Vec<Value>>,
+    /// Whether every record of every address asked for is here.
+    complete: bool,
+}
+
+/// The gate over an address's records, newest first. A record careloop wrote that no
+/// longer reads may be a stop: the message waits for it rather than risk going against
+/// the patient's word.
+fn gate_records(records: &[Value], purpose: Purpose) -> Result<(), Held> {
+    let Some(records) = records
+        .iter()
+        .map(fhir_consent::record)
+        .collect::<Option<Vec<Record>>>()
+    else {
+        return Err(Held::Unreadable);
+    };
+    consent::gate(&records, purpose)
+}
 
 /// A change of consent to record.
 pub struct ConsentChange<'a> {
@@ -100,18 +124,73 @@ impl Engine {
         address: &str,
         purpose: Purpose,
     ) -> Result<Result<(), Held>, EngineError> {
-        // A record careloop wrote that no longer reads may be a stop: the message
-        // waits for it rather than risk going against the patient's word.
-        let Some(records) = self
-            .consents(address_term(channel, address))
-            .await?
-            .iter()
-            .map(fhir_consent::record)
-            .collect::<Option<Vec<Record>>>()
-        else {
-            return Ok(Err(Held::Unreadable));
+        let records = self.consents(address_term(channel, address)).await?;
+        Ok(gate_records(&records, purpose))
+    }
+
+    /// The consent records of many addresses, read in one query: what a batch of
+    /// messages needs, instead of a query per message.
+    pub(crate) async fn consent_book(
+        &self,
+        addresses: impl IntoIterator<Item = (Channel, String)>,
+    ) -> Result<ConsentBook, EngineError> {
+        let mut terms: Vec<Term> = addresses
+            .into_iter()
+            .map(|(channel, address)| address_term(channel, &address))
+            .collect();
+        terms.sort_by(|a, b| a.value.cmp(&b.value));
+        terms.dedup_by(|a, b| a.value == b.value);
+        if terms.is_empty() {
+            return Ok(ConsentBook::default());
+        }
+        let most = MOST_RECORDS.saturating_mul(u32::try_from(terms.len()).unwrap_or(u32::MAX));
+        let page = self
+            .store
+            .search(
+                &self.org,
+                &Search {
+                    resource_type: "Consent",
+                    terms: vec![TermFilter { any_of: terms }],
+                    ids: Vec::new(),
+                    start_from: None,
+                    start_before: None,
+                    sort: Sort::Newest,
+                    count: most,
+                    offset: 0,
+                },
+            )
+            .await?;
+        let mut book = ConsentBook {
+            records: HashMap::new(),
+            // Past the limit some address may have lost its latest records: such a book
+            // sends every question to the per-address read.
+            complete: page.total <= u64::from(most),
         };
-        Ok(consent::gate(&records, purpose))
+        for stored in &page.resources {
+            let body: Value = serde_json::from_slice(&stored.body)
+                .map_err(|_| EngineError::Corrupt("a consent record"))?;
+            let Some(term) = fhir_consent::address_term_of(&body) else {
+                continue;
+            };
+            book.records.entry(term.value).or_default().push(body);
+        }
+        Ok(book)
+    }
+
+    /// The consent gate, from `book` when it holds the address.
+    pub(crate) async fn consent_gate_in(
+        &self,
+        book: &ConsentBook,
+        channel: Channel,
+        address: &str,
+        purpose: Purpose,
+    ) -> Result<Result<(), Held>, EngineError> {
+        if !book.complete {
+            return self.consent_gate(channel, address, purpose).await;
+        }
+        let term = address_term(channel, address);
+        let records = book.records.get(&term.value).map_or(&[][..], Vec::as_slice);
+        Ok(gate_records(records, purpose))
     }
 
     /// The addresses of a subject that refuse care messages, by the same records and
@@ -120,11 +199,12 @@ impl Engine {
     pub(crate) async fn withdrawn_addresses(
         &self,
         subject: &Subject,
+        book: &ConsentBook,
     ) -> Result<Vec<(Channel, String)>, EngineError> {
         let mut withdrawn = Vec::new();
         for (channel, address) in subject.addresses() {
             if self
-                .consent_gate(channel, &address, Purpose::Transactional)
+                .consent_gate_in(book, channel, &address, Purpose::Transactional)
                 .await?
                 .is_err()
             {

@@ -8,6 +8,7 @@ use careloop_domain::delivery::{DeliveryStatus, retry_delay};
 use careloop_domain::journey::Channel;
 use careloop_fhir::communication;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use careloop_store::model::{Search, Sort};
 use careloop_store::work::OutboxRow;
@@ -15,6 +16,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+use crate::gates::BatchFacts;
 use crate::outcome::Outcome;
 use crate::subject::stored_id;
 use crate::{Engine, EngineError};
@@ -51,6 +53,14 @@ impl Engine {
             return Ok(0);
         }
         let mut records = self.records(&claimed).await?;
+        let facts = Arc::new(
+            self.batch_facts(
+                claimed
+                    .iter()
+                    .map(|row| (row, records.get(&row.id).map(|r| &r.body))),
+            )
+            .await?,
+        );
         let (claimed, later) = self.pace(claimed).await?;
         let mut tried: Vec<Tried> = later
             .into_iter()
@@ -64,8 +74,9 @@ impl Engine {
         for row in claimed {
             let engine = self.clone();
             let record = records.remove(&row.id);
+            let facts = facts.clone();
             sends.spawn(async move {
-                let outcome = engine.attempt(&row, record.as_ref()).await;
+                let outcome = engine.attempt(&row, record.as_ref(), &facts).await;
                 (row, record, outcome)
             });
         }
@@ -136,6 +147,7 @@ impl Engine {
         &self,
         row: &OutboxRow,
         record: Option<&Record>,
+        facts: &BatchFacts,
     ) -> Result<Outcome, EngineError> {
         let blocked = |reason: &str| {
             Ok(Outcome::Final {
@@ -166,7 +178,7 @@ impl Engine {
         let Some(channel) = Channel::parse(&row.channel) else {
             return blocked("the message's channel is not one careloop sends on");
         };
-        if let Some(held) = self.gate(row, body, channel, &sendable).await? {
+        if let Some(held) = self.gate(row, body, channel, &sendable, facts).await? {
             return Ok(held);
         }
         let address = sendable.address.clone();

@@ -8,20 +8,23 @@
 //! An answer to the patient's own text (HELP, START, "which appointment?") passes all
 //! but the PHI level: the patient just wrote.
 
-use careloop_domain::ResourceId;
+use std::collections::HashMap;
+
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::frequency::{self, SentCount};
 use careloop_domain::journey::Channel;
 use careloop_domain::send_rate::SendRate;
 use careloop_domain::tcpa;
+use careloop_domain::{Patient, ResourceId};
 use careloop_fhir::communication::{self, Sendable};
 use careloop_store::micros;
 use careloop_store::work::{OutboxRow, RateTake, SentQuery};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
+use crate::consent::ConsentBook;
 use crate::outcome::Outcome;
-use crate::subject::{read_patient, stored_id, zone_of};
+use crate::subject::{read_patients, stored_id, zone_of};
 use crate::{Engine, EngineError};
 
 /// Refused for good, with the reason recorded on the message.
@@ -33,7 +36,37 @@ fn blocked(reason: String) -> Option<Outcome> {
     })
 }
 
+/// What the gates need to know about a claimed batch, read for all of it at once.
+pub(crate) struct BatchFacts {
+    consents: ConsentBook,
+    patients: HashMap<ResourceId, Patient>,
+}
+
 impl Engine {
+    /// The consent records of every address a batch goes to, and its patients.
+    pub(crate) async fn batch_facts<'a>(
+        &self,
+        rows: impl Iterator<Item = (&'a OutboxRow, Option<&'a Value>)>,
+    ) -> Result<BatchFacts, EngineError> {
+        let mut addresses = Vec::new();
+        let mut patients = Vec::new();
+        for (row, body) in rows {
+            if let Ok(patient) = ResourceId::parse(&row.patient_id) {
+                patients.push(patient);
+            }
+            if let (Some(channel), Some(sendable)) = (
+                Channel::parse(&row.channel),
+                body.and_then(communication::sendable),
+            ) {
+                addresses.push((channel, sendable.address));
+            }
+        }
+        Ok(BatchFacts {
+            consents: self.consent_book(addresses).await?,
+            patients: read_patients(&self.store, &self.org, &self.settings, &patients).await?,
+        })
+    }
+
     /// What holds `row` back, if anything: `None` lets it go.
     pub(crate) async fn gate(
         &self,
@@ -41,6 +74,7 @@ impl Engine {
         body: &Value,
         channel: Channel,
         message: &Sendable,
+        facts: &BatchFacts,
     ) -> Result<Option<Outcome>, EngineError> {
         let settings = &self.settings;
         if let Err(held) = settings.phi.check(channel, communication::phi_level(body)) {
@@ -50,7 +84,7 @@ impl Engine {
             return Ok(None);
         };
         if let Err(held) = self
-            .consent_gate(channel, &message.address, purpose)
+            .consent_gate_in(&facts.consents, channel, &message.address, purpose)
             .await?
         {
             return Ok(blocked(held.to_string()));
@@ -68,8 +102,7 @@ impl Engine {
             return Ok(None);
         }
         let patient_id = stored_id(&row.patient_id, "an outbox row")?;
-        let patient = read_patient(&self.store, &self.org, settings, &patient_id).await?;
-        let zone = zone_of(patient.as_ref(), settings);
+        let zone = zone_of(facts.patients.get(&patient_id), settings);
         let now = self.store.now();
         if quiet && let Some(until) = settings.quiet_hours.defer(now, &zone) {
             return Ok(Some(Outcome::Deferred {

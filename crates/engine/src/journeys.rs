@@ -18,6 +18,7 @@ use careloop_fhir::communication;
 use crate::inbound::REPLY_RECEIVED;
 use crate::subject::{Subject, read_appointment, read_json, stored_id};
 use crate::{Engine, EngineError};
+use std::collections::HashMap;
 
 /// Events read per round.
 const EVENT_BATCH: u32 = 100;
@@ -125,7 +126,9 @@ impl Engine {
         }
     }
 
-    /// Wakes the enrollments whose time has come.
+    /// Wakes the enrollments whose time has come: the whole batch is read a query per
+    /// resource type and written in one transaction. When one of its moves loses to a
+    /// concurrent one, each move goes again on its own.
     pub async fn run_timers(&self) -> Result<usize, EngineError> {
         let due = self
             .store
@@ -137,19 +140,85 @@ impl Engine {
                 },
             )
             .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut subjects = self.subjects(&due).await?;
         // One enrollment that cannot move (a corrupt record) is logged and left due; the
         // others go on. Only the moves that happened count as work done.
+        let mut changes = Vec::new();
+        let mut planned = Vec::new();
+        for row in &due {
+            let subject = subjects.remove(&row.id);
+            match self.plan_with(row, Input::Timer, None, subject.as_ref()) {
+                Ok((next, effects)) => {
+                    changes.push(Change::UpdateEnrollment {
+                        row: next,
+                        prev_version: row.version,
+                    });
+                    changes.extend(effects);
+                    planned.push(row);
+                }
+                Err(error) => {
+                    tracing::error!(enrollment = %row.id, error = %error, "an enrollment could not move");
+                }
+            }
+        }
+        if planned.is_empty() {
+            return Ok(0);
+        }
+        match self.store.commit(&self.org, &changes).await {
+            Ok(_) => return Ok(planned.len()),
+            Err(
+                StoreError::Conflict
+                | StoreError::MissingOwner
+                | StoreError::NotFound
+                | StoreError::VersionMismatch { .. },
+            ) => {}
+            Err(other) => return Err(other.into()),
+        }
         let mut moved = 0;
-        for row in due {
-            let id = row.id.clone();
-            match self.move_enrollment(row, Input::Timer, None).await {
+        for row in planned {
+            match self.move_enrollment(row.clone(), Input::Timer, None).await {
                 Ok(()) => moved += 1,
                 Err(error) => {
-                    tracing::error!(enrollment = %id, error = %error, "an enrollment could not move");
+                    tracing::error!(enrollment = %row.id, error = %error, "an enrollment could not move");
                 }
             }
         }
         Ok(moved)
+    }
+
+    /// What the steps of `rows` need to know, by enrollment id, read a query per
+    /// resource type. A row whose ids do not parse has none.
+    async fn subjects(
+        &self,
+        rows: &[EnrollmentRow],
+    ) -> Result<HashMap<String, Subject>, EngineError> {
+        let rows: Vec<(&EnrollmentRow, (ResourceId, ResourceId))> = rows
+            .iter()
+            .filter(|row| self.library.get(&row.journey).is_some())
+            .filter_map(|row| {
+                let appointment = stored_id(&row.appointment_id, "an enrollment").ok()?;
+                let patient = stored_id(&row.patient_id, "an enrollment").ok()?;
+                Some((row, (appointment, patient)))
+            })
+            .collect();
+        let pairs: Vec<(ResourceId, ResourceId)> =
+            rows.iter().map(|(_, pair)| pair.clone()).collect();
+        let mut subjects =
+            Subject::load_many(&self.store, &self.org, &self.settings, &pairs).await?;
+        let book = self
+            .consent_book(subjects.iter().flat_map(Subject::addresses))
+            .await?;
+        for subject in &mut subjects {
+            subject.withdrawn = self.withdrawn_addresses(subject, &book).await?;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(row, _)| row.id.clone())
+            .zip(subjects)
+            .collect())
     }
 
     /// Tells the journeys of a patient's appointment that the patient replied. The
@@ -240,6 +309,18 @@ impl Engine {
         input: Input,
         event_seq: Option<i64>,
     ) -> Result<(EnrollmentRow, Vec<Change>), EngineError> {
+        let mut subjects = self.subjects(std::slice::from_ref(row)).await?;
+        self.plan_with(row, input, event_seq, subjects.remove(&row.id).as_ref())
+    }
+
+    /// [`Self::plan_move`] with what the step needs read already.
+    fn plan_with(
+        &self,
+        row: &EnrollmentRow,
+        input: Input,
+        event_seq: Option<i64>,
+        subject: Option<&Subject>,
+    ) -> Result<(EnrollmentRow, Vec<Change>), EngineError> {
         let now = self.store.now();
         let mut next = row.clone();
         next.version = row.version + 1;
@@ -254,16 +335,8 @@ impl Engine {
             return Ok((next, Vec::new()));
         };
         let appointment_id = stored_id(&row.appointment_id, "an enrollment")?;
-        let patient_id = stored_id(&row.patient_id, "an enrollment")?;
-        let mut subject = Subject::load(
-            &self.store,
-            &self.org,
-            &self.settings,
-            &appointment_id,
-            &patient_id,
-        )
-        .await?;
-        subject.withdrawn = self.withdrawn_addresses(&subject).await?;
+        stored_id(&row.patient_id, "an enrollment")?;
+        let subject = subject.ok_or(EngineError::Corrupt("an enrollment"))?;
         let situation = Situation {
             now,
             start: subject.appointment.as_ref().and_then(|a| a.start),
@@ -284,7 +357,7 @@ impl Engine {
             changes.extend(compose(
                 self,
                 journey,
-                &subject,
+                subject,
                 &appointment_id,
                 effect,
                 key,

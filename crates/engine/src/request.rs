@@ -16,6 +16,7 @@ use careloop_store::crypto::random_id_bytes;
 use serde_json::Value;
 
 use crate::compose::Outgoing;
+use crate::consent::ConsentBook;
 use crate::subject::{Subject, read_appointment, read_patient};
 use crate::{Engine, EngineError};
 
@@ -132,7 +133,7 @@ impl Engine {
             withdrawn: Vec::new(),
         };
         subject.withdrawn = self
-            .withdrawn_addresses(&subject)
+            .withdrawn_addresses(&subject, &ConsentBook::default())
             .await
             .map_err(engine_error)?;
         Ok(subject)

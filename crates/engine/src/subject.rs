@@ -9,8 +9,10 @@ use careloop_domain::{
 };
 use careloop_fhir::{Context, appointment, patient};
 use careloop_store::Store;
+use careloop_store::model::{Search, Sort};
 use jiff::tz::TimeZone;
 use serde_json::Value;
+use std::collections::HashMap;
 
 use crate::EngineError;
 use crate::settings::Settings;
@@ -39,15 +41,8 @@ impl Subject {
         let appointment = read_appointment(store, org, appointment_id).await?;
         let patient = read_patient(store, org, settings, patient_id).await?;
         let mut place = None;
-        let location = appointment.as_ref().and_then(|a| {
-            a.participants
-                .iter()
-                .filter_map(|p| p.actor.as_ref())
-                .find(|actor| actor.resource_type == "Location")
-                .map(|actor| actor.id.clone())
-        });
-        if let Some(location) = location
-            && let Some(body) = read_json(store, org, "Location", &location).await?
+        if let Some(location) = appointment.as_ref().and_then(location_of)
+            && let Some(body) = read_json(store, org, "Location", location).await?
         {
             place = body.get("name").and_then(Value::as_str).map(str::to_owned);
         }
@@ -58,6 +53,48 @@ impl Subject {
             place,
             withdrawn: Vec::new(),
         })
+    }
+
+    /// The subjects of many (appointment, patient) pairs, in their order, read a query
+    /// per resource type: what a batch of journey steps needs.
+    pub async fn load_many(
+        store: &Store,
+        org: &OrgId,
+        settings: &Settings,
+        pairs: &[(ResourceId, ResourceId)],
+    ) -> Result<Vec<Self>, EngineError> {
+        let appointments = read_many(store, org, "Appointment", pairs.iter().map(|p| &p.0)).await?;
+        let patients = read_patients(store, org, settings, pairs.iter().map(|p| &p.1)).await?;
+        let appointments = appointments
+            .into_iter()
+            .map(|(id, body)| {
+                appointment::from_fhir(&body)
+                    .map(|a| (id, a.model))
+                    .map_err(|_| EngineError::Corrupt("an appointment"))
+            })
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        let locations = appointments.values().filter_map(location_of);
+        let places = read_many(store, org, "Location", locations).await?;
+        Ok(pairs
+            .iter()
+            .map(|(appointment_id, patient_id)| {
+                let appointment = appointments.get(appointment_id).cloned();
+                let place = appointment
+                    .as_ref()
+                    .and_then(location_of)
+                    .and_then(|l| places.get(l))
+                    .and_then(|body| body.get("name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                Self {
+                    patient_id: patient_id.clone(),
+                    appointment,
+                    patient: patients.get(patient_id).cloned(),
+                    place,
+                    withdrawn: Vec::new(),
+                }
+            })
+            .collect())
     }
 
     /// The patient's zone, else the clinic's.
@@ -219,6 +256,76 @@ pub async fn read_patient(
         None => Ok(None),
     }
 }
+
+/// The location an appointment names, if any.
+fn location_of(appointment: &Appointment) -> Option<&ResourceId> {
+    appointment
+        .participants
+        .iter()
+        .filter_map(|p| p.actor.as_ref())
+        .find(|actor| actor.resource_type == "Location")
+        .map(|actor| &actor.id)
+}
+
+/// The JSON of those of `ids` that exist and are not deleted, by id.
+pub async fn read_many(
+    store: &Store,
+    org: &OrgId,
+    resource_type: &'static str,
+    ids: impl IntoIterator<Item = &ResourceId>,
+) -> Result<HashMap<ResourceId, Value>, EngineError> {
+    let mut ids: Vec<ResourceId> = ids.into_iter().cloned().collect();
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    ids.dedup();
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(READ_MANY_CHUNK) {
+        let page = store
+            .search(
+                org,
+                &Search {
+                    resource_type,
+                    terms: Vec::new(),
+                    ids: chunk.to_vec(),
+                    start_from: None,
+                    start_before: None,
+                    sort: Sort::Created,
+                    count: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
+                    offset: 0,
+                },
+            )
+            .await?;
+        for stored in page.resources {
+            let body = serde_json::from_slice(&stored.body)
+                .map_err(|_| EngineError::Corrupt("a stored resource"))?;
+            found.insert(stored.id, body);
+        }
+    }
+    Ok(found)
+}
+
+/// The patients of `ids` that exist and are not deleted, by id.
+pub async fn read_patients(
+    store: &Store,
+    org: &OrgId,
+    settings: &Settings,
+    ids: impl IntoIterator<Item = &ResourceId>,
+) -> Result<HashMap<ResourceId, Patient>, EngineError> {
+    let context = Context {
+        region: settings.region,
+    };
+    read_many(store, org, "Patient", ids)
+        .await?
+        .into_iter()
+        .map(|(id, body)| {
+            patient::from_fhir(&body, &context)
+                .map(|p| (id, p))
+                .map_err(|_| EngineError::Corrupt("a patient"))
+        })
+        .collect()
+}
+
+/// Ids per query in [`read_many`].
+const READ_MANY_CHUNK: usize = 500;
 
 /// The JSON of a resource that exists and is not deleted.
 pub async fn read_json(

@@ -95,13 +95,19 @@ pub fn terms(resource: &Value) -> Vec<Term> {
     .into_iter()
     .flatten()
     .collect();
-    if let Some((system, value)) = address(resource) {
-        terms.push(Term {
-            param: ADDRESS,
-            value: format!("{system}|{value}"),
-        });
+    if let Some(term) = address_term_of(resource) {
+        terms.push(term);
     }
     terms
+}
+
+/// The address term of a stored Consent: the same as [`address_term`] of its address.
+pub fn address_term_of(resource: &Value) -> Option<Term> {
+    let (system, value) = address(resource)?;
+    Some(Term {
+        param: ADDRESS,
+        value: format!("{system}|{value}"),
+    })
 }
 
 /// The record the send gate weighs; `None` for a Consent careloop did not write.

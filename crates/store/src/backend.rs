@@ -143,12 +143,23 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), BackendError>;
 
+    /// The heads of those of `ids` that exist, deleted or not, by id.
+    async fn heads(
+        &self,
+        org: &str,
+        resource_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, Head)>, BackendError>;
+
     async fn head(
         &self,
         org: &str,
         resource_type: &str,
         id: &str,
-    ) -> Result<Option<Head>, BackendError>;
+    ) -> Result<Option<Head>, BackendError> {
+        let mut found = self.heads(org, resource_type, &[id.to_owned()]).await?;
+        Ok(found.pop().map(|(_, head)| head))
+    }
 
     async fn fetch(
         &self,

@@ -70,7 +70,24 @@ pub const ROW_COLUMNS: &str = "resource_type, id, version_id, created_us, last_u
 
 pub const PING: &str = "SELECT 1";
 
-pub const HEAD: &str = "SELECT version_id, deleted, key_id, created_us, last_updated_us FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?";
+/// The heads of the rows of one type with these ids.
+pub fn heads(dialect: Dialect, org: &str, resource_type: &str, ids: &[String]) -> Step {
+    let (condition, id_binds) = sql_work::in_list("id", ids);
+    let mut binds = vec![
+        Bind::Text(org.to_owned()),
+        Bind::Text(resource_type.to_owned()),
+    ];
+    binds.extend(id_binds);
+    step(
+        dialect,
+        &format!(
+            "SELECT id, version_id, deleted, key_id, created_us, last_updated_us FROM resources \
+             WHERE org_id = ? AND resource_type = ? AND {condition}"
+        ),
+        binds,
+        false,
+    )
+}
 
 pub fn fetch() -> String {
     format!("SELECT {ROW_COLUMNS} FROM resources WHERE org_id = ? AND resource_type = ? AND id = ?")

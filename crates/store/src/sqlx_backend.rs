@@ -224,32 +224,33 @@ macro_rules! sqlx_backend {
                 Ok(())
             }
 
-            async fn head(
+            async fn heads(
                 &self,
                 org: &str,
                 resource_type: &str,
-                id: &str,
-            ) -> Result<Option<$crate::backend::Head>, $crate::BackendError> {
+                ids: &[String],
+            ) -> Result<Vec<(String, $crate::backend::Head)>, $crate::BackendError> {
                 use sqlx::Row as _;
-                let sql = $dialect.render($crate::sql::HEAD);
-                let row = sqlx::query(&sql)
-                    .bind(org)
-                    .bind(resource_type)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
+                let step = $crate::sql::heads($dialect, org, resource_type, ids);
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)
+                    .fetch_all(&self.pool)
                     .await
                     .map_err(database)?;
-                row.map(|r| {
-                    Ok($crate::backend::Head {
-                        version: r.try_get(0)?,
-                        deleted: r.try_get(1)?,
-                        key_id: r.try_get(2)?,
-                        created_us: r.try_get(3)?,
-                        last_updated_us: r.try_get(4)?,
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get(0)?,
+                            $crate::backend::Head {
+                                version: r.try_get(1)?,
+                                deleted: r.try_get(2)?,
+                                key_id: r.try_get(3)?,
+                                created_us: r.try_get(4)?,
+                                last_updated_us: r.try_get(5)?,
+                            },
+                        ))
                     })
-                })
-                .transpose()
-                .map_err(database)
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(database)
             }
 
             async fn fetch(

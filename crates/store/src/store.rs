@@ -39,6 +39,12 @@ struct Inner {
     unwrapped: KeyCache,
 }
 
+/// The heads read ahead for a batch, by type and id: `None` for a row that does not
+/// exist.
+type KnownHeads = HashMap<(String, String), Option<Head>>;
+/// Ids per query when reading heads ahead.
+const HEADS_PER_QUERY: usize = 500;
+
 /// Data keys unwrapped or created during one call, by key id.
 type CallKeys = HashMap<String, Arc<DataKey>>;
 
@@ -304,6 +310,7 @@ impl Store {
             committed: Vec::new(),
             keys: CallKeys::new(),
             batch_patient_keys: HashMap::new(),
+            known_heads: self.prefetch_heads(org, changes).await?,
         };
         for change in changes {
             plan.add(change).await?;
@@ -324,6 +331,61 @@ impl Store {
             }
         }
         Ok(committed)
+    }
+
+    /// The heads a batch of several changes will look at, read a query per resource
+    /// type rather than one a row. A single change reads its own as it goes.
+    async fn prefetch_heads(
+        &self,
+        org: &OrgId,
+        changes: &[Change],
+    ) -> Result<KnownHeads, StoreError> {
+        let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
+        if changes.len() > 1 {
+            for change in changes {
+                let (resource_type, id, owner) = match change {
+                    Change::Put { version, .. } => (
+                        version.resource_type,
+                        &version.id,
+                        match &version.protection {
+                            Protection::OwnedBy(patient) => Some(patient),
+                            _ => None,
+                        },
+                    ),
+                    Change::Delete {
+                        resource_type, id, ..
+                    } => (*resource_type, id, None),
+                    _ => continue,
+                };
+                wanted
+                    .entry(resource_type)
+                    .or_default()
+                    .push(id.as_str().to_owned());
+                if let Some(patient) = owner {
+                    wanted
+                        .entry(PATIENT)
+                        .or_default()
+                        .push(patient.as_str().to_owned());
+                }
+            }
+        }
+        let mut known = KnownHeads::new();
+        for (resource_type, mut ids) in wanted {
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(HEADS_PER_QUERY) {
+                let found = self
+                    .inner
+                    .backend
+                    .heads(org.as_str(), resource_type, chunk)
+                    .await?;
+                let mut found: HashMap<String, Head> = found.into_iter().collect();
+                for id in chunk {
+                    known.insert((resource_type.to_owned(), id.clone()), found.remove(id));
+                }
+            }
+        }
+        Ok(known)
     }
 
     fn hash_search(&self, org: &OrgId, search: &Search) -> HashedSearch {
@@ -438,6 +500,7 @@ struct Plan<'a> {
     /// Patients written earlier in this batch, with their keys: the backend may not have
     /// either yet.
     batch_patient_keys: HashMap<ResourceId, String>,
+    known_heads: KnownHeads,
 }
 
 impl Plan<'_> {
@@ -489,6 +552,19 @@ impl Plan<'_> {
         {
             // One batch changes a resource at most once (FHIR transactions say so too).
             return Err(StoreError::Conflict);
+        }
+        self.read_head(resource_type, id).await
+    }
+
+    /// A head read ahead, else read now.
+    async fn read_head(
+        &self,
+        resource_type: &str,
+        id: &ResourceId,
+    ) -> Result<Option<Head>, StoreError> {
+        let key = (resource_type.to_owned(), id.as_str().to_owned());
+        if let Some(known) = self.known_heads.get(&key) {
+            return Ok(known.clone());
         }
         Ok(self
             .store
@@ -711,12 +787,7 @@ impl Plan<'_> {
                 if let Some(key_id) = self.batch_patient_keys.get(patient) {
                     return Ok(Some(key_id.clone()));
                 }
-                let owner = self
-                    .store
-                    .inner
-                    .backend
-                    .head(self.org.as_str(), PATIENT, patient.as_str())
-                    .await?;
+                let owner = self.read_head(PATIENT, patient).await?;
                 match owner {
                     Some(Head {
                         deleted: false,
