@@ -289,7 +289,8 @@ pub async fn read_many(
                     start_from: None,
                     start_before: None,
                     sort: Sort::Created,
-                    count: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
+                    // One more than can match: a page that is not full needs no count.
+                    count: u32::try_from(chunk.len() + 1).unwrap_or(u32::MAX),
                     offset: 0,
                 },
             )

@@ -14,8 +14,8 @@ use crate::crypto::DataKey;
 
 /// How long an unwrapped key is kept after it was unwrapped.
 const KEEP: Duration = Duration::from_secs(60);
-/// The most keys kept; past it the cache starts over, so memory stays bounded.
-const CAPACITY: usize = 4096;
+/// The most keys kept (a few MiB), so memory stays bounded however many patients.
+const CAPACITY: usize = 16_384;
 
 #[derive(Default)]
 pub struct KeyCache {
@@ -34,8 +34,13 @@ impl KeyCache {
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         if keys.len() >= CAPACITY {
             keys.retain(|_, (_, unwrapped)| unwrapped.elapsed() < KEEP);
-            if keys.len() >= CAPACITY {
-                keys.clear();
+        }
+        if keys.len() >= CAPACITY {
+            // Still full of fresh keys: an eighth makes room, so the scan above runs
+            // once per CAPACITY / 8 inserts at most.
+            let gone: Vec<String> = keys.keys().take(CAPACITY / 8).cloned().collect();
+            for key_id in gone {
+                keys.remove(&key_id);
             }
         }
         keys.insert(key_id.to_owned(), (key, Instant::now()));

@@ -356,11 +356,15 @@ fn search_filter(org: &str, search: &HashedSearch) -> (String, Vec<Bind>) {
 /// The page query and the count query of a search.
 pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step) {
     let (filter, binds) = search_filter(org, search);
+    // A search by ids must look the ids up, not walk the whole type in the sort's index
+    // and filter (SQLite's choice, which made reading a batch's rows cost a scan):
+    // sorting by an expression keeps the index out of it.
+    let unindexed = if search.ids.is_empty() { "" } else { " + 0" };
     let order = match search.sort {
-        Sort::Created => "r.created_us, r.id",
-        Sort::Newest => "r.created_us DESC, r.id DESC",
+        Sort::Created => format!("r.created_us{unindexed}, r.id"),
+        Sort::Newest => format!("r.created_us{unindexed} DESC, r.id DESC"),
         // NULLs sort first on SQLite and last on PostgreSQL; put them last on both.
-        Sort::Start => "(r.start_us IS NULL), r.start_us, r.id",
+        Sort::Start => format!("(r.start_us IS NULL), r.start_us{unindexed}, r.id"),
     };
     let columns = ROW_COLUMNS
         .split(", ")
