@@ -83,11 +83,36 @@ pub struct Engine {
     library: Arc<Library>,
     settings: Arc<Settings>,
     transports: Transports,
-    wake: Arc<Notify>,
+    wake: Arc<Wakers>,
+}
+
+/// The engine's two stages: planning (events and timers into messages) and sending. In
+/// [`Engine::run_until`] they run side by side, so the database plans the next batch
+/// while the transports wait on the last one.
+#[derive(Clone, Copy)]
+enum Stage {
+    Plan,
+    Send,
+}
+
+/// What wakes each stage before its idle poll ends.
+#[derive(Default)]
+struct Wakers {
+    plan: Notify,
+    send: Notify,
+}
+
+impl Wakers {
+    fn of(&self, stage: Stage) -> &Notify {
+        match stage {
+            Stage::Plan => &self.plan,
+            Stage::Send => &self.send,
+        }
+    }
 }
 
 /// How long the loop sleeps when there is nothing to do, unless woken.
-const IDLE_POLL: Duration = Duration::from_millis(500);
+const IDLE_POLL: Duration = Duration::from_millis(250);
 /// How long the loop waits after a failed round before the next.
 const ERROR_PAUSE: Duration = Duration::from_secs(2);
 
@@ -99,7 +124,7 @@ impl Engine {
             library: Arc::new(library),
             settings: Arc::new(settings),
             transports,
-            wake: Arc::new(Notify::new()),
+            wake: Arc::new(Wakers::default()),
         }
     }
 
@@ -138,23 +163,17 @@ impl Engine {
 
     /// Asks the loop to look for work now (after a write that recorded an event).
     pub fn nudge(&self) {
-        self.wake.notify_one();
+        self.wake.plan.notify_one();
+        self.wake.send.notify_one();
     }
 
     /// One round of every loop: events, timers, sends. Returns how much it did. Each
     /// loop runs even when an earlier one failed (a failing event must not stop the
     /// sending); the first error is returned after all three.
     pub async fn run_once(&self) -> Result<usize, EngineError> {
-        let results = [
-            self.handle_events().await,
-            self.run_timers().await,
-            self.dispatch().await,
-        ];
-        let mut done = 0;
-        for result in results {
-            done += result?;
-        }
-        Ok(done)
+        let planned = self.round(Stage::Plan).await;
+        let sent = self.round(Stage::Send).await;
+        Ok(planned? + sent?)
     }
 
     /// Rounds until one finds nothing to do: everything due at the clock's current time
@@ -174,23 +193,49 @@ impl Engine {
     /// unknown.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) {
         let stopping = Arc::new(AtomicBool::new(false));
-        let (flag, wake) = (stopping.clone(), self.wake.clone());
+        let (flag, engine) = (stopping.clone(), self.clone());
         tokio::spawn(async move {
             stop.await;
             flag.store(true, Ordering::SeqCst);
-            wake.notify_one();
+            engine.nudge();
         });
+        tokio::join!(
+            self.run_stage(Stage::Plan, &stopping),
+            self.run_stage(Stage::Send, &stopping),
+        );
+    }
+
+    async fn run_stage(&self, stage: Stage, stopping: &AtomicBool) {
+        let wake = self.wake.of(stage);
         while !stopping.load(Ordering::SeqCst) {
-            match self.run_once().await {
+            match self.round(stage).await {
                 Ok(0) => {
-                    let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+                    let _ = tokio::time::timeout(IDLE_POLL, wake.notified()).await;
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    if let Stage::Plan = stage {
+                        // It may have queued messages.
+                        self.wake.send.notify_one();
+                    }
+                }
                 Err(error) => {
                     tracing::error!(error = %error, "an engine round failed; retrying");
-                    let _ = tokio::time::timeout(ERROR_PAUSE, self.wake.notified()).await;
+                    let _ = tokio::time::timeout(ERROR_PAUSE, wake.notified()).await;
                 }
             }
+        }
+    }
+
+    /// One round of a stage; see [`Self::run_once`] for why every loop runs even after
+    /// one failed.
+    async fn round(&self, stage: Stage) -> Result<usize, EngineError> {
+        match stage {
+            Stage::Plan => {
+                let events = self.handle_events().await;
+                let timers = self.run_timers().await;
+                Ok(events? + timers?)
+            }
+            Stage::Send => self.dispatch().await,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use careloop_store::WriteTurns;
 use careloop_store::sql::Dialect;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -14,6 +15,8 @@ const MAX_CONNECTIONS: u32 = 10;
 
 pub struct PgBackend {
     pool: PgPool,
+    /// PostgreSQL's writers lock rows, not the database: no turns.
+    writes: WriteTurns,
 }
 
 impl PgBackend {
@@ -34,7 +37,10 @@ impl PgBackend {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: WriteTurns::default(),
+        })
     }
 
     /// Brings the schema up to date.

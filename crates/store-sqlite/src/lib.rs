@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use careloop_store::WriteTurns;
 use careloop_store::sql::Dialect;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -20,6 +21,8 @@ const CHECKPOINT_PAGES: &str = "8000";
 
 pub struct SqliteBackend {
     pool: SqlitePool,
+    /// SQLite lets one writer in at a time; this process's writers queue for it.
+    writes: WriteTurns,
 }
 
 impl SqliteBackend {
@@ -45,7 +48,10 @@ impl SqliteBackend {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: WriteTurns::one_at_a_time(),
+        })
     }
 
     /// Brings the schema up to date.

@@ -16,6 +16,7 @@ pub mod sql_work;
 mod sqlx_backend;
 mod store;
 pub mod work;
+mod write_turns;
 
 pub use backend::{Backend, BackendError, PoolStats};
 pub use crypto::{MasterKey, MasterKeyError};
@@ -25,3 +26,4 @@ pub use model::{
     TermFilter,
 };
 pub use store::{Store, from_micros, micros};
+pub use write_turns::WriteTurns;

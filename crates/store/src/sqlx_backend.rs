@@ -154,6 +154,7 @@ macro_rules! sqlx_backend {
                 lease_us: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::work::OutboxRow>, $crate::BackendError> {
+                let _turn = self.writes.take().await;
                 let step = $crate::sql_work::claim_outbox($dialect, org, now_us, lease_us, limit);
                 fetch_rows(&self.pool, &step, outbox_from).await
             }
@@ -164,6 +165,7 @@ macro_rules! sqlx_backend {
                 now_us: i64,
                 wait_until_us: i64,
             ) -> Result<u64, $crate::BackendError> {
+                let _turn = self.writes.take().await;
                 let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
                 let mut moved = 0;
                 for step in $crate::sql_work::sweep_outbox($dialect, org, now_us, wait_until_us) {
@@ -201,6 +203,7 @@ macro_rules! sqlx_backend {
                 now_us: i64,
             ) -> Result<i64, $crate::BackendError> {
                 use sqlx::Row as _;
+                let _turn = self.writes.take().await;
                 let [create, take] = $crate::sql_work::take_send_rate($dialect, org, take, now_us);
                 let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
                 bind_all(sqlx::query(&create.sql), &create.binds)
@@ -349,6 +352,7 @@ macro_rules! sqlx_backend {
                 seqs: &[i64],
                 handled_us: i64,
             ) -> Result<(), $crate::BackendError> {
+                let _turn = self.writes.take().await;
                 let step = $crate::sql::mark_events_handled($dialect, org, seqs, handled_us);
                 bind_all(sqlx::query(&step.sql), &step.binds)
                     .execute(&self.pool)
@@ -362,6 +366,7 @@ macro_rules! sqlx_backend {
                 org: &str,
                 ops: &[$crate::backend::WriteOp],
             ) -> Result<(), $crate::BackendError> {
+                let _turn = self.writes.take().await;
                 let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
                 {
                     for step in $crate::sql_batch::write_steps($dialect, org, ops) {
