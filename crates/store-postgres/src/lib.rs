@@ -53,6 +53,31 @@ impl PgBackend {
         on_schema(url, "CREATE SCHEMA IF NOT EXISTS", schema, "").await
     }
 
+    /// Gathers the planner's statistics on every table of a schema, as autovacuum does
+    /// on its own when it is on (a new schema's tables otherwise look empty to the
+    /// planner, whatever they hold).
+    pub async fn analyze_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
+        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        let analyzed = async {
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
+                    .bind(schema)
+                    .fetch_all(&pool)
+                    .await?;
+            let quoted = schema.replace('"', "\"\"");
+            for table in tables {
+                let table = table.replace('"', "\"\"");
+                sqlx::query(&format!("ANALYZE \"{quoted}\".\"{table}\""))
+                    .execute(&pool)
+                    .await?;
+            }
+            Ok(())
+        }
+        .await;
+        pool.close().await;
+        analyzed
+    }
+
     /// Drops a schema and everything in it.
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
         on_schema(url, "DROP SCHEMA IF EXISTS", schema, "CASCADE").await

@@ -58,6 +58,17 @@ impl Scratch {
         }
     }
 
+    /// Brings the planner's statistics up to date, as a database in service has them
+    /// (PostgreSQL's autovacuum may be off where the bench runs).
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite { .. } => Ok(()),
+            Self::Postgres { url, schema } => PgBackend::analyze_schema(url, schema)
+                .await
+                .with_context(|| format!("cannot analyze the bench's schema {schema}")),
+        }
+    }
+
     /// Removes the database and everything in it.
     pub async fn remove(self) -> anyhow::Result<()> {
         match self {

@@ -64,7 +64,7 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
     let kind = scratch.kind();
     // Ctrl-C ends the bench early, but its database is removed all the same.
     let result = tokio::select! {
-        result = measure(config, database, kind, &args, workers) => result,
+        result = measure(config, database, &scratch, kind, &args, workers) => result,
         () = shutdown() => Err(anyhow::anyhow!("interrupted")),
     };
     let removed = scratch.remove().await;
@@ -77,6 +77,7 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
 async fn measure(
     mut config: Config,
     database: Database,
+    scratch: &Scratch,
     kind: &'static str,
     args: &BenchArgs,
     workers: u32,
@@ -104,6 +105,7 @@ async fn measure(
         .map(|engine| open::fhir(&config, engine.store().clone()))
         .collect();
     seed::book(&services, patients, schedule).await?;
+    scratch.analyze().await?;
     let booked = started.elapsed();
     let goal = Goal {
         what: "booking confirmations",
@@ -119,6 +121,7 @@ async fn measure(
         seconds(started.elapsed().saturating_sub(booked)),
     );
 
+    scratch.analyze().await?;
     if let Some(load) = report::load_average() {
         println!(
             "bench: load average {load:.2} on {} cores as the reminders fall due",
