@@ -28,6 +28,21 @@ pub(crate) struct ConsentBook {
     complete: bool,
 }
 
+/// The Consents with any of `terms`, newest first: the latest speak, and older ones
+/// beyond `most` no longer matter.
+fn consent_search(terms: Vec<Term>, most: u32) -> Search {
+    Search {
+        resource_type: "Consent",
+        terms: vec![TermFilter { any_of: terms }],
+        ids: Vec::new(),
+        start_from: None,
+        start_before: None,
+        sort: Sort::Newest,
+        count: most,
+        offset: 0,
+    }
+}
+
 /// The gate over an address's records, newest first. A record careloop wrote that no
 /// longer reads may be a stop: the message waits for it rather than risk going against
 /// the patient's word.
@@ -93,20 +108,7 @@ impl Engine {
     async fn consents(&self, term: Term) -> Result<Vec<Value>, EngineError> {
         let page = self
             .store
-            .search(
-                &self.org,
-                &Search {
-                    resource_type: "Consent",
-                    terms: vec![TermFilter { any_of: vec![term] }],
-                    ids: Vec::new(),
-                    start_from: None,
-                    start_before: None,
-                    // The latest speak; older ones beyond the limit no longer matter.
-                    sort: Sort::Newest,
-                    count: MOST_RECORDS,
-                    offset: 0,
-                },
-            )
+            .search(&self.org, &consent_search(vec![term], MOST_RECORDS))
             .await?;
         page.resources
             .iter()
@@ -146,19 +148,7 @@ impl Engine {
         let most = MOST_RECORDS.saturating_mul(u32::try_from(terms.len()).unwrap_or(u32::MAX));
         let page = self
             .store
-            .search(
-                &self.org,
-                &Search {
-                    resource_type: "Consent",
-                    terms: vec![TermFilter { any_of: terms }],
-                    ids: Vec::new(),
-                    start_from: None,
-                    start_before: None,
-                    sort: Sort::Newest,
-                    count: most,
-                    offset: 0,
-                },
-            )
+            .search(&self.org, &consent_search(terms, most))
             .await?;
         let mut book = ConsentBook {
             records: HashMap::new(),

@@ -117,8 +117,7 @@ impl Engine {
                 &Search {
                     resource_type: "Communication",
                     terms: Vec::new(),
-                    // One more than can match: a page that is not full needs no count.
-                    count: u32::try_from(ids.len() + 1).unwrap_or(u32::MAX),
+                    count: u32::try_from(ids.len()).unwrap_or(u32::MAX),
                     ids,
                     start_from: None,
                     start_before: None,

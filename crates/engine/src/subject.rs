@@ -289,8 +289,7 @@ pub async fn read_many(
                     start_from: None,
                     start_before: None,
                     sort: Sort::Created,
-                    // One more than can match: a page that is not full needs no count.
-                    count: u32::try_from(chunk.len() + 1).unwrap_or(u32::MAX),
+                    count: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
                     offset: 0,
                 },
             )

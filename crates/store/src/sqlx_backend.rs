@@ -299,9 +299,13 @@ macro_rules! sqlx_backend {
                     .await
                     .map_err(database)?;
                 // A page that is not full, and found something or started at the top,
-                // holds the last match: the total follows without counting.
+                // holds the last match; so does a first page with room for every id
+                // searched for. The total then follows without counting.
                 let found = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-                let total: i64 = if found < search.limit && (found > 0 || search.offset == 0) {
+                let ids = i64::try_from(search.ids.len()).unwrap_or(i64::MAX);
+                let last = found < search.limit && (found > 0 || search.offset == 0);
+                let every_id = !search.ids.is_empty() && ids <= search.limit && search.offset == 0;
+                let total: i64 = if last || every_id {
                     search.offset + found
                 } else {
                     bind_all(sqlx::query(&count.sql), &count.binds)
