@@ -174,45 +174,36 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             resource_id,
             version,
             created_us,
-        } => vec![step(
+        } => sql_batch::insert_rows(
             dialect,
-            "INSERT INTO events (org_id, name, resource_type, resource_id, resource_version, created_us) VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                org_bind(),
-                Bind::Text((*name).to_owned()),
-                Bind::Text(resource_type.clone()),
-                Bind::Text(resource_id.clone()),
-                Bind::Int(*version),
-                Bind::Int(*created_us),
-            ],
-            true,
-        )],
+            "events",
+            sql_batch::EVENT_COLUMNS,
+            vec![sql_batch::event_values(
+                org,
+                name,
+                resource_type,
+                resource_id,
+                *version,
+                *created_us,
+            )],
+        ),
         WriteOp::InsertKey {
             key_id,
             wrapped,
             created_us,
-        } => vec![step(
+        } => sql_batch::insert_rows(
             dialect,
-            "INSERT INTO data_keys (org_id, id, wrapped, created_us) VALUES (?, ?, ?, ?)",
-            vec![
-                org_bind(),
-                Bind::Text(key_id.clone()),
-                Bind::Bytes(wrapped.clone()),
-                Bind::Int(*created_us),
-            ],
-            true,
-        )],
+            "data_keys",
+            sql_batch::KEY_COLUMNS,
+            vec![sql_batch::key_values(org, key_id, wrapped, *created_us)],
+        ),
         WriteOp::Insert { row, terms } => {
-            let mut binds = org_type_id(org, row);
-            binds.extend(row_values(row));
-            binds.push(Bind::Int(row.created_us));
-            let mut steps = vec![step(
+            let mut steps = sql_batch::insert_rows(
                 dialect,
-                "INSERT INTO resources (org_id, resource_type, id, version_id, last_updated_us, deleted, key_id, body, start_us, end_us, created_us) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                binds,
-                true,
-            )];
+                "resources",
+                sql_batch::RESOURCE_COLUMNS,
+                vec![sql_batch::resource_values(org, row)],
+            );
             steps.extend(sql_batch::insert_terms(dialect, org, &[(row, terms)]));
             steps
         }

@@ -41,17 +41,9 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
                 key_id,
                 wrapped,
                 created_us,
-            } => keys.push(vec![
-                Bind::Text(org.to_owned()),
-                Bind::Text(key_id.clone()),
-                Bind::Bytes(wrapped.clone()),
-                Bind::Int(*created_us),
-            ]),
+            } => keys.push(key_values(org, key_id, wrapped, *created_us)),
             WriteOp::Insert { row, terms: t } => {
-                let mut binds = sql::org_type_id(org, row);
-                binds.extend(sql::row_values(row));
-                binds.push(Bind::Int(row.created_us));
-                inserts.push(binds);
+                inserts.push(resource_values(org, row));
                 terms.push((row, t));
             }
             WriteOp::Update {
@@ -68,14 +60,14 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
                 resource_id,
                 version,
                 created_us,
-            } => events.push(vec![
-                Bind::Text(org.to_owned()),
-                Bind::Text((*name).to_owned()),
-                Bind::Text(resource_type.clone()),
-                Bind::Text(resource_id.clone()),
-                Bind::Int(*version),
-                Bind::Int(*created_us),
-            ]),
+            } => events.push(event_values(
+                org,
+                name,
+                resource_type,
+                resource_id,
+                *version,
+                *created_us,
+            )),
             WriteOp::InsertEnrollment(row) => {
                 let mut binds = vec![Bind::Text(org.to_owned()), Bind::Text(row.id.clone())];
                 binds.extend(sql_work::enrollment_values(row));
@@ -101,18 +93,8 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
         }
     }
     let mut steps = Vec::new();
-    steps.extend(insert_rows(
-        dialect,
-        "data_keys",
-        "org_id, id, wrapped, created_us",
-        keys,
-    ));
-    steps.extend(insert_rows(
-        dialect,
-        "resources",
-        "org_id, resource_type, id, version_id, last_updated_us, deleted, key_id, body, start_us, end_us, created_us",
-        inserts,
-    ));
+    steps.extend(insert_rows(dialect, "data_keys", KEY_COLUMNS, keys));
+    steps.extend(insert_rows(dialect, "resources", RESOURCE_COLUMNS, inserts));
     let resource_updates = updates
         .iter()
         .map(|(row, prev_version)| Versioned {
@@ -149,12 +131,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
         updates.iter().map(|(row, _)| *row),
     ));
     steps.extend(insert_terms(dialect, org, &terms));
-    steps.extend(insert_rows(
-        dialect,
-        "events",
-        "org_id, name, resource_type, resource_id, resource_version, created_us",
-        events,
-    ));
+    steps.extend(insert_rows(dialect, "events", EVENT_COLUMNS, events));
     let enrollment_columns: Vec<&str> = ENROLLMENT_COLUMNS.split(", ").collect();
     steps.extend(insert_rows(
         dialect,
@@ -194,6 +171,48 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     steps
 }
 
+/// The columns of a new data key, in [`key_values`]' order.
+pub(crate) const KEY_COLUMNS: &str = "org_id, id, wrapped, created_us";
+/// The columns of a new resource row, in [`resource_values`]' order.
+pub(crate) const RESOURCE_COLUMNS: &str = "org_id, resource_type, id, version_id, last_updated_us, deleted, key_id, body, start_us, end_us, created_us";
+/// The columns of a new event, in [`event_values`]' order.
+pub(crate) const EVENT_COLUMNS: &str =
+    "org_id, name, resource_type, resource_id, resource_version, created_us";
+
+pub(crate) fn key_values(org: &str, key_id: &str, wrapped: &[u8], created_us: i64) -> Vec<Bind> {
+    vec![
+        Bind::Text(org.to_owned()),
+        Bind::Text(key_id.to_owned()),
+        Bind::Bytes(wrapped.to_vec()),
+        Bind::Int(created_us),
+    ]
+}
+
+pub(crate) fn resource_values(org: &str, row: &Row) -> Vec<Bind> {
+    let mut binds = sql::org_type_id(org, row);
+    binds.extend(sql::row_values(row));
+    binds.push(Bind::Int(row.created_us));
+    binds
+}
+
+pub(crate) fn event_values(
+    org: &str,
+    name: &str,
+    resource_type: &str,
+    resource_id: &str,
+    version: i64,
+    created_us: i64,
+) -> Vec<Bind> {
+    vec![
+        Bind::Text(org.to_owned()),
+        Bind::Text(name.to_owned()),
+        Bind::Text(resource_type.to_owned()),
+        Bind::Text(resource_id.to_owned()),
+        Bind::Int(version),
+        Bind::Int(created_us),
+    ]
+}
+
 /// Whether every write may be grouped with its kind: only plain inserts and versioned
 /// updates, each row changed once.
 fn groupable(ops: &[WriteOp]) -> bool {
@@ -220,7 +239,12 @@ fn chunk_rows(width: usize) -> usize {
 }
 
 /// `INSERT INTO table (columns) VALUES (…), (…)`, every row required to go in.
-fn insert_rows(dialect: Dialect, table: &str, columns: &str, rows: Vec<Vec<Bind>>) -> Vec<Step> {
+pub(crate) fn insert_rows(
+    dialect: Dialect,
+    table: &str,
+    columns: &str,
+    rows: Vec<Vec<Bind>>,
+) -> Vec<Step> {
     let Some(width) = rows.first().map(Vec::len) else {
         return Vec::new();
     };
