@@ -38,21 +38,11 @@ impl Subject {
         appointment_id: &ResourceId,
         patient_id: &ResourceId,
     ) -> Result<Self, EngineError> {
-        let appointment = read_appointment(store, org, appointment_id).await?;
-        let patient = read_patient(store, org, settings, patient_id).await?;
-        let mut place = None;
-        if let Some(location) = appointment.as_ref().and_then(location_of)
-            && let Some(body) = read_json(store, org, "Location", location).await?
-        {
-            place = body.get("name").and_then(Value::as_str).map(str::to_owned);
-        }
-        Ok(Self {
-            patient_id: patient_id.clone(),
-            appointment,
-            patient,
-            place,
-            withdrawn: Vec::new(),
-        })
+        let pair = [(appointment_id.clone(), patient_id.clone())];
+        Self::load_many(store, org, settings, &pair)
+            .await?
+            .pop()
+            .ok_or(EngineError::Corrupt("a subject"))
     }
 
     /// The subjects of many (appointment, patient) pairs, in their order, read a query
