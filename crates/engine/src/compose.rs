@@ -10,7 +10,7 @@ use careloop_domain::journey::{Channel, ChannelChoice, Journey, Purpose};
 use careloop_domain::phi::PhiLevel;
 use careloop_fhir::communication::{self, Delivery, NewOutbound};
 use careloop_fhir::task::{self, NewTask};
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use careloop_store::work::OutboxRow;
 use careloop_store::{Change, Expect, NewVersion, Protection, micros};
 use serde_json::Value;
@@ -48,7 +48,7 @@ pub fn compose(
             key,
         ),
         Effect::Task { step, title } => {
-            let id = ResourceId::from_random(random_id_bytes());
+            let id = new_resource_id();
             let body = task::new(&NewTask {
                 id: &id,
                 patient: &subject.patient_id,
@@ -161,7 +161,7 @@ pub struct Outgoing<'a> {
 impl Outgoing<'_> {
     /// The writes that queue the message; `key` makes queuing it twice fail.
     pub fn changes(&self, engine: &Engine, key: String) -> Result<Vec<Change>, EngineError> {
-        let id = ResourceId::from_random(random_id_bytes());
+        let id = new_resource_id();
         let mut body = communication::outbound(&NewOutbound {
             id: &id,
             patient: self.patient,

@@ -9,7 +9,7 @@ use careloop_domain::journey::{Channel, Purpose};
 use careloop_fhir::consent as fhir_consent;
 use careloop_fhir::consent::{NewConsent, address_term};
 use careloop_store::Change;
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use careloop_store::model::{Search, Sort, Term, TermFilter};
 use serde_json::Value;
 
@@ -214,7 +214,7 @@ impl Engine {
         patients
             .iter()
             .map(|patient| {
-                let id = ResourceId::from_random(random_id_bytes());
+                let id = new_resource_id();
                 let body = fhir_consent::new(&NewConsent {
                     id: &id,
                     patient,

@@ -8,7 +8,7 @@ use careloop_domain::journey::run::{
 };
 use careloop_domain::journey::{Journey, ReplyKind};
 use careloop_domain::{AppointmentEvent, ResourceId};
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
 
@@ -96,9 +96,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let now = micros(self.store.now());
         let row = EnrollmentRow {
-            id: ResourceId::from_random(random_id_bytes())
-                .as_str()
-                .to_owned(),
+            id: new_resource_id().as_str().to_owned(),
             journey: journey.name.clone(),
             appointment_id: event.id.as_str().to_owned(),
             patient_id: patient.as_str().to_owned(),

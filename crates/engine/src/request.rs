@@ -5,14 +5,13 @@
 //! OperationOutcome naming the field: an unknown patient or appointment, no contact
 //! point for the channel, a text too long for two segments.
 
-use careloop_domain::ResourceId;
 use careloop_domain::journey::Channel;
 use careloop_domain::sms;
 use careloop_domain::template::MAX_SMS_SEGMENTS;
 use careloop_fhir::communication_request::{self, Requested};
 use careloop_fhir::service::store_error;
 use careloop_fhir::{FhirError, FhirService, IssueCode, ResourceType, Versioned};
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use serde_json::Value;
 
 use crate::compose::Outgoing;
@@ -71,7 +70,7 @@ impl Engine {
             ));
         }
         let email_subject = format!("A message from {}", self.settings.clinic.name);
-        let id = ResourceId::from_random(random_id_bytes());
+        let id = new_resource_id();
         let queued = Outgoing {
             patient: &requested.patient,
             about: &requested.about,

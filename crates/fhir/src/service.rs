@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use careloop_domain::{Appointment, AppointmentEvent, OrgId, ResourceId, appointment_events};
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use careloop_store::{Change, Committed, Expect, NewVersion, Search, Store, StoreError};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -123,7 +123,7 @@ impl FhirService {
         if_none_exist: Option<&str>,
     ) -> Result<Versioned, FhirError> {
         resource_type.ensure_writable()?;
-        let id = ResourceId::from_random(random_id_bytes());
+        let id = new_resource_id();
         self.create_fulfilled(org, resource_type, body, if_none_exist, id, Vec::new())
             .await
     }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use careloop_domain::{OrgId, ResourceId};
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use careloop_store::{Change, Expect, NewVersion, Search};
 use serde_json::{Value, json};
 
@@ -234,11 +234,7 @@ impl FhirService {
                     None => (None, None),
                 };
                 guards.extend(guard);
-                (
-                    ResourceId::from_random(random_id_bytes()),
-                    Expect::Absent,
-                    existing,
-                )
+                (new_resource_id(), Expect::Absent, existing)
             }
             (Method::Put | Method::Delete, Some(id)) => {
                 let id = path_id(resource_type, id)?;

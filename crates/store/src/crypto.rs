@@ -10,6 +10,7 @@
 //!
 //! Sealed format: version byte `1`, 12-byte random nonce, ciphertext with its 16-byte tag.
 
+use careloop_domain::ResourceId;
 use std::fmt;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -196,8 +197,23 @@ pub fn new_key_id() -> String {
 }
 
 /// 16 random bytes, for server-assigned resource ids.
-pub fn random_id_bytes() -> [u8; 16] {
+fn random_id_bytes() -> [u8; 16] {
     random_bytes::<16>()
+}
+
+/// A new server-assigned resource id: a version 7 UUID of the wall clock and random bits.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the time only places the row near its neighbours in the indexes and nobody \
+              reads it back, so a manual clock has no say in it"
+)]
+pub fn new_resource_id() -> ResourceId {
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
+    ResourceId::time_ordered(unix_ms, random_id_bytes())
 }
 
 #[cfg(test)]

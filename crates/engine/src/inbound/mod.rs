@@ -17,7 +17,7 @@ use careloop_fhir::communication::{self, NewInbound};
 use careloop_fhir::resource::ResourceType;
 use careloop_fhir::task::{self, NewTask};
 use careloop_fhir::{Context, FhirService, appointment as fhir_appointment};
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 use careloop_store::{Change, StoreError};
 use jiff::SignedDuration;
 
@@ -463,7 +463,7 @@ impl Engine {
         target: &Candidate,
         message: &ResourceId,
     ) -> Result<Change, EngineError> {
-        let id = ResourceId::from_random(random_id_bytes());
+        let id = new_resource_id();
         let body = task::new(&NewTask {
             id: &id,
             patient: &target.patient,

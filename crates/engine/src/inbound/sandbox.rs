@@ -2,9 +2,8 @@
 //! the patient would, and careloop handles the answer exactly as it handles one that a
 //! provider's webhook brings.
 
-use careloop_domain::ResourceId;
 use careloop_domain::journey::Channel;
-use careloop_store::crypto::random_id_bytes;
+use careloop_store::crypto::new_resource_id;
 
 use super::{Inbound, Received};
 use crate::{Engine, EngineError};
@@ -36,7 +35,7 @@ impl Engine {
         {
             return Err(SimulateError::NotSandbox(real.name()));
         }
-        let id = ResourceId::from_random(random_id_bytes());
+        let id = new_resource_id();
         Ok(self
             .receive(&Inbound {
                 channel,
