@@ -199,10 +199,23 @@ impl Engine {
             flag.store(true, Ordering::SeqCst);
             engine.nudge();
         });
-        tokio::join!(
-            self.run_stage(Stage::Plan, &stopping),
-            self.run_stage(Stage::Send, &stopping),
-        );
+        // Each stage is its own task, so that one's work in this process (composing,
+        // sealing, parsing) runs on another core than the other's.
+        let lanes = std::iter::once(Stage::Plan).chain(std::iter::repeat_n(
+            Stage::Send,
+            self.settings.send_lanes.max(1) as usize,
+        ));
+        let stages: Vec<_> = lanes
+            .map(|stage| {
+                let (engine, stopping) = (self.clone(), stopping.clone());
+                tokio::spawn(async move { engine.run_stage(stage, &stopping).await })
+            })
+            .collect();
+        for stage in stages {
+            if let Err(error) = stage.await {
+                tracing::error!(error = %error, "an engine stage stopped");
+            }
+        }
     }
 
     async fn run_stage(&self, stage: Stage, stopping: &AtomicBool) {

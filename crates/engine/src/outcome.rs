@@ -360,6 +360,7 @@ fn communication_put(
             resource_type: "Communication",
             id,
             terms: communication::terms(&body),
+            changed_terms: Some(communication::DELIVERY_TERMS),
             body: serde_json::to_vec(&body).map_err(|_| EngineError::Corrupt("a Communication"))?,
             start: None,
             end: None,

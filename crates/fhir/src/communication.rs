@@ -16,6 +16,9 @@ use crate::reference::{code_term, reference_term};
 
 pub(crate) const EXTENSION_BASE: &str = "https://careloop.org/fhir/StructureDefinition/";
 pub const DELIVERY_STATUS: &str = "delivery-status";
+/// The search parameters whose terms [`record_delivery`] can change: a delivery report
+/// rewrites a message's status and nothing else it is searched by.
+pub const DELIVERY_TERMS: &[&str] = &[STATUS];
 pub const ADDRESS: &str = "address";
 pub const PROVIDER_ID: &str = "provider-id";
 pub const ERROR_CODE: &str = "error-code";
@@ -443,6 +446,7 @@ mod tests {
         assert_eq!(sendable.subject.as_deref(), Some("Reminder"));
         assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Queued));
         assert_eq!(resource["status"], "preparation");
+        let queued_terms = terms(&resource);
         record_delivery(
             &mut resource,
             &Delivery {
@@ -454,6 +458,16 @@ mod tests {
             },
         );
         assert_eq!(resource["status"], "completed");
+        // Only the terms a delivery report may change did change: the store rewrites
+        // no others.
+        let unchanged = |terms: Vec<Term>| -> Vec<(&str, String)> {
+            terms
+                .into_iter()
+                .filter(|t| !DELIVERY_TERMS.contains(&t.param))
+                .map(|t| (t.param, t.value))
+                .collect()
+        };
+        assert_eq!(unchanged(terms(&resource)), unchanged(queued_terms));
         assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Delivered));
         assert!(resource.get("sent").is_some());
         let names: Vec<&str> = terms(&resource).iter().map(|t| t.param).collect();

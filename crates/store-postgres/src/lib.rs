@@ -15,6 +15,8 @@ const MAX_CONNECTIONS: u32 = 10;
 
 pub struct PgBackend {
     pool: PgPool,
+    /// The same pool: PostgreSQL's writers need no connection of their own.
+    writer: PgPool,
     /// PostgreSQL's writers lock rows, not the database: no turns.
     writes: WriteTurns,
 }
@@ -38,6 +40,7 @@ impl PgBackend {
             .connect_with(options)
             .await?;
         Ok(Self {
+            writer: pool.clone(),
             pool,
             writes: WriteTurns::default(),
         })

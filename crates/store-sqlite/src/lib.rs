@@ -21,6 +21,9 @@ const CHECKPOINT_PAGES: &str = "8000";
 
 pub struct SqliteBackend {
     pool: SqlitePool,
+    /// The one connection that writes: its page cache stays warm across its own
+    /// commits, where a write on any pooled connection emptied every other's.
+    writer: SqlitePool,
     /// SQLite lets one writer in at a time; this process's writers queue for it.
     writes: WriteTurns,
 }
@@ -44,19 +47,24 @@ impl SqliteBackend {
             // to the database once per checkpoint, not once per batch or two.
             .pragma("wal_autocheckpoint", CHECKPOINT_PAGES)
             .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
         Ok(Self {
             pool,
+            writer,
             writes: WriteTurns::one_at_a_time(),
         })
     }
 
     /// Brings the schema up to date.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await
+        sqlx::migrate!("./migrations").run(&self.writer).await
     }
 }
 

@@ -32,6 +32,16 @@ impl Dialect {
             }
         }
     }
+
+    /// What makes a statement on `table` look rows up through `index`, where the
+    /// dialect's planner would otherwise pick worse: SQLite, without statistics, takes
+    /// the longest key it can match a prefix of, even to walk every row of a type.
+    pub fn indexed_by(self, index: &str) -> String {
+        match self {
+            Self::Sqlite => format!(" INDEXED BY {index}"),
+            Self::Postgres => String::new(),
+        }
+    }
 }
 
 /// A value bound to a placeholder.
@@ -211,25 +221,23 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             row,
             prev_version,
             terms,
+            replaced,
         } => {
             let mut binds = row_values(row);
             binds.extend(org_type_id(org, row));
             binds.push(Bind::Int(*prev_version));
-            let mut steps = vec![
-                step(
-                    dialect,
-                    "UPDATE resources SET version_id = ?, last_updated_us = ?, deleted = ?, key_id = ?, body = ?, start_us = ?, end_us = ? \
+            let mut steps = vec![step(
+                dialect,
+                "UPDATE resources SET version_id = ?, last_updated_us = ?, deleted = ?, key_id = ?, body = ?, start_us = ?, end_us = ? \
                      WHERE org_id = ? AND resource_type = ? AND id = ? AND version_id = ?",
-                    binds,
-                    true,
-                ),
-                step(
-                    dialect,
-                    "DELETE FROM resource_terms WHERE org_id = ? AND resource_type = ? AND resource_id = ?",
-                    org_type_id(org, row),
-                    false,
-                ),
-            ];
+                binds,
+                true,
+            )];
+            steps.extend(sql_batch::delete_terms(
+                dialect,
+                org,
+                std::iter::once((row, *replaced)),
+            ));
             steps.extend(sql_batch::insert_terms(dialect, org, &[(row, terms)]));
             steps
         }

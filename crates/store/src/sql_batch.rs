@@ -28,7 +28,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     }
     let mut keys = Vec::new();
     let mut inserts = Vec::new();
-    let mut updates = Vec::new();
+    let mut updates: Vec<(&Row, i64, Replaced)> = Vec::new();
     let mut terms: Vec<(&Row, &[HashedTerm])> = Vec::new();
     let mut events = Vec::new();
     let mut enrolled = Vec::new();
@@ -50,8 +50,9 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
                 row,
                 prev_version,
                 terms: t,
+                replaced,
             } => {
-                updates.push((row, *prev_version));
+                updates.push((row, *prev_version, *replaced));
                 terms.push((row, t));
             }
             WriteOp::AppendEvent {
@@ -97,7 +98,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     steps.extend(insert_rows(dialect, "resources", RESOURCE_COLUMNS, inserts));
     let resource_updates = updates
         .iter()
-        .map(|(row, prev_version)| Versioned {
+        .map(|(row, prev_version, _)| Versioned {
             key: vec![
                 Bind::Text(row.resource_type.clone()),
                 Bind::Text(row.id.clone()),
@@ -128,7 +129,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     steps.extend(delete_terms(
         dialect,
         org,
-        updates.iter().map(|(row, _)| *row),
+        updates.iter().map(|(row, _, replaced)| (*row, *replaced)),
     ));
     steps.extend(insert_terms(dialect, org, &terms));
     steps.extend(insert_rows(dialect, "events", EVENT_COLUMNS, events));
@@ -332,21 +333,44 @@ fn update_rows(dialect: Dialect, org: &str, table: &Table<'_>, rows: Vec<Version
         .collect()
 }
 
-/// Removes the terms of the rows updated, to be written again.
-fn delete_terms<'a>(dialect: Dialect, org: &str, rows: impl Iterator<Item = &'a Row>) -> Vec<Step> {
-    let rows: Vec<&Row> = rows.collect();
-    let mut types: Vec<&str> = rows.iter().map(|r| r.resource_type.as_str()).collect();
-    types.sort_unstable();
-    types.dedup();
-    types
+/// The search parameters an update rewrites the terms of; `None`: all of them.
+type Replaced = Option<&'static [&'static str]>;
+
+/// Removes the terms of the rows updated that are to be written again: all of a row's,
+/// or those of the parameters it replaces. One statement per resource type and set of
+/// parameters, found through the owner index.
+pub(crate) fn delete_terms<'a>(
+    dialect: Dialect,
+    org: &str,
+    rows: impl Iterator<Item = (&'a Row, Replaced)>,
+) -> Vec<Step> {
+    let mut groups: Vec<((&str, Replaced), Vec<String>)> = Vec::new();
+    for (row, replaced) in rows {
+        let group = (row.resource_type.as_str(), replaced);
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, ids)) => ids.push(row.id.clone()),
+            None => groups.push((group, vec![row.id.clone()])),
+        }
+    }
+    // With a parameter to match as well, SQLite would walk all of that parameter's terms
+    // in the primary key instead of the few rows of each owner.
+    let by_owner = dialect.indexed_by("resource_terms_by_owner");
+    groups
         .into_iter()
-        .flat_map(|resource_type| {
-            let ids: Vec<String> = rows
+        .flat_map(|((resource_type, replaced), ids)| {
+            let params: Vec<String> = replaced
+                .unwrap_or_default()
                 .iter()
-                .filter(|r| r.resource_type == resource_type)
-                .map(|r| r.id.clone())
+                .map(|p| (*p).to_owned())
                 .collect();
-            ids.chunks(MAX_BINDS)
+            let (params_condition, params) = match replaced {
+                Some(_) => {
+                    let (condition, binds) = sql_work::in_list("param", &params);
+                    (format!(" AND {condition}"), binds)
+                }
+                None => (String::new(), Vec::new()),
+            };
+            ids.chunks(MAX_BINDS - params.len())
                 .map(|chunk| {
                     let (condition, ids) = sql_work::in_list("resource_id", chunk);
                     let mut binds = vec![
@@ -354,9 +378,10 @@ fn delete_terms<'a>(dialect: Dialect, org: &str, rows: impl Iterator<Item = &'a 
                         Bind::Text(resource_type.to_owned()),
                     ];
                     binds.extend(ids);
+                    binds.extend(params.iter().cloned());
                     Step {
                         sql: dialect.render(&format!(
-                            "DELETE FROM resource_terms WHERE org_id = ? AND resource_type = ? AND {condition}"
+                            "DELETE FROM resource_terms{by_owner} WHERE org_id = ? AND resource_type = ? AND {condition}{params_condition}"
                         )),
                         binds,
                         check: Check::Nothing,
@@ -451,6 +476,7 @@ mod tests {
                 row: row(id),
                 prev_version: 1,
                 terms: vec![term()],
+                replaced: None,
             },
             WriteOp::UpdateOutbox {
                 row: outbox(id),
@@ -472,7 +498,10 @@ mod tests {
                 kinds,
                 [
                     "UPDATE resources SET version_id = v.column3, last_updated_us = v.column4, deleted = v.column5, key_id = v.column6, body = v.column7, start_us = v.column8, end_us = v.column9 FROM",
-                    "DELETE FROM resource_terms WHERE org_id = ? AND resource_type = ? AND resource_id IN",
+                    &format!(
+                        "DELETE FROM resource_terms{} WHERE org_id = ? AND resource_type = ? AND resource_id IN",
+                        dialect.indexed_by("resource_terms_by_owner")
+                    ),
                     "INSERT INTO resource_terms",
                     "UPDATE outbox SET idempotency_key = v.column2, patient_id = v.column3, channel = v.column4, status = v.column5, due_us = v.column6, attempts = v.column7, lease_us = v.column8, provider_id = v.column9, error_code = v.column10, reason = v.column11, unknown_resends = v.column12, version = v.column13, created_us = v.column14, updated_us = v.column15, purpose = v.column16, sent_us = v.column17 FROM",
                 ]
@@ -488,6 +517,43 @@ mod tests {
                 assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
             }
         }
+    }
+
+    #[test]
+    fn an_update_of_some_parameters_deletes_only_their_terms() {
+        const STATUS: &[&str] = &["status"];
+        let ops: Vec<WriteOp> = ["a", "b"]
+            .into_iter()
+            .flat_map(settle)
+            .map(|op| match op {
+                WriteOp::Update {
+                    row,
+                    prev_version,
+                    terms,
+                    ..
+                } => WriteOp::Update {
+                    replaced: (row.id == "a").then_some(STATUS),
+                    row,
+                    prev_version,
+                    terms,
+                },
+                other => other,
+            })
+            .collect();
+        let steps = write_steps(Dialect::Sqlite, "org", &ops);
+        let deletes: Vec<&Step> = steps
+            .iter()
+            .filter(|s| s.sql.starts_with("DELETE FROM resource_terms"))
+            .collect();
+        assert_eq!(deletes.len(), 2);
+        assert!(
+            deletes[0]
+                .sql
+                .ends_with("resource_id IN (?) AND param IN (?)")
+        );
+        assert_eq!(deletes[0].binds.last(), Some(&Bind::Text("status".into())));
+        assert!(deletes[1].sql.ends_with("resource_id IN (?)"));
+        assert_eq!(deletes[1].binds.last(), Some(&Bind::Text("b".into())));
     }
 
     #[test]

@@ -156,7 +156,7 @@ macro_rules! sqlx_backend {
             ) -> Result<Vec<$crate::work::OutboxRow>, $crate::BackendError> {
                 let _turn = self.writes.take().await;
                 let step = $crate::sql_work::claim_outbox($dialect, org, now_us, lease_us, limit);
-                fetch_rows(&self.pool, &step, outbox_from).await
+                fetch_rows(&self.writer, &step, outbox_from).await
             }
 
             async fn sweep_outbox(
@@ -166,7 +166,7 @@ macro_rules! sqlx_backend {
                 wait_until_us: i64,
             ) -> Result<u64, $crate::BackendError> {
                 let _turn = self.writes.take().await;
-                let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
+                let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
                 let mut moved = 0;
                 for step in $crate::sql_work::sweep_outbox($dialect, org, now_us, wait_until_us) {
                     moved += bind_all(sqlx::query(&step.sql), &step.binds)
@@ -205,7 +205,7 @@ macro_rules! sqlx_backend {
                 use sqlx::Row as _;
                 let _turn = self.writes.take().await;
                 let [create, take] = $crate::sql_work::take_send_rate($dialect, org, take, now_us);
-                let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
+                let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
                 bind_all(sqlx::query(&create.sql), &create.binds)
                     .execute(&mut *tx)
                     .await
@@ -359,7 +359,7 @@ macro_rules! sqlx_backend {
                 let _turn = self.writes.take().await;
                 let step = $crate::sql::mark_events_handled($dialect, org, seqs, handled_us);
                 bind_all(sqlx::query(&step.sql), &step.binds)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database)?;
                 Ok(())
@@ -371,7 +371,7 @@ macro_rules! sqlx_backend {
                 ops: &[$crate::backend::WriteOp],
             ) -> Result<(), $crate::BackendError> {
                 let _turn = self.writes.take().await;
-                let mut tx = self.pool.begin_with($begin).await.map_err(database)?;
+                let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
                 {
                     for step in $crate::sql_batch::write_steps($dialect, org, ops) {
                         let query = bind_all(sqlx::query(&step.sql), &step.binds);

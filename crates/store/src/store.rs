@@ -597,9 +597,12 @@ impl Plan<'_> {
             }
             None => version.body.clone(),
         };
+        // A new row gets all its terms; an update only those it may change.
+        let replaced = version.changed_terms.filter(|_| head.is_some());
         let mut terms: Vec<HashedTerm> = version
             .terms
             .iter()
+            .filter(|term| replaced.is_none_or(|params| params.contains(&term.param)))
             .map(|term| HashedTerm {
                 param: term.param,
                 hash: self.store.term_hash(
@@ -624,7 +627,14 @@ impl Plan<'_> {
             start_us: version.start.map(micros),
             end_us: version.end.map(micros),
         };
-        self.push(version.resource_type, &version.id, row, head, terms);
+        self.push(
+            version.resource_type,
+            &version.id,
+            row,
+            head,
+            terms,
+            replaced,
+        );
         self.append_events(
             version.resource_type,
             &version.id,
@@ -691,7 +701,7 @@ impl Plan<'_> {
             end_us: None,
         };
         let version = row.version;
-        self.push(resource_type, id, row, head, Vec::new());
+        self.push(resource_type, id, row, head, Vec::new(), None);
         self.append_events(resource_type, id, version, events);
         Ok(())
     }
@@ -737,6 +747,7 @@ impl Plan<'_> {
         row: Row,
         head: Option<Head>,
         terms: Vec<HashedTerm>,
+        replaced: Option<&'static [&'static str]>,
     ) {
         self.committed.push(Committed {
             resource_type,
@@ -750,6 +761,7 @@ impl Plan<'_> {
                 row,
                 prev_version: head.version,
                 terms,
+                replaced,
             },
             None => WriteOp::Insert { row, terms },
         });
