@@ -23,7 +23,7 @@ use std::collections::HashMap;
 /// Events read per round.
 const EVENT_BATCH: u32 = 100;
 /// Enrollments woken per round.
-const TIMER_BATCH: i64 = 100;
+const TIMER_BATCH: u32 = 100;
 /// Tries of a move that lost to a concurrent one, each on fresh state.
 const MOVE_TRIES: usize = 4;
 
@@ -110,6 +110,7 @@ impl Engine {
             version: 0,
             created_us: now,
             updated_us: now,
+            lease_us: None,
         };
         // The enrollment and its first steps are written together; the enrollment's
         // uniqueness (event, journey, patient) makes a second try (after a crash, or by
@@ -130,13 +131,7 @@ impl Engine {
     pub async fn run_timers(&self) -> Result<usize, EngineError> {
         let due = self
             .store
-            .enrollments(
-                &self.org,
-                &EnrollmentQuery::Due {
-                    now_us: micros(self.store.now()),
-                    limit: TIMER_BATCH,
-                },
-            )
+            .claim_due_enrollments(&self.org, self.settings.lease, TIMER_BATCH)
             .await?;
         if due.is_empty() {
             return Ok(0);
@@ -323,6 +318,7 @@ impl Engine {
         let mut next = row.clone();
         next.version = row.version + 1;
         next.updated_us = micros(now);
+        next.lease_us = None;
         if let Some(seq) = event_seq {
             next.event_seq = seq;
         }

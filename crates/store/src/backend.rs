@@ -198,6 +198,16 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn outbox(&self, org: &str, query: &OutboxQuery) -> Result<Vec<OutboxRow>, BackendError>;
 
+    /// Holds up to `limit` due active enrollments until `lease_us`; rows other rounds
+    /// hold, or are taking at the same moment, are skipped.
+    async fn claim_due_enrollments(
+        &self,
+        org: &str,
+        now_us: i64,
+        lease_us: i64,
+        limit: i64,
+    ) -> Result<Vec<EnrollmentRow>, BackendError>;
+
     /// Claims up to `limit` due queued messages until `lease_us`; rows other senders are
     /// claiming at the same moment are skipped.
     async fn claim_outbox(

@@ -8,7 +8,7 @@ use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, RateTa
 
 /// The columns every enrollment read selects, in [`EnrollmentRow`]'s order.
 pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, trigger_seq, event_seq, step, \
-     wake_us, waiting, last_reply, ended, version, created_us, updated_us";
+     wake_us, waiting, last_reply, ended, version, created_us, updated_us, lease_us";
 
 /// The columns every outbox read selects, in [`OutboxRow`]'s order.
 pub const OUTBOX_COLUMNS: &str = "id, idempotency_key, patient_id, channel, status, due_us, attempts, lease_us, provider_id, \
@@ -101,10 +101,6 @@ fn versioned_update(
 pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step {
     let org = Bind::Text(org.to_owned());
     let (filter, binds) = match query {
-        EnrollmentQuery::Due { now_us, limit } => (
-            "ended IS NULL AND wake_us <= ? ORDER BY wake_us, id LIMIT ?",
-            vec![org, Bind::Int(*now_us), Bind::Int(*limit)],
-        ),
         EnrollmentQuery::OfAppointment(id) => (
             "appointment_id = ? ORDER BY created_us, id",
             vec![org, Bind::Text(id.clone())],
@@ -139,7 +135,42 @@ pub(crate) fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
         Bind::Int(row.version),
         Bind::Int(row.created_us),
         Bind::Int(row.updated_us),
+        Bind::OptInt(row.lease_us),
     ]
+}
+
+/// Holds up to `limit` active enrollments whose wake time has come, earliest first,
+/// until `lease_us`: a second timer round (another process on PostgreSQL) skips them
+/// instead of planning the same moves and losing the race to write them. The hold
+/// changes no version, so a reply or event that moves one meanwhile still wins.
+pub fn claim_due_enrollments(
+    dialect: Dialect,
+    org: &str,
+    now_us: i64,
+    lease_us: i64,
+    limit: i64,
+) -> Step {
+    let lock = match dialect {
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    };
+    step(
+        dialect,
+        &format!(
+            "UPDATE enrollments SET lease_us = ? WHERE org_id = ? AND id IN (SELECT id FROM enrollments \
+             WHERE org_id = ? AND ended IS NULL AND wake_us <= ? AND (lease_us IS NULL OR lease_us <= ?) \
+             ORDER BY wake_us, id LIMIT ?{lock}) RETURNING {ENROLLMENT_COLUMNS}"
+        ),
+        vec![
+            Bind::Int(lease_us),
+            Bind::Text(org.to_owned()),
+            Bind::Text(org.to_owned()),
+            Bind::Int(now_us),
+            Bind::Int(now_us),
+            Bind::Int(limit),
+        ],
+        Check::Nothing,
+    )
 }
 
 /// Fails with a conflict when this event already enrolled this patient in this
@@ -461,6 +492,7 @@ mod tests {
             version: 1,
             created_us: 0,
             updated_us: 0,
+            lease_us: None,
         };
         let outbox_row = OutboxRow {
             id: "o".into(),
@@ -515,11 +547,8 @@ mod tests {
         {
             placeholders_match(&s);
         }
+        placeholders_match(&claim_due_enrollments(d, "o", 1, 2, 3));
         for query in [
-            EnrollmentQuery::Due {
-                now_us: 1,
-                limit: 2,
-            },
             EnrollmentQuery::OfAppointment("a".into()),
             EnrollmentQuery::ActiveOfPatient("p".into()),
             EnrollmentQuery::ById("e".into()),

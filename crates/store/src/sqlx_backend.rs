@@ -86,6 +86,7 @@ macro_rules! sqlx_backend {
                 version: row.try_get(11)?,
                 created_us: row.try_get(12)?,
                 updated_us: row.try_get(13)?,
+                lease_us: row.try_get(14)?,
             })
         }
 
@@ -145,6 +146,19 @@ macro_rules! sqlx_backend {
             ) -> Result<Vec<$crate::work::OutboxRow>, $crate::BackendError> {
                 let step = $crate::sql_work::outbox($dialect, org, query);
                 fetch_rows(&self.pool, &step, outbox_from).await
+            }
+
+            async fn claim_due_enrollments(
+                &self,
+                org: &str,
+                now_us: i64,
+                lease_us: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::work::EnrollmentRow>, $crate::BackendError> {
+                let _turn = self.writes.take().await;
+                let step =
+                    $crate::sql_work::claim_due_enrollments($dialect, org, now_us, lease_us, limit);
+                fetch_rows(&self.writer, &step, enrollment_from).await
             }
 
             async fn claim_outbox(

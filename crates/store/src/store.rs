@@ -237,6 +237,29 @@ impl Store {
         Ok(self.inner.backend.outbox(org.as_str(), query).await?)
     }
 
+    /// Holds up to `limit` enrollments whose wake time has come, for `lease`: another
+    /// timer round sees them again only when this one moved them or went silent past
+    /// the lease.
+    pub async fn claim_due_enrollments(
+        &self,
+        org: &OrgId,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<EnrollmentRow>, StoreError> {
+        let now = self.inner.clock.now();
+        let lease_until = now.checked_add(lease).unwrap_or(now);
+        Ok(self
+            .inner
+            .backend
+            .claim_due_enrollments(
+                org.as_str(),
+                micros(now),
+                micros(lease_until),
+                i64::from(limit),
+            )
+            .await?)
+    }
+
     /// Claims up to `limit` messages that are due now, for `lease`: another sender sees
     /// them again only if this one goes silent past the lease.
     pub async fn claim_outbox(

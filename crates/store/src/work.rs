@@ -26,6 +26,9 @@ pub struct EnrollmentRow {
     pub version: i64,
     pub created_us: i64,
     pub updated_us: i64,
+    /// Until when a timer round holds it (see [`crate::Store::claim_due_enrollments`]);
+    /// a move lets go of it.
+    pub lease_us: Option<i64>,
 }
 
 impl EnrollmentRow {
@@ -37,11 +40,6 @@ impl EnrollmentRow {
 /// Which enrollments to read.
 #[derive(Clone, Debug)]
 pub enum EnrollmentQuery {
-    /// Active ones whose wake time has come, earliest first.
-    Due {
-        now_us: i64,
-        limit: i64,
-    },
     /// Every one about this appointment, oldest first.
     OfAppointment(String),
     /// Active ones of this patient, oldest first.
