@@ -139,6 +139,10 @@ pub(crate) fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
     ]
 }
 
+/// Claims are written as a materialized `WITH`: as an `IN (SELECT … LIMIT … FOR UPDATE
+/// SKIP LOCKED)` PostgreSQL may scan the subquery again for each row it updates, skip the
+/// rows it just locked itself, and so take more rows than the limit.
+///
 /// Holds up to `limit` active enrollments whose wake time has come, earliest first,
 /// until `lease_us`: a second timer round (another process on PostgreSQL) skips them
 /// instead of planning the same moves and losing the race to write them. The hold
@@ -157,17 +161,19 @@ pub fn claim_due_enrollments(
     step(
         dialect,
         &format!(
-            "UPDATE enrollments SET lease_us = ? WHERE org_id = ? AND id IN (SELECT id FROM enrollments \
+            "WITH due AS MATERIALIZED (SELECT id FROM enrollments \
              WHERE org_id = ? AND ended IS NULL AND wake_us <= ? AND (lease_us IS NULL OR lease_us <= ?) \
-             ORDER BY wake_us, id LIMIT ?{lock}) RETURNING {ENROLLMENT_COLUMNS}"
+             ORDER BY wake_us, id LIMIT ?{lock}) \
+             UPDATE enrollments SET lease_us = ? WHERE org_id = ? AND id IN (SELECT id FROM due) \
+             RETURNING {ENROLLMENT_COLUMNS}"
         ),
         vec![
-            Bind::Int(lease_us),
-            Bind::Text(org.to_owned()),
             Bind::Text(org.to_owned()),
             Bind::Int(now_us),
             Bind::Int(now_us),
             Bind::Int(limit),
+            Bind::Int(lease_us),
+            Bind::Text(org.to_owned()),
         ],
         Check::Nothing,
     )
@@ -309,18 +315,19 @@ pub fn claim_outbox(dialect: Dialect, org: &str, now_us: i64, lease_us: i64, lim
     step(
         dialect,
         &format!(
-            "UPDATE outbox SET status = '{SENDING}', lease_us = ?, attempts = attempts + 1, version = version + 1, updated_us = ?, sent_us = ? \
-             WHERE org_id = ? AND id IN (SELECT id FROM outbox WHERE org_id = ? AND status = '{QUEUED}' AND due_us <= ? \
-             ORDER BY due_us, id LIMIT ?{lock}) RETURNING {OUTBOX_COLUMNS}"
+            "WITH due AS MATERIALIZED (SELECT id FROM outbox WHERE org_id = ? AND status = '{QUEUED}' AND due_us <= ? \
+             ORDER BY due_us, id LIMIT ?{lock}) \
+             UPDATE outbox SET status = '{SENDING}', lease_us = ?, attempts = attempts + 1, version = version + 1, updated_us = ?, sent_us = ? \
+             WHERE org_id = ? AND id IN (SELECT id FROM due) RETURNING {OUTBOX_COLUMNS}"
         ),
         vec![
+            Bind::Text(org.to_owned()),
+            Bind::Int(now_us),
+            Bind::Int(limit),
             Bind::Int(lease_us),
             Bind::Int(now_us),
             Bind::Int(now_us),
             Bind::Text(org.to_owned()),
-            Bind::Text(org.to_owned()),
-            Bind::Int(now_us),
-            Bind::Int(limit),
         ],
         Check::Nothing,
     )

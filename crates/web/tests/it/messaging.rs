@@ -5,6 +5,7 @@
 
 use careloop_channels::SendError;
 use careloop_domain::journey::Channel;
+use careloop_store::work::EnrollmentQuery;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -20,6 +21,7 @@ crate::on_both_backends!(
     failed_sends_are_retried_then_dead_lettered,
     a_permanent_refusal_is_final,
     two_engines_send_each_message_once,
+    a_timer_round_holds_its_enrollments_from_another,
     sends_that_never_get_an_answer_end_dead,
     an_oversized_text_is_blocked_and_the_engine_goes_on,
     erasing_the_patient_removes_their_journeys_and_outbox,
@@ -384,6 +386,61 @@ async fn two_engines_send_each_message_once(app: &TestApp) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 15);
+}
+
+async fn a_timer_round_holds_its_enrollments_from_another(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    for n in 0..3 {
+        book_in_boston(app, &format!("appt-{n}")).await;
+    }
+    app.engine.run_until_idle().await.unwrap();
+    let confirmations = app.sent.taken().len();
+    // A week later every reminder journey is due; one round holds two of them.
+    app.clock.set("2026-03-09T15:00:00Z".parse().unwrap());
+    let lease = SignedDuration::from_secs(120);
+    let org = app.engine.org();
+    let first = app
+        .store
+        .claim_due_enrollments(&org, lease, 2)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    let second = app
+        .store
+        .claim_due_enrollments(&org, lease, 10)
+        .await
+        .unwrap();
+    let ids = |rows: &[careloop_store::work::EnrollmentRow]| -> Vec<String> {
+        rows.iter().map(|r| r.id.clone()).collect()
+    };
+    assert_eq!(second.len(), 1, "only the one not held");
+    assert!(!ids(&first).contains(&second[0].id));
+    assert!(
+        app.store
+            .claim_due_enrollments(&org, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A round that went silent lets go when its lease is over.
+    app.clock.advance(SignedDuration::from_secs(121));
+    let again = app
+        .store
+        .claim_due_enrollments(&org, lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 3);
+    // The engine moves them once that hold lapses too, and moving lets go of them.
+    app.clock.advance(SignedDuration::from_secs(121));
+    app.engine.run_until_idle().await.unwrap();
+    assert!(app.sent.taken().len() > confirmations);
+    let active = app
+        .store
+        .enrollments(&org, &EnrollmentQuery::ActiveOfPatient(PATIENT.into()))
+        .await
+        .unwrap();
+    assert!(!active.is_empty());
+    assert!(active.iter().all(|row| row.lease_us.is_none()));
 }
 
 async fn sends_that_never_get_an_answer_end_dead(app: &TestApp) {
