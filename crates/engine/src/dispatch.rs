@@ -35,12 +35,22 @@ pub(crate) struct Record {
 }
 
 impl Engine {
-    /// Sends what is due, one claimed batch. Returns how many messages it handled.
+    /// Sends what is due, one batch: what planning handed over claimed, else a batch
+    /// claimed from the outbox. Returns how many messages it handled.
     ///
     /// The batch's Communications are read in one query and its outcomes recorded in
     /// one transaction, so a busy outbox costs a few statements per message, not a
     /// round of reads and a commit each.
     pub async fn dispatch(&self) -> Result<usize, EngineError> {
+        let batch = usize::try_from(self.settings.batch).unwrap_or(usize::MAX);
+        let handed = self.handoff.take(batch);
+        if !handed.is_empty() {
+            let (claimed, records) = handed
+                .into_iter()
+                .map(|h| (h.row.clone(), (h.row.id, h.record)))
+                .unzip();
+            return self.send_claimed(claimed, records).await;
+        }
         self.store
             .sweep_outbox(&self.org, self.settings.unknown_grace)
             .await?;
@@ -48,11 +58,20 @@ impl Engine {
             .store
             .claim_outbox(&self.org, self.settings.lease, self.settings.batch)
             .await?;
-        let count = claimed.len();
-        if count == 0 {
+        if claimed.is_empty() {
             return Ok(0);
         }
-        let mut records = self.records(&claimed).await?;
+        let records = self.records(&claimed).await?;
+        self.send_claimed(claimed, records).await
+    }
+
+    /// Runs the gates on a claimed batch, sends what may go and records every outcome.
+    async fn send_claimed(
+        &self,
+        claimed: Vec<OutboxRow>,
+        mut records: HashMap<String, Record>,
+    ) -> Result<usize, EngineError> {
+        let count = claimed.len();
         let facts = Arc::new(
             self.batch_facts(
                 claimed

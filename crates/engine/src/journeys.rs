@@ -118,7 +118,7 @@ impl Engine {
         let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
         let mut changes = vec![Change::Enroll(first)];
         changes.extend(effects);
-        match self.store.commit(&self.org, &changes).await {
+        match self.commit_handing_off(changes).await {
             // Enrolled already, or the patient or appointment is gone.
             Ok(_) | Err(StoreError::Conflict | StoreError::MissingOwner) => Ok(()),
             Err(other) => Err(other.into()),
@@ -160,7 +160,7 @@ impl Engine {
         if planned.is_empty() {
             return Ok(0);
         }
-        match self.store.commit(&self.org, &changes).await {
+        match self.commit_handing_off(changes).await {
             Ok(_) => return Ok(planned.len()),
             Err(
                 StoreError::Conflict
@@ -273,7 +273,7 @@ impl Engine {
                 prev_version: row.version,
             }];
             changes.extend(effects);
-            match self.store.commit(&self.org, &changes).await {
+            match self.commit_handing_off(changes).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict | StoreError::MissingOwner) => {
                     match self

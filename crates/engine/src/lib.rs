@@ -11,6 +11,7 @@ mod compose;
 mod consent;
 mod dispatch;
 mod gates;
+mod handoff;
 pub mod inbound;
 mod journeys;
 pub mod library;
@@ -84,14 +85,20 @@ pub struct Engine {
     settings: Arc<Settings>,
     transports: Transports,
     wake: Arc<Wakers>,
+    /// Messages planned and claimed in one go, waiting for a sender.
+    handoff: Arc<handoff::Handoff>,
 }
 
-/// The engine's two stages: planning (events and timers into messages) and sending. In
+/// The engine's stages: planning (events and timers into messages) and sending. In
 /// [`Engine::run_until`] they run side by side, so the database plans the next batch
 /// while the transports wait on the last one.
 #[derive(Clone, Copy)]
 enum Stage {
+    /// Events, then timers.
     Plan,
+    /// Timers only: more lanes of them hold disjoint enrollments (each round leases its
+    /// own), where a second lane of events would handle the same events again.
+    Timers,
     Send,
 }
 
@@ -105,7 +112,7 @@ struct Wakers {
 impl Wakers {
     fn of(&self, stage: Stage) -> &Notify {
         match stage {
-            Stage::Plan => &self.plan,
+            Stage::Plan | Stage::Timers => &self.plan,
             Stage::Send => &self.send,
         }
     }
@@ -125,6 +132,7 @@ impl Engine {
             settings: Arc::new(settings),
             transports,
             wake: Arc::new(Wakers::default()),
+            handoff: Arc::default(),
         }
     }
 
@@ -201,10 +209,16 @@ impl Engine {
         });
         // Each stage is its own task, so that one's work in this process (composing,
         // sealing, parsing) runs on another core than the other's.
-        let lanes = std::iter::once(Stage::Plan).chain(std::iter::repeat_n(
-            Stage::Send,
-            self.settings.send_lanes.max(1) as usize,
-        ));
+        let lanes = |n: u32| usize::try_from(n).unwrap_or(1);
+        let lanes = std::iter::once(Stage::Plan)
+            .chain(std::iter::repeat_n(
+                Stage::Timers,
+                lanes(self.settings.plan_lanes).saturating_sub(1),
+            ))
+            .chain(std::iter::repeat_n(
+                Stage::Send,
+                lanes(self.settings.send_lanes).max(1),
+            ));
         let stages: Vec<_> = lanes
             .map(|stage| {
                 let (engine, stopping) = (self.clone(), stopping.clone());
@@ -220,13 +234,16 @@ impl Engine {
 
     async fn run_stage(&self, stage: Stage, stopping: &AtomicBool) {
         let wake = self.wake.of(stage);
-        while !stopping.load(Ordering::SeqCst) {
+        // Senders finish what was handed to them before they stop: those messages are
+        // claimed already, and would otherwise wait out their lease.
+        let handed = || matches!(stage, Stage::Send) && !self.handoff.is_empty();
+        while !stopping.load(Ordering::SeqCst) || handed() {
             match self.round(stage).await {
                 Ok(0) => {
                     let _ = tokio::time::timeout(IDLE_POLL, wake.notified()).await;
                 }
                 Ok(_) => {
-                    if let Stage::Plan = stage {
+                    if let Stage::Plan | Stage::Timers = stage {
                         // It may have queued messages.
                         self.wake.send.notify_one();
                     }
@@ -248,6 +265,7 @@ impl Engine {
                 let timers = self.run_timers().await;
                 Ok(events? + timers?)
             }
+            Stage::Timers => self.run_timers().await,
             Stage::Send => self.dispatch().await,
         }
     }

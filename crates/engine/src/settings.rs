@@ -36,6 +36,8 @@ pub struct Settings {
     pub retry_cap: SignedDuration,
     /// Messages claimed at once by one sender.
     pub batch: u32,
+    /// Rounds of timers one engine plans side by side (the first also handles events).
+    pub plan_lanes: u32,
     /// Claimed batches one engine sends side by side.
     pub send_lanes: u32,
     /// The most health information each channel may carry.
@@ -78,6 +80,7 @@ impl Settings {
             retry_base: SignedDuration::from_secs(30),
             retry_cap: SignedDuration::from_hours(1),
             batch: 50,
+            plan_lanes: 2,
             send_lanes: 3,
             phi: PhiPolicy::default(),
             caps: PerChannel::default(),
