@@ -120,18 +120,20 @@ fn message(
         _ => None,
     };
     Outgoing {
-        patient: &subject.patient_id,
-        about: std::slice::from_ref(appointment),
-        channel,
-        address: address.as_deref().unwrap_or_default(),
-        text: &text,
-        subject: subject_line.as_deref(),
-        journey_step: &format!("{}/{step}", journey.name),
-        purpose: Some(purpose),
-        // The built-in templates carry a time, a place and the clinic.
-        phi: PhiLevel::Limited,
+        message: NewOutbound {
+            patient: &subject.patient_id,
+            about: std::slice::from_ref(appointment),
+            channel,
+            address: address.as_deref().unwrap_or_default(),
+            text: &text,
+            subject: subject_line.as_deref(),
+            journey_step: &format!("{}/{step}", journey.name),
+            purpose: Some(purpose),
+            // The built-in templates carry a time, a place and the clinic.
+            phi: PhiLevel::Limited,
+            based_on: None,
+        },
         blocked,
-        based_on: None,
         not_before: None,
     }
     .changes(engine, key)
@@ -139,21 +141,10 @@ fn message(
 
 /// One message to queue: its Communication and its outbox row.
 pub struct Outgoing<'a> {
-    pub patient: &'a ResourceId,
-    pub about: &'a [ResourceId],
-    pub channel: Channel,
-    pub address: &'a str,
-    pub text: &'a str,
-    pub subject: Option<&'a str>,
-    pub journey_step: &'a str,
-    /// `None` for an answer to the patient's own text.
-    pub purpose: Option<Purpose>,
-    /// The most sensitive health information the text carries.
-    pub phi: PhiLevel,
+    /// What the Communication says of it.
+    pub message: NewOutbound<'a>,
     /// Why it cannot go, when that is known already: it is recorded as blocked.
     pub blocked: Option<&'a str>,
-    /// The CommunicationRequest it fulfils, when a client asked for it.
-    pub based_on: Option<&'a ResourceId>,
     /// Not to be sent before this time; `None` is now.
     pub not_before: Option<jiff::Timestamp>,
 }
@@ -162,19 +153,8 @@ impl Outgoing<'_> {
     /// The writes that queue the message; `key` makes queuing it twice fail.
     pub fn changes(&self, engine: &Engine, key: String) -> Result<Vec<Change>, EngineError> {
         let id = new_resource_id();
-        let mut body = communication::outbound(&NewOutbound {
-            id: &id,
-            patient: self.patient,
-            about: self.about,
-            channel: self.channel,
-            address: self.address,
-            text: self.text,
-            subject: self.subject,
-            journey_step: self.journey_step,
-            purpose: self.purpose,
-            phi: self.phi,
-            based_on: self.based_on,
-        });
+        let message = &self.message;
+        let mut body = communication::outbound(&id, message);
         let now = micros(engine.store.now());
         let due = self.not_before.map_or(now, |at| micros(at).max(now));
         let status = if self.blocked.is_some() {
@@ -197,8 +177,8 @@ impl Outgoing<'_> {
         let row = OutboxRow {
             id: id.as_str().to_owned(),
             idempotency_key: key,
-            patient_id: self.patient.as_str().to_owned(),
-            channel: self.channel.name().to_owned(),
+            patient_id: message.patient.as_str().to_owned(),
+            channel: message.channel.name().to_owned(),
             status: status.name().to_owned(),
             due_us: due,
             attempts: 0,
@@ -210,7 +190,7 @@ impl Outgoing<'_> {
             version: 1,
             created_us: now,
             updated_us: now,
-            purpose: self.purpose.map(|p| p.code().to_owned()),
+            purpose: message.purpose.map(|p| p.code().to_owned()),
             sent_us: None,
         };
         Ok(vec![
@@ -219,7 +199,7 @@ impl Outgoing<'_> {
                 &id,
                 &body,
                 communication::terms(&body),
-                self.patient,
+                message.patient,
             )?,
             Change::Enqueue(row),
         ])

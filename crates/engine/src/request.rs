@@ -8,6 +8,7 @@
 use careloop_domain::journey::Channel;
 use careloop_domain::sms;
 use careloop_domain::template::MAX_SMS_SEGMENTS;
+use careloop_fhir::communication::NewOutbound;
 use careloop_fhir::communication_request::{self, Requested};
 use careloop_fhir::service::store_error;
 use careloop_fhir::{FhirError, FhirService, IssueCode, ResourceType, Versioned};
@@ -72,17 +73,19 @@ impl Engine {
         let email_subject = format!("A message from {}", self.settings.clinic.name);
         let id = new_resource_id();
         let queued = Outgoing {
-            patient: &requested.patient,
-            about: &requested.about,
-            channel,
-            address: &address,
-            text: &requested.text,
-            subject: (channel == Channel::Email).then_some(email_subject.as_str()),
-            journey_step: ORIGIN,
-            purpose: Some(requested.purpose),
-            phi: requested.phi,
+            message: NewOutbound {
+                patient: &requested.patient,
+                about: &requested.about,
+                channel,
+                address: &address,
+                text: &requested.text,
+                subject: (channel == Channel::Email).then_some(email_subject.as_str()),
+                journey_step: ORIGIN,
+                purpose: Some(requested.purpose),
+                phi: requested.phi,
+                based_on: Some(&id),
+            },
             blocked: None,
-            based_on: Some(&id),
             not_before: requested.not_before,
         }
         .changes(self, format!("{ORIGIN}:{id}"))

@@ -35,7 +35,6 @@ const PARTICIPATION_MODE: &str = "http://terminology.hl7.org/CodeSystem/v3-Parti
 
 /// A message careloop is about to send.
 pub struct NewOutbound<'a> {
-    pub id: &'a ResourceId,
     pub patient: &'a ResourceId,
     /// The appointments it is about: one for a reminder, several for "which one?".
     pub about: &'a [ResourceId],
@@ -93,7 +92,7 @@ fn fhir_status(status: DeliveryStatus) -> &'static str {
 }
 
 /// The Communication of a message to send, queued.
-pub fn outbound(message: &NewOutbound<'_>) -> Value {
+pub fn outbound(id: &ResourceId, message: &NewOutbound<'_>) -> Value {
     let patient = format!("Patient/{}", message.patient);
     let mut extensions = vec![
         extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Queued.name()),
@@ -107,7 +106,7 @@ pub fn outbound(message: &NewOutbound<'_>) -> Value {
     }
     let mut resource = json!({
         "resourceType": "Communication",
-        "id": message.id.as_str(),
+        "id": id.as_str(),
         "extension": extensions,
         "status": fhir_status(DeliveryStatus::Queued),
         "category": [{"coding": [{
@@ -405,37 +404,41 @@ mod tests {
     #[test]
     fn an_outbound_message_reads_back_and_records_its_delivery() {
         let (me, patient, appointment) = (id(1), id(2), id(3));
-        let mut resource = outbound(&NewOutbound {
-            id: &me,
-            patient: &patient,
-            about: std::slice::from_ref(&appointment),
-            channel: Channel::Email,
-            address: "pat@example.org",
-            text: "See you soon",
-            subject: Some("Reminder"),
-            journey_step: "appointment-reminders/reminder-72h",
-            purpose: Some(Purpose::Transactional),
-            phi: PhiLevel::Clinical,
-            based_on: None,
-        });
+        let mut resource = outbound(
+            &me,
+            &NewOutbound {
+                patient: &patient,
+                about: std::slice::from_ref(&appointment),
+                channel: Channel::Email,
+                address: "pat@example.org",
+                text: "See you soon",
+                subject: Some("Reminder"),
+                journey_step: "appointment-reminders/reminder-72h",
+                purpose: Some(Purpose::Transactional),
+                phi: PhiLevel::Clinical,
+                based_on: None,
+            },
+        );
         assert_eq!(about(&resource), std::slice::from_ref(&appointment));
         assert_eq!(phi_level(&resource), PhiLevel::Clinical);
         assert_eq!(purpose(&resource), Some(Purpose::Transactional));
         // Each purpose is written and read back, the answer to a text too.
         for given in [Some(Purpose::Marketing), None] {
-            let written = outbound(&NewOutbound {
-                id: &me,
-                patient: &patient,
-                about: &[],
-                channel: Channel::Sms,
-                address: "+16175550101",
-                text: "Hi",
-                subject: None,
-                journey_step: "reply/help",
-                purpose: given,
-                phi: PhiLevel::None,
-                based_on: None,
-            });
+            let written = outbound(
+                &me,
+                &NewOutbound {
+                    patient: &patient,
+                    about: &[],
+                    channel: Channel::Sms,
+                    address: "+16175550101",
+                    text: "Hi",
+                    subject: None,
+                    journey_step: "reply/help",
+                    purpose: given,
+                    phi: PhiLevel::None,
+                    based_on: None,
+                },
+            );
             assert_eq!(purpose(&written), given);
             assert_eq!(phi_level(&written), PhiLevel::None);
         }

@@ -13,7 +13,7 @@ use careloop_domain::phi::PhiLevel;
 use careloop_domain::reply::{self, Intent};
 use careloop_domain::template::{Language, when};
 use careloop_domain::{EmailAddress, PhoneNumber, ResourceId};
-use careloop_fhir::communication::{self, NewInbound};
+use careloop_fhir::communication::{self, NewInbound, NewOutbound};
 use careloop_fhir::resource::ResourceType;
 use careloop_fhir::task::{self, NewTask};
 use careloop_fhir::{Context, FhirService, appointment as fhir_appointment};
@@ -321,18 +321,20 @@ impl Engine {
         for (n, (text, step, about, purpose)) in answers.iter().enumerate() {
             all.extend(
                 Outgoing {
-                    patient: &owner,
-                    about,
-                    channel: message.channel,
-                    address,
-                    text,
-                    subject: None,
-                    journey_step: step,
-                    purpose: *purpose,
-                    // Answers name at most an appointment's time and place.
-                    phi: PhiLevel::Limited,
+                    message: NewOutbound {
+                        patient: &owner,
+                        about,
+                        channel: message.channel,
+                        address,
+                        text,
+                        subject: None,
+                        journey_step: step,
+                        purpose: *purpose,
+                        // Answers name at most an appointment's time and place.
+                        phi: PhiLevel::Limited,
+                        based_on: None,
+                    },
                     blocked: None,
-                    based_on: None,
                     not_before: None,
                 }
                 .changes(self, format!("inbound:{id}:{n}"))?,
