@@ -139,6 +139,15 @@ pub(crate) fn enrollment_values(row: &EnrollmentRow) -> Vec<Bind> {
     ]
 }
 
+/// What makes a claim pass over rows another claim is taking: PostgreSQL's row locks.
+/// SQLite takes one writer at a time, so no two claims ever meet.
+fn skip_locked(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    }
+}
+
 /// Claims are written as a materialized `WITH`: as an `IN (SELECT … LIMIT … FOR UPDATE
 /// SKIP LOCKED)` PostgreSQL may scan the subquery again for each row it updates, skip the
 /// rows it just locked itself, and so take more rows than the limit.
@@ -154,10 +163,7 @@ pub fn claim_due_enrollments(
     lease_us: i64,
     limit: i64,
 ) -> Step {
-    let lock = match dialect {
-        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        Dialect::Sqlite => "",
-    };
+    let lock = skip_locked(dialect);
     step(
         dialect,
         &format!(
@@ -308,10 +314,7 @@ pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
 /// another sender is claiming are skipped, not waited for, so senders on many nodes
 /// share the queue; SQLite runs one write at a time anyway.
 pub fn claim_outbox(dialect: Dialect, org: &str, now_us: i64, lease_us: i64, limit: i64) -> Step {
-    let lock = match dialect {
-        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        Dialect::Sqlite => "",
-    };
+    let lock = skip_locked(dialect);
     step(
         dialect,
         &format!(

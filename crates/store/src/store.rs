@@ -246,17 +246,11 @@ impl Store {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<EnrollmentRow>, StoreError> {
-        let now = self.inner.clock.now();
-        let lease_until = now.checked_add(lease).unwrap_or(now);
+        let (now_us, until_us) = self.lease_from_now(lease);
         Ok(self
             .inner
             .backend
-            .claim_due_enrollments(
-                org.as_str(),
-                micros(now),
-                micros(lease_until),
-                i64::from(limit),
-            )
+            .claim_due_enrollments(org.as_str(), now_us, until_us, i64::from(limit))
             .await?)
     }
 
@@ -268,18 +262,18 @@ impl Store {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let now = self.inner.clock.now();
-        let lease_until = now.checked_add(lease).unwrap_or(now);
+        let (now_us, until_us) = self.lease_from_now(lease);
         Ok(self
             .inner
             .backend
-            .claim_outbox(
-                org.as_str(),
-                micros(now),
-                micros(lease_until),
-                i64::from(limit),
-            )
+            .claim_outbox(org.as_str(), now_us, until_us, i64::from(limit))
             .await?)
+    }
+
+    /// Now, and the end of a lease taken now, in microseconds.
+    fn lease_from_now(&self, lease: SignedDuration) -> (i64, i64) {
+        let now = self.inner.clock.now();
+        (micros(now), micros(now.checked_add(lease).unwrap_or(now)))
     }
 
     /// Moves messages whose sender went silent: see [`Backend::sweep_outbox`]. A lapsed
