@@ -11,9 +11,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use careloop_domain::delivery::DeliveryStatus;
 use careloop_store::work::OutboxRow;
-use careloop_store::{Change, Committed, StoreError, micros};
+use careloop_store::{Change, Committed, StoreError};
 
 use crate::Engine;
 use crate::dispatch::Record;
@@ -69,10 +68,10 @@ impl Engine {
         &self,
         mut changes: Vec<Change>,
     ) -> Result<Vec<Committed>, StoreError> {
-        let now = self.store.now();
-        let lease_until = micros(now.checked_add(self.settings.lease).unwrap_or(now));
-        let handed = claim_due(&mut changes, micros(now), lease_until, self.handoff.room());
+        let (now_us, lease_us) = self.store.lease_from_now(self.settings.lease);
+        let claimed = claim_due(&mut changes, now_us, lease_us, self.handoff.room());
         let committed = self.store.commit(&self.org, &changes).await?;
+        let handed = with_versions(claimed, &committed);
         if !handed.is_empty() {
             self.handoff.push(handed);
             self.wake.send.notify_one();
@@ -82,43 +81,63 @@ impl Engine {
 }
 
 /// Marks at most `room` of the queued messages in `changes` that are due by `now_us`
-/// as claimed until `lease_until_us`, as a claim from the outbox would, and returns
-/// them with the Communications written beside them.
-fn claim_due(changes: &mut [Change], now_us: i64, lease_until_us: i64, room: usize) -> Vec<Handed> {
-    let mut bodies: HashMap<String, (u32, serde_json::Value)> = HashMap::new();
+/// as claimed until `lease_us`, as a claim from the outbox would, and returns them with
+/// the Communications written beside them.
+fn claim_due(
+    changes: &mut [Change],
+    now_us: i64,
+    lease_us: i64,
+    room: usize,
+) -> Vec<(OutboxRow, serde_json::Value)> {
+    let mut bodies: HashMap<String, serde_json::Value> = HashMap::new();
     for change in changes.iter() {
         if let Change::Put { version, .. } = change
             && version.resource_type == "Communication"
             && let Ok(body) = serde_json::from_slice(&version.body)
         {
-            // A message's Communication is new: its first version.
-            bodies.insert(version.id.as_str().to_owned(), (1, body));
+            bodies.insert(version.id.as_str().to_owned(), body);
         }
     }
-    let mut handed = Vec::new();
+    let mut claimed = Vec::new();
     for change in changes.iter_mut() {
-        if handed.len() == room {
+        if claimed.len() == room {
             break;
         }
         let Change::Enqueue(row) = change else {
             continue;
         };
-        if row.status != DeliveryStatus::Queued.name() || row.due_us > now_us {
+        if !row.is_due(now_us) {
             continue;
         }
-        let Some((version, body)) = bodies.remove(&row.id) else {
+        let Some(body) = bodies.remove(&row.id) else {
             continue;
         };
-        row.status = DeliveryStatus::Sending.name().to_owned();
-        row.lease_us = Some(lease_until_us);
-        row.attempts += 1;
-        row.sent_us = Some(now_us);
-        handed.push(Handed {
-            row: row.clone(),
-            record: Record { version, body },
-        });
+        *row = row.claimed(now_us, lease_us);
+        claimed.push((row.clone(), body));
     }
-    handed
+    claimed
+}
+
+/// The claimed messages with the versions their Communications were committed at.
+fn with_versions(
+    claimed: Vec<(OutboxRow, serde_json::Value)>,
+    committed: &[Committed],
+) -> Vec<Handed> {
+    let versions: HashMap<&str, u32> = committed
+        .iter()
+        .filter(|c| c.resource_type == "Communication")
+        .map(|c| (c.id.as_str(), c.version))
+        .collect();
+    claimed
+        .into_iter()
+        .filter_map(|(row, body)| {
+            let version = *versions.get(row.id.as_str())?;
+            Some(Handed {
+                row,
+                record: Record { version, body },
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -182,8 +201,8 @@ mod tests {
             .flatten()
             .chain(message(4, 0))
             .collect();
-        let handed = claim_due(&mut changes, 10, 70, 2);
-        let ids: Vec<&str> = handed.iter().map(|h| h.row.id.as_str()).collect();
+        let claimed = claim_due(&mut changes, 10, 70, 2);
+        let ids: Vec<&str> = claimed.iter().map(|(row, _)| row.id.as_str()).collect();
         let rows = enqueued(&changes);
         // The first two due (not the one due later, not the one past the room).
         assert_eq!(ids, [rows[0].id.as_str(), rows[2].id.as_str()]);
@@ -191,14 +210,26 @@ mod tests {
             assert_eq!(row.status, "sending");
             assert_eq!(row.lease_us, Some(70));
             assert_eq!(row.attempts, 1);
+            assert_eq!(row.version, 2);
             assert_eq!(row.sent_us, Some(10));
         }
         for row in [rows[1], rows[3]] {
             assert_eq!(row.status, "queued");
             assert_eq!(row.lease_us, None);
         }
+        assert_eq!(claimed[0].1["resourceType"], "Communication");
+        // Each goes with the version its Communication was committed at; one the commit
+        // does not name is not handed over.
+        let committed = Committed {
+            resource_type: "Communication",
+            id: ResourceId::parse(ids[0]).unwrap(),
+            version: 1,
+            last_updated: jiff::Timestamp::UNIX_EPOCH,
+            existed: false,
+        };
+        let handed = with_versions(claimed, &[committed]);
+        assert_eq!(handed.len(), 1);
         assert_eq!(handed[0].record.version, 1);
-        assert_eq!(handed[0].record.body["resourceType"], "Communication");
     }
 
     #[test]

@@ -271,7 +271,7 @@ impl Store {
     }
 
     /// Now, and the end of a lease taken now, in microseconds.
-    fn lease_from_now(&self, lease: SignedDuration) -> (i64, i64) {
+    pub fn lease_from_now(&self, lease: SignedDuration) -> (i64, i64) {
         let now = self.inner.clock.now();
         (micros(now), micros(now.checked_add(lease).unwrap_or(now)))
     }
@@ -614,8 +614,11 @@ impl Plan<'_> {
             }
             None => version.body.clone(),
         };
-        // A new row gets all its terms; an update only those it may change.
-        let replaced = version.changed_terms.filter(|_| head.is_some());
+        // A new (or re-created) row gets all its terms; an update of a live one only
+        // those it may change.
+        let replaced = version
+            .changed_terms
+            .filter(|_| head.as_ref().is_some_and(|h| !h.deleted));
         let mut terms: Vec<HashedTerm> = version
             .terms
             .iter()

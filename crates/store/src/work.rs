@@ -80,6 +80,27 @@ pub struct OutboxRow {
     pub sent_us: Option<i64>,
 }
 
+impl OutboxRow {
+    /// Whether a sender may claim it at `now_us`.
+    pub fn is_due(&self, now_us: i64) -> bool {
+        self.status == crate::sql_work::QUEUED && self.due_us <= now_us
+    }
+
+    /// The row as a claim at `now_us` until `lease_us` leaves it: what
+    /// [`crate::Store::claim_outbox`] writes in SQL, for a row claimed as it is queued.
+    pub fn claimed(&self, now_us: i64, lease_us: i64) -> Self {
+        Self {
+            status: crate::sql_work::SENDING.to_owned(),
+            lease_us: Some(lease_us),
+            attempts: self.attempts + 1,
+            version: self.version + 1,
+            updated_us: now_us,
+            sent_us: Some(now_us),
+            ..self.clone()
+        }
+    }
+}
+
 /// Which messages a frequency cap counts: the automated ones to one patient on one
 /// channel handed to a sender since `week_start_us`, before the message being checked
 /// (claimed earlier, or in the same claim and due earlier, or due at the same moment
