@@ -5,7 +5,7 @@
 
 use careloop_channels::SendError;
 use careloop_domain::journey::Channel;
-use careloop_store::work::EnrollmentQuery;
+use careloop_store::work::{EnrollmentQuery, OutboxQuery};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ crate::on_both_backends!(
     a_cancellation_ends_the_reminders_and_tells_the_patient,
     a_reschedule_tells_the_patient_and_moves_the_reminders,
     texts_wait_for_the_end_of_quiet_hours,
+    a_claim_from_the_outbox_leaves_a_row_as_a_claim_on_queuing_does,
     failed_sends_are_retried_then_dead_lettered,
     a_permanent_refusal_is_final,
     two_engines_send_each_message_once,
@@ -243,6 +244,36 @@ async fn texts_wait_for_the_end_of_quiet_hours(app: &TestApp) {
     assert_eq!(sent.len(), 1);
     let records = communications(app).await;
     assert_eq!(records.len(), 1);
+}
+
+/// A message due now is claimed as it is queued ([`OutboxRow::claimed`]); one held back
+/// is claimed from the outbox in SQL later. Both must leave the row the same.
+async fn a_claim_from_the_outbox_leaves_a_row_as_a_claim_on_queuing_does(app: &TestApp) {
+    // 02:00 in Boston: the confirmation is held by quiet hours, queued in the outbox.
+    app.clock.set("2026-03-02T07:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-c").await;
+    app.engine.run_until_idle().await.unwrap();
+    let org = app.engine.org();
+    let held = app
+        .store
+        .outbox(
+            &org,
+            &OutboxQuery::InStatus {
+                statuses: vec!["queued".into()],
+                resent_only: false,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    app.clock.set("2026-03-02T13:00:00Z".parse().unwrap());
+    let lease = SignedDuration::from_secs(120);
+    let (now_us, lease_us) = app.store.lease_from_now(lease);
+    assert!(held[0].is_due(now_us));
+    let claimed = app.store.claim_outbox(&org, lease, 10).await.unwrap();
+    assert_eq!(claimed, [held[0].claimed(now_us, lease_us)]);
+    assert!(!claimed[0].is_due(now_us));
 }
 
 async fn failed_sends_are_retried_then_dead_lettered(app: &TestApp) {
