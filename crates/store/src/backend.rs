@@ -170,7 +170,18 @@ pub trait Backend: Send + Sync + 'static {
         id: &str,
     ) -> Result<Option<Row>, BackendError>;
 
-    async fn wrapped_key(&self, org: &str, key_id: &str) -> Result<Option<Vec<u8>>, BackendError>;
+    /// The wrapped data keys of these ids that exist, each with its id: one query for a
+    /// page of rows sealed under many patients' keys.
+    async fn wrapped_keys(
+        &self,
+        org: &str,
+        key_ids: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, BackendError>;
+
+    async fn wrapped_key(&self, org: &str, key_id: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        let mut found = self.wrapped_keys(org, &[key_id.to_owned()]).await?;
+        Ok(found.pop().map(|(_, wrapped)| wrapped))
+    }
 
     /// One page of matching rows, and how many match in all.
     async fn search(

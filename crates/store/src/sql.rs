@@ -122,7 +122,18 @@ pub fn mark_events_handled(dialect: Dialect, org: &str, seqs: &[i64], handled_us
     )
 }
 
-pub const WRAPPED_KEY: &str = "SELECT wrapped FROM data_keys WHERE org_id = ? AND id = ?";
+/// The wrapped data keys with these ids, each with its id.
+pub fn wrapped_keys(dialect: Dialect, org: &str, key_ids: &[String]) -> Step {
+    let (condition, id_binds) = sql_work::in_list("id", key_ids);
+    let mut binds = vec![Bind::Text(org.to_owned())];
+    binds.extend(id_binds);
+    step(
+        dialect,
+        &format!("SELECT id, wrapped FROM data_keys WHERE org_id = ? AND {condition}"),
+        binds,
+        false,
+    )
+}
 
 fn step(dialect: Dialect, sql: &str, binds: Vec<Bind>, changes_one: bool) -> Step {
     Step {

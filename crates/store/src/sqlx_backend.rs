@@ -287,17 +287,20 @@ macro_rules! sqlx_backend {
                 row.as_ref().map(row_from).transpose().map_err(database)
             }
 
-            async fn wrapped_key(
+            async fn wrapped_keys(
                 &self,
                 org: &str,
-                key_id: &str,
-            ) -> Result<Option<Vec<u8>>, $crate::BackendError> {
-                let sql = $dialect.render($crate::sql::WRAPPED_KEY);
-                sqlx::query_scalar(&sql)
-                    .bind(org)
-                    .bind(key_id)
-                    .fetch_optional(&self.pool)
+                key_ids: &[String],
+            ) -> Result<Vec<(String, Vec<u8>)>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql::wrapped_keys($dialect, org, key_ids);
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)
+                    .fetch_all(&self.pool)
                     .await
+                    .map_err(database)?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()
                     .map_err(database)
             }
 

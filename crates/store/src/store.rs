@@ -178,6 +178,12 @@ impl Store {
         let hashed = self.hash_search(org, search);
         let (rows, total) = self.inner.backend.search(org.as_str(), &hashed).await?;
         let mut keys = CallKeys::new();
+        self.fetch_keys(
+            org,
+            rows.iter().filter_map(|row| row.key_id.as_deref()),
+            &mut keys,
+        )
+        .await?;
         let mut resources = Vec::with_capacity(rows.len());
         for row in rows {
             resources.push(self.open(org, row, &mut keys).await?);
@@ -436,6 +442,52 @@ impl Store {
         self.inner
             .vault
             .blind_index(&[org.as_str(), resource_type, param, value])
+    }
+
+    /// Puts in `keys` every key of `key_ids`, unwrapping those not cached after one
+    /// query for all of them: a page of rows is usually sealed under as many patients'
+    /// keys as it has rows, and a reminder is read long after its key left the cache.
+    /// A key that is gone is left out; opening its row then says so.
+    async fn fetch_keys<'k>(
+        &self,
+        org: &OrgId,
+        key_ids: impl Iterator<Item = &'k str>,
+        keys: &mut CallKeys,
+    ) -> Result<(), StoreError> {
+        let mut missing = Vec::new();
+        for key_id in key_ids {
+            if keys.contains_key(key_id) {
+                continue;
+            }
+            match self.inner.unwrapped.get(key_id) {
+                Some(key) => {
+                    keys.insert(key_id.to_owned(), key);
+                }
+                None if !missing.iter().any(|m: &String| m == key_id) => {
+                    missing.push(key_id.to_owned());
+                }
+                None => {}
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for (key_id, wrapped) in self
+            .inner
+            .backend
+            .wrapped_keys(org.as_str(), &missing)
+            .await?
+        {
+            let key = Arc::new(
+                self.inner
+                    .vault
+                    .unwrap_data_key(&key_id, &wrapped)
+                    .map_err(|_| StoreError::Decrypt)?,
+            );
+            self.inner.unwrapped.insert(&key_id, key.clone());
+            keys.insert(key_id, key);
+        }
+        Ok(())
     }
 
     async fn data_key(
