@@ -72,8 +72,14 @@ impl Engine {
         let claimed = claim_due(&mut changes, now_us, lease_us, self.handoff.room());
         let committed = self.store.commit(&self.org, &changes).await?;
         let handed = with_versions(claimed, &committed);
-        if !handed.is_empty() {
-            self.handoff.push(handed);
+        // One sender woken per batch handed over: woken once, only one of them would
+        // send while the others slept out their idle poll.
+        let batch = usize::try_from(self.settings.batch)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let batches = handed.len().div_ceil(batch);
+        self.handoff.push(handed);
+        for _ in 0..batches {
             self.wake.send.notify_one();
         }
         Ok(committed)
