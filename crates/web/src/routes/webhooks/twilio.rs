@@ -3,8 +3,8 @@
 //! the query) followed by the sorted form parameters.
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use careloop_channels::twilio::send::delivery_status;
 use careloop_channels::twilio::signature;
@@ -35,44 +35,71 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// A verified Twilio request's form parameters.
-fn verified(
-    state: &AppState,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Vec<(String, String)>, Refusal> {
-    let Some(token) = state.twilio_auth_token.as_deref() else {
-        return Err(Refusal::NotConfigured);
-    };
-    let params: Vec<(String, String)> = form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let url = format!(
-        "{}{}",
-        state.public_url,
-        uri.0.path_and_query().map_or("", |pq| pq.as_str())
-    );
-    let given = headers
-        .get(SIGNATURE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if given.is_empty() || !signature::verify(token, &url, &params, given) {
-        tracing::warn!(
-            webhook = "twilio",
-            "refused a request with a missing or wrong signature"
-        );
-        return Err(Refusal::BadSignature);
-    }
-    Ok(params)
+/// The form parameters of a request Twilio signed, taken only once the signature
+/// matches: a handler that takes one never sees a forged request.
+pub struct SignedForm {
+    params: Vec<(String, String)>,
+    /// The URL as Twilio called it, query and all.
+    uri: Uri,
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+impl FromRequest<AppState> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(token) = state.twilio_auth_token.as_deref() else {
+            return Err(Refusal::NotConfigured.into_response());
+        };
+        let (mut parts, body) = request.into_parts();
+        let OriginalUri(uri) = OriginalUri::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let given = parts
+            .headers
+            .get(SIGNATURE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let params: Vec<(String, String)> = form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let url = format!(
+            "{}{}",
+            state.public_url,
+            uri.path_and_query().map_or("", |pq| pq.as_str())
+        );
+        if given.is_empty() || !signature::verify(token, &url, &params, &given) {
+            tracing::warn!(
+                webhook = "twilio",
+                "refused a request with a missing or wrong signature"
+            );
+            return Err(Refusal::BadSignature.into_response());
+        }
+        Ok(Self { params, uri })
+    }
+}
+
+impl SignedForm {
+    /// A form parameter, if given and not empty.
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A parameter of the URL's query (careloop's own, put there when it sent).
+    fn query(&self, name: &str) -> Option<String> {
+        self.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    }
 }
 
 fn bad_request(what: &str) -> Response {
@@ -81,20 +108,11 @@ fn bad_request(what: &str) -> Response {
 
 /// `POST /webhooks/twilio/status`: a delivery report. Reports only move a message
 /// forward, so a late or repeated one changes nothing.
-pub async fn status(
-    State(state): State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match verified(&state, &uri, &headers, &body) {
-        Ok(params) => params,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Some(sid) = param(&params, "MessageSid") else {
+pub async fn status(State(state): State<AppState>, form: SignedForm) -> Response {
+    let Some(sid) = form.param("MessageSid") else {
         return bad_request("MessageSid is required");
     };
-    let Some(reported) = param(&params, "MessageStatus").or(param(&params, "SmsStatus")) else {
+    let Some(reported) = form.param("MessageStatus").or(form.param("SmsStatus")) else {
         return bad_request("MessageStatus is required");
     };
     let Some(status) = delivery_status(reported) else {
@@ -102,15 +120,11 @@ pub async fn status(
     };
     // careloop's own id rides in the callback URL, so a report finds its message even
     // when the answer to the send (with the MessageSid) was lost.
-    let own_id = uri.0.query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "m")
-            .map(|(_, v)| v.into_owned())
-    });
+    let own_id = form.query("m");
     let outcome = Outcome::Reported {
         status,
         provider_id: Some(sid.to_owned()),
-        error_code: param(&params, "ErrorCode").map(str::to_owned),
+        error_code: form.param("ErrorCode").map(str::to_owned),
     };
     let message = match own_id {
         Some(id) => MessageRef::Own(id),
@@ -147,27 +161,18 @@ fn twiml() -> Response {
 
 /// `POST /webhooks/twilio/sms`: a text from a patient. Twilio retries a message it got
 /// no answer for; the same MessageSid is handled once.
-pub async fn sms(
-    State(state): State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match verified(&state, &uri, &headers, &body) {
-        Ok(params) => params,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Some(sid) = param(&params, "MessageSid").or(param(&params, "SmsSid")) else {
+pub async fn sms(State(state): State<AppState>, form: SignedForm) -> Response {
+    let Some(sid) = form.param("MessageSid").or(form.param("SmsSid")) else {
         return bad_request("MessageSid is required");
     };
-    let Some(from) = param(&params, "From") else {
+    let Some(from) = form.param("From") else {
         return bad_request("From is required");
     };
     let message = Inbound {
         channel: Channel::Sms,
         from: from.to_owned(),
         // A picture message may come without text.
-        text: param(&params, "Body").unwrap_or_default().to_owned(),
+        text: form.param("Body").unwrap_or_default().to_owned(),
         provider_id: sid.to_owned(),
     };
     match state.engine.receive(&message).await {
