@@ -7,7 +7,7 @@ use careloop_domain::ResourceId;
 use careloop_domain::consent::{self, Decision, Held, Record, Source};
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_fhir::consent as fhir_consent;
-use careloop_fhir::consent::{NewConsent, address_term};
+use careloop_fhir::consent::{ConsentChange, address_term};
 use careloop_store::Change;
 use careloop_store::crypto::new_resource_id;
 use careloop_store::model::{Search, Sort, Term, TermFilter};
@@ -55,18 +55,6 @@ fn gate_records(records: &[Value], purpose: Purpose) -> Result<(), Held> {
         return Err(Held::Unreadable);
     };
     consent::gate(&records, purpose)
-}
-
-/// A change of consent to record.
-pub struct ConsentChange<'a> {
-    pub channel: Channel,
-    pub address: &'a str,
-    pub decision: Decision,
-    pub purpose: Option<Purpose>,
-    pub source: Source,
-    pub trigger: Option<&'a str>,
-    /// The message that said it.
-    pub message: Option<&'a ResourceId>,
 }
 
 impl Engine {
@@ -215,18 +203,7 @@ impl Engine {
             .iter()
             .map(|patient| {
                 let id = new_resource_id();
-                let body = fhir_consent::new(&NewConsent {
-                    id: &id,
-                    patient,
-                    channel: change.channel,
-                    address: change.address,
-                    decision: change.decision,
-                    purpose: change.purpose,
-                    source: change.source,
-                    trigger: change.trigger,
-                    message: change.message,
-                    at: self.store.now(),
-                });
+                let body = fhir_consent::new(&id, patient, change, self.store.now());
                 put("Consent", &id, &body, fhir_consent::terms(&body), patient)
             })
             .collect()

@@ -22,9 +22,8 @@ const TRIGGER: &str = "consent-trigger";
 const PURPOSE_SYSTEM: &str = "https://careloop.org/fhir/CodeSystem/message-purpose";
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
-pub struct NewConsent<'a> {
-    pub id: &'a ResourceId,
-    pub patient: &'a ResourceId,
+/// What a patient said about being reached on one address, as careloop records it.
+pub struct ConsentChange<'a> {
     pub channel: Channel,
     /// The phone number (E.164) or email address.
     pub address: &'a str,
@@ -35,7 +34,6 @@ pub struct NewConsent<'a> {
     pub trigger: Option<&'a str>,
     /// The message that said it.
     pub message: Option<&'a ResourceId>,
-    pub at: Timestamp,
 }
 
 /// The term that finds the consents of one address on one channel.
@@ -46,7 +44,13 @@ pub fn address_term(channel: Channel, address: &str) -> Term {
     }
 }
 
-pub fn new(consent: &NewConsent<'_>) -> Value {
+/// The Consent `id` that records `consent` for `patient`, made at `at`.
+pub fn new(
+    id: &ResourceId,
+    patient: &ResourceId,
+    consent: &ConsentChange<'_>,
+    at: Timestamp,
+) -> Value {
     let mut extensions = vec![
         json!({
             "url": format!("{EXTENSION_BASE}{ADDRESS}"),
@@ -67,7 +71,7 @@ pub fn new(consent: &NewConsent<'_>) -> Value {
     }
     let mut resource = json!({
         "resourceType": "Consent",
-        "id": consent.id.as_str(),
+        "id": id.as_str(),
         "extension": extensions,
         "status": "active",
         "scope": {"coding": [{
@@ -75,8 +79,8 @@ pub fn new(consent: &NewConsent<'_>) -> Value {
             "code": "patient-privacy"
         }]},
         "category": [{"coding": [{"system": ACT_CODE, "code": "INFA", "display": "information access"}]}],
-        "patient": {"reference": format!("Patient/{}", consent.patient)},
-        "dateTime": instant(consent.at),
+        "patient": {"reference": format!("Patient/{patient}")},
+        "dateTime": instant(at),
         "policyRule": {"coding": [{"system": ACT_CODE, "code": rule}]},
         "provision": provision,
     });
@@ -165,9 +169,7 @@ mod tests {
             ResourceId::from_random([3; 16]),
         );
         let at: Timestamp = "2026-03-10T14:05:00Z".parse().unwrap();
-        let resource = new(&NewConsent {
-            id: &id,
-            patient: &patient,
+        let change = ConsentChange {
             channel: Channel::Sms,
             address: "+16175550100",
             decision: Decision::Deny,
@@ -175,8 +177,8 @@ mod tests {
             source: Source::FreeText,
             trigger: Some("stop texting"),
             message: Some(&message),
-            at,
-        });
+        };
+        let resource = new(&id, &patient, &change, at);
         assert_eq!(
             record(&resource),
             Some(Record {

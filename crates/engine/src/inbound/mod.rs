@@ -26,9 +26,9 @@ use attribution::{Candidate, Sent, Target};
 pub use sandbox::SimulateError;
 
 use crate::compose::{Outgoing, put};
-use crate::consent::ConsentChange;
 use crate::subject::{Subject, language_of, read_json, read_patient};
 use crate::{Engine, EngineError};
+use careloop_fhir::consent::ConsentChange;
 
 /// The event a kept reply records, for the patient's journeys to hear of it.
 pub const REPLY_RECEIVED: &str = "reply.received";
