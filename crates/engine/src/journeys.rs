@@ -12,6 +12,7 @@ use careloop_store::crypto::new_resource_id;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
 
+use crate::bookings::Bookings;
 use crate::compose::compose;
 use careloop_fhir::communication;
 
@@ -32,15 +33,38 @@ impl Engine {
     /// handled only after everything it causes is committed; one that fails stops the
     /// events for this round (later ones about the same appointment must not overtake
     /// it) and is tried again next round.
+    ///
+    /// A run of new bookings is enrolled together ([`Self::enroll_bookings`]); when
+    /// that fails, the rest of the round goes one event at a time.
     pub async fn handle_events(&self) -> Result<usize, EngineError> {
-        let events = self.store.unhandled_events(&self.org, EVENT_BATCH).await?;
-        for event in &events {
+        let mut events = self.store.unhandled_events(&self.org, EVENT_BATCH).await?;
+        let (mut done, mut elsewhere, mut together) = (0, 0, true);
+        while let Some(event) = events.get(done) {
+            if together {
+                match self.enroll_bookings(&events[done..]).await? {
+                    Bookings::Enrolled(n) => {
+                        done += n;
+                        continue;
+                    }
+                    Bookings::HandledElsewhere => {
+                        // Counted as work, so the loop looks again at once instead of
+                        // idling while bookings keep coming.
+                        elsewhere += done + 1;
+                        events = self.store.unhandled_events(&self.org, EVENT_BATCH).await?;
+                        done = 0;
+                        continue;
+                    }
+                    Bookings::NoRun => {}
+                    Bookings::Failed => together = false,
+                }
+            }
             self.handle_event(event).await?;
             self.store
                 .mark_handled(&self.org, std::slice::from_ref(event))
                 .await?;
+            done += 1;
         }
-        Ok(events.len())
+        Ok(elsewhere + done)
     }
 
     async fn handle_event(&self, event: &Event) -> Result<(), EngineError> {
@@ -94,8 +118,30 @@ impl Engine {
         event: &Event,
         patient: &ResourceId,
     ) -> Result<(), EngineError> {
+        let row = self.new_enrollment(journey, event, patient);
+        // The enrollment and its first steps are written together; the enrollment's
+        // uniqueness (event, journey, patient) makes a second try (after a crash, or by
+        // another engine) fail as a whole.
+        let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
+        let mut changes = vec![Change::Enroll(first)];
+        changes.extend(effects);
+        match self.commit_handing_off(changes).await {
+            // Enrolled already, or the patient or appointment is gone.
+            Ok(_) | Err(StoreError::Conflict | StoreError::MissingOwner) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// A new enrollment of `patient` in `journey`, started by `event`, before its first
+    /// move.
+    pub(crate) fn new_enrollment(
+        &self,
+        journey: &Journey,
+        event: &Event,
+        patient: &ResourceId,
+    ) -> EnrollmentRow {
         let now = micros(self.store.now());
-        let row = EnrollmentRow {
+        EnrollmentRow {
             id: new_resource_id().as_str().to_owned(),
             journey: journey.name.clone(),
             appointment_id: event.id.as_str().to_owned(),
@@ -111,17 +157,6 @@ impl Engine {
             created_us: now,
             updated_us: now,
             lease_us: None,
-        };
-        // The enrollment and its first steps are written together; the enrollment's
-        // uniqueness (event, journey, patient) makes a second try (after a crash, or by
-        // another engine) fail as a whole.
-        let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
-        let mut changes = vec![Change::Enroll(first)];
-        changes.extend(effects);
-        match self.commit_handing_off(changes).await {
-            // Enrolled already, or the patient or appointment is gone.
-            Ok(_) | Err(StoreError::Conflict | StoreError::MissingOwner) => Ok(()),
-            Err(other) => Err(other.into()),
         }
     }
 
@@ -184,7 +219,7 @@ impl Engine {
 
     /// What the steps of `rows` need to know, by enrollment id, read a query per
     /// resource type. A row whose ids do not parse has none.
-    async fn subjects(
+    pub(crate) async fn subjects(
         &self,
         rows: &[EnrollmentRow],
     ) -> Result<HashMap<String, Subject>, EngineError> {
@@ -307,7 +342,7 @@ impl Engine {
     }
 
     /// [`Self::plan_move`] with what the step needs read already.
-    fn plan_with(
+    pub(crate) fn plan_with(
         &self,
         row: &EnrollmentRow,
         input: Input,

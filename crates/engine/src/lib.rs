@@ -7,6 +7,7 @@
 //! it starts again. Time comes from the store's clock: tests move a manual clock and call
 //! [`Engine::run_until_idle`].
 
+mod bookings;
 mod compose;
 mod consent;
 mod dispatch;

@@ -88,6 +88,8 @@ pub enum WriteOp {
     InsertOutbox(OutboxRow),
     /// Fails with [`BackendError::Conflict`] unless the row is at `prev_version`.
     UpdateOutbox { row: OutboxRow, prev_version: i64 },
+    /// Marks domain events handled.
+    MarkEventsHandled { seqs: Vec<i64>, handled_us: i64 },
 }
 
 /// Rows of `resource_type` whose term `param` has this hash.

@@ -116,6 +116,8 @@ pub enum Change {
         row: OutboxRow,
         prev_version: i64,
     },
+    /// Marks domain events handled by these sequence numbers, with what they caused.
+    MarkHandled(Vec<i64>),
 }
 
 /// What a write produced.

@@ -262,6 +262,9 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             )]
         }
         WriteOp::InsertOutbox(row) => vec![sql_work::insert_outbox(dialect, org, row)],
+        WriteOp::MarkEventsHandled { seqs, handled_us } => {
+            vec![mark_events_handled(dialect, org, seqs, *handled_us)]
+        }
         WriteOp::UpdateOutbox { row, prev_version } => {
             vec![sql_work::update_outbox(dialect, org, row, *prev_version)]
         }

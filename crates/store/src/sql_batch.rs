@@ -35,6 +35,8 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     let mut enrollment_updates = Vec::new();
     let mut queued = Vec::new();
     let mut outbox_updates = Vec::new();
+    let mut handled: Vec<i64> = Vec::new();
+    let mut handled_at = 0;
     for op in ops {
         match op {
             WriteOp::InsertKey {
@@ -89,6 +91,10 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
                 values: sql_work::outbox_values(row),
                 prev_version: *prev_version,
             }),
+            WriteOp::MarkEventsHandled { seqs, handled_us } => {
+                handled.extend(seqs);
+                handled_at = *handled_us;
+            }
             // `groupable` let no other kind through.
             _ => return Vec::new(),
         }
@@ -169,6 +175,9 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
         },
         outbox_updates,
     ));
+    if !handled.is_empty() {
+        steps.push(sql::mark_events_handled(dialect, org, &handled, handled_at));
+    }
     steps
 }
 
@@ -229,7 +238,7 @@ fn groupable(ops: &[WriteOp]) -> bool {
             seen.insert(("o", "", row.id.as_str()))
         }
         WriteOp::InsertKey { key_id, .. } => seen.insert(("k", "", key_id.as_str())),
-        WriteOp::AppendEvent { .. } => true,
+        WriteOp::AppendEvent { .. } | WriteOp::MarkEventsHandled { .. } => true,
         WriteOp::RequireNone(_) | WriteOp::EnsureOrg { .. } | WriteOp::ErasePatient { .. } => false,
     })
 }

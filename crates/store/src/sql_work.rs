@@ -110,6 +110,20 @@ pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step
             vec![org, Bind::Text(id.clone())],
         ),
         EnrollmentQuery::ById(id) => ("id = ?", vec![org, Bind::Text(id.clone())]),
+        EnrollmentQuery::OfAppointments(ids) => {
+            let (condition, id_binds) = in_list("appointment_id", ids);
+            let mut binds = vec![org];
+            binds.extend(id_binds);
+            return step(
+                dialect,
+                &format!(
+                    "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE org_id = ? AND {condition} \
+                     ORDER BY created_us, id"
+                ),
+                binds,
+                Check::Nothing,
+            );
+        }
     };
     step(
         dialect,
@@ -562,6 +576,7 @@ mod tests {
             EnrollmentQuery::OfAppointment("a".into()),
             EnrollmentQuery::ActiveOfPatient("p".into()),
             EnrollmentQuery::ById("e".into()),
+            EnrollmentQuery::OfAppointments(vec!["a".into(), "b".into()]),
         ] {
             placeholders_match(&enrollments(d, "o", &query));
         }

@@ -605,6 +605,13 @@ impl Plan<'_> {
                 });
                 Ok(())
             }
+            Change::MarkHandled(seqs) => {
+                self.ops.push(WriteOp::MarkEventsHandled {
+                    seqs: seqs.clone(),
+                    handled_us: micros(self.now),
+                });
+                Ok(())
+            }
             Change::RequireNone(search) => {
                 let hashed = self.store.hash_search(self.org, search);
                 self.ops.push(WriteOp::RequireNone(hashed));

@@ -42,6 +42,8 @@ impl EnrollmentRow {
 pub enum EnrollmentQuery {
     /// Every one about this appointment, oldest first.
     OfAppointment(String),
+    /// Every one about any of these appointments, oldest first.
+    OfAppointments(Vec<String>),
     /// Active ones of this patient, oldest first.
     ActiveOfPatient(String),
     ById(String),
