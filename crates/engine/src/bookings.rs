@@ -90,8 +90,13 @@ impl Engine {
     /// The enrollments the run's bookings start: each patient of each appointment in
     /// each journey a booking triggers. A booking whose appointment is gone starts none.
     async fn new_enrollments(&self, run: &[&Event]) -> Result<Vec<EnrollmentRow>, EngineError> {
-        let bodies = read_many(&self.store, &self.org, "Appointment", run.iter().map(|e| &e.id))
-            .await?;
+        let bodies = read_many(
+            &self.store,
+            &self.org,
+            "Appointment",
+            run.iter().map(|e| &e.id),
+        )
+        .await?;
         let mut rows = Vec::new();
         for event in run {
             let Some(body) = bodies.get(&event.id) else {
@@ -114,7 +119,10 @@ impl Engine {
 
     /// Every enrollment of `rows` with its first move and what that does; `None` when one
     /// cannot move, which the one-at-a-time path then reports.
-    async fn first_moves(&self, rows: &[EnrollmentRow]) -> Result<Option<Vec<Change>>, EngineError> {
+    async fn first_moves(
+        &self,
+        rows: &[EnrollmentRow],
+    ) -> Result<Option<Vec<Change>>, EngineError> {
         let mut subjects = self.subjects(rows).await?;
         let mut changes = Vec::new();
         for row in rows {

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     failed_sends_are_retried_then_dead_lettered,
     a_permanent_refusal_is_final,
     two_engines_send_each_message_once,
+    bookings_enrolled_together_keep_the_order_of_later_events,
     a_timer_round_holds_its_enrollments_from_another,
     sends_that_never_get_an_answer_end_dead,
     an_oversized_text_is_blocked_and_the_engine_goes_on,
@@ -417,6 +418,56 @@ async fn two_engines_send_each_message_once(app: &TestApp) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 15);
+}
+
+async fn bookings_enrolled_together_keep_the_order_of_later_events(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    // Five bookings in a row go together; the cancellation of one of them comes after
+    // and must still find its enrollment; a last booking follows on its own.
+    for n in 0..5 {
+        book_in_boston(app, &format!("appt-{n}")).await;
+    }
+    let (status, _) = app
+        .put(
+            "/fhir/Appointment/appt-2",
+            &appointment("appt-2", "2026-03-10T14:00:00Z", "cancelled"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    book_in_boston(app, "appt-5").await;
+    let sent = at(app, "2026-03-02T15:00:00Z").await;
+    let cancellations = sent
+        .iter()
+        .filter(|(_, _, text)| text.contains("cancel"))
+        .count();
+    assert_eq!(
+        sent.len(),
+        7,
+        "six confirmations and one cancellation: {sent:?}"
+    );
+    assert_eq!(cancellations, 1, "{sent:?}");
+    let org = app.engine.org();
+    assert!(
+        app.store
+            .unhandled_events(&org, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let enrollments = app
+        .store
+        .enrollments(&org, &EnrollmentQuery::ActiveOfPatient(PATIENT.into()))
+        .await
+        .unwrap();
+    let mut active: Vec<&str> = enrollments
+        .iter()
+        .map(|r| r.appointment_id.as_str())
+        .collect();
+    active.sort_unstable();
+    assert_eq!(active, ["appt-0", "appt-1", "appt-3", "appt-4", "appt-5"]);
+    // Each reminder comes once, as for a booking on its own.
+    let reminders = at(app, "2026-03-09T14:00:00Z").await;
+    assert_eq!(reminders.len(), 5, "{reminders:?}");
 }
 
 async fn a_timer_round_holds_its_enrollments_from_another(app: &TestApp) {
