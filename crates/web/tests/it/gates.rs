@@ -6,11 +6,10 @@ use careloop_domain::journey::Channel;
 use careloop_domain::phi::PhiLevel;
 use careloop_domain::send_rate::SendRate;
 use careloop_engine::{Engine, Settings};
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::harness::TestApp;
-use crate::messaging::{PATIENT, appointment, patient};
+use crate::messaging::book;
 
 crate::on_both_backends!(
     the_tcpa_preset_sends_one_text_a_day_and_three_a_week,
@@ -29,20 +28,7 @@ fn engine_with(app: &TestApp, change: impl FnOnce(&mut Settings)) -> Engine {
 /// Books `id` for Ana (who prefers texts, in Boston) at `start`, with the clock at `now`.
 async fn book_at(app: &TestApp, now: &str, id: &str, start: &str) {
     app.clock.set(now.parse().unwrap());
-    let (status, _) = app
-        .put(
-            &format!("/fhir/Patient/{PATIENT}"),
-            &patient("en", "America/New_York"),
-        )
-        .await;
-    assert!(status.is_success(), "{status}");
-    let (status, _) = app
-        .put(
-            &format!("/fhir/Appointment/{id}"),
-            &appointment(id, start, "booked"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    book(app, "en", "America/New_York", id, start).await;
 }
 
 /// Runs `engine` until idle and returns the texts it sent.
@@ -61,20 +47,10 @@ async fn texts_sent(app: &TestApp, engine: &Engine) -> Vec<String> {
 
 /// Why the messages about `appointment` that did not go were held back.
 async fn reasons_about(app: &TestApp, appointment: &str) -> Vec<String> {
-    let (status, bundle) = app
-        .get(&format!("/fhir/Communication?about={appointment}"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{bundle}");
-    bundle["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    app.search(&format!("/fhir/Communication?about={appointment}"))
+        .await
         .iter()
-        .filter_map(|e| {
-            e["resource"]["statusReason"]["text"]
-                .as_str()
-                .map(str::to_owned)
-        })
+        .filter_map(|c| c["statusReason"]["text"].as_str().map(str::to_owned))
         .collect()
 }
 

@@ -155,6 +155,19 @@ impl TestApp {
         (status, body)
     }
 
+    /// The resources a FHIR search finds (every entry of its first page); the search
+    /// must succeed.
+    pub async fn search(&self, path: &str) -> Vec<Value> {
+        let (status, bundle) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        bundle["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["resource"].clone())
+            .collect()
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         let (status, _, body) = self
             .send(

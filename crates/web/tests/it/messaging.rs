@@ -97,17 +97,8 @@ pub(crate) async fn book(app: &TestApp, language: &str, zone: &str, id: &str, st
 }
 
 pub(crate) async fn communications(app: &TestApp) -> Vec<Value> {
-    let (status, bundle) = app
-        .get(&format!("/fhir/Communication?patient={PATIENT}&_count=100"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{bundle}");
-    bundle["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e["resource"].clone())
-        .collect()
+    app.search(&format!("/fhir/Communication?patient={PATIENT}&_count=100"))
+        .await
 }
 
 async fn a_booking_gets_its_confirmation_and_each_reminder_once(app: &TestApp) {

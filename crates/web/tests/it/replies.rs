@@ -71,16 +71,6 @@ async fn read(app: &TestApp, path: &str) -> Value {
     body
 }
 
-fn entries(bundle: &Value) -> Vec<Value> {
-    bundle["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e["resource"].clone())
-        .collect()
-}
-
 /// Books Ana and moves to the day-before reminder, which asks for C, N or R.
 async fn reminded(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
@@ -168,7 +158,7 @@ async fn r_asks_staff_to_reschedule(app: &TestApp) {
     let sent = ana_says(app, "SM0000000000000000000000000000r001", "R").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].2.contains("we will contact you"), "{}", sent[0].2);
-    let tasks = entries(&read(app, &format!("/fhir/Task?patient={PATIENT}")).await);
+    let tasks = app.search(&format!("/fhir/Task?patient={PATIENT}")).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0]["description"], "Patient asks to reschedule");
     assert_eq!(tasks[0]["focus"]["reference"], "Appointment/appt-1");
@@ -190,7 +180,9 @@ async fn cancel_stops_texts_and_email_still_flows_until_start(app: &TestApp) {
         read(app, "/fhir/Appointment/appt-1").await["status"],
         "booked"
     );
-    let consents = entries(&read(app, &format!("/fhir/Consent?patient={PATIENT}")).await);
+    let consents = app
+        .search(&format!("/fhir/Consent?patient={PATIENT}"))
+        .await;
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0]["provision"]["type"], "deny");
     assert_eq!(consents[0]["policyRule"]["coding"][0]["code"], "OPTOUT");
@@ -232,7 +224,9 @@ async fn an_opt_out_in_own_words_is_confirmed_once_and_logged(app: &TestApp) {
     )
     .await;
     assert!(again.is_empty(), "{again:?}");
-    let consents = entries(&read(app, &format!("/fhir/Consent?patient={PATIENT}")).await);
+    let consents = app
+        .search(&format!("/fhir/Consent?patient={PATIENT}"))
+        .await;
     assert_eq!(consents.len(), 2);
     let triggers: Vec<&str> = consents
         .iter()
@@ -436,7 +430,9 @@ async fn twilio_saying_unsubscribed_records_the_opt_out(app: &TestApp) {
             code: "21610".into(),
         }));
     at(app, "2026-03-09T14:00:00Z").await;
-    let consents = entries(&read(app, &format!("/fhir/Consent?patient={PATIENT}")).await);
+    let consents = app
+        .search(&format!("/fhir/Consent?patient={PATIENT}"))
+        .await;
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0]["provision"]["type"], "deny");
     // careloop stops trying that number.
@@ -459,7 +455,9 @@ async fn a_numbered_choice_acts_for_the_patient_of_that_appointment(app: &TestAp
     assert_eq!(leo["participant"][0]["status"], "accepted");
     let ana = read(app, "/fhir/Appointment/appt-1").await;
     assert_eq!(ana["participant"][0]["status"], "needs-action");
-    let leos = entries(&read(app, "/fhir/Communication?patient=pat-2&_count=100").await);
+    let leos = app
+        .search("/fhir/Communication?patient=pat-2&_count=100")
+        .await;
     assert_eq!(inbound_with_intent(&leos, "confirm").len(), 1);
     assert!(inbound_with_intent(&communications(app).await, "confirm").is_empty());
 }

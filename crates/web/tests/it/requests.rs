@@ -54,19 +54,10 @@ async fn sent(app: &TestApp) -> Vec<(Channel, String, String)> {
 
 /// The Communications based on a request.
 async fn messages_of(app: &TestApp, request_id: &str) -> Vec<Value> {
-    let (status, bundle) = app
-        .get(&format!(
-            "/fhir/Communication?based-on=CommunicationRequest/{request_id}"
-        ))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{bundle}");
-    bundle["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e["resource"].clone())
-        .collect()
+    app.search(&format!(
+        "/fhir/Communication?based-on=CommunicationRequest/{request_id}"
+    ))
+    .await
 }
 
 async fn a_request_is_kept_and_its_message_sent_through_the_gates(app: &TestApp) {
