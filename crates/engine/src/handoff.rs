@@ -4,6 +4,8 @@
 //! claiming it from the outbox and reading its Communication back: two statements and a
 //! decryption a message fewer.
 //!
+//! Its Communication is written as being sent too, as the row is.
+//!
 //! Nothing is less durable for it: the row is claimed in the same transaction that
 //! queues it, so a crash before it goes is a crash after a claim. Its lease lapses, the
 //! sweep takes it back, and it waits for a callback that never comes before it is sent.
@@ -11,8 +13,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use careloop_domain::delivery::DeliveryStatus;
+use careloop_fhir::communication::{self, Delivery};
 use careloop_store::work::OutboxRow;
-use careloop_store::{Change, Committed, StoreError};
+use careloop_store::{Change, Committed, StoreError, from_micros};
 
 use crate::Engine;
 use crate::dispatch::Record;
@@ -115,11 +119,37 @@ fn claim_due(
         if !row.is_due(now_us) {
             continue;
         }
-        let Some(body) = bodies.remove(&row.id) else {
+        let Some(mut body) = bodies.remove(&row.id) else {
             continue;
         };
         *row = row.claimed(now_us, lease_us);
+        // Its Communication says what its row says: being sent. A send accepted then
+        // leaves its FHIR status (in progress) and so its status term where they are.
+        communication::record_delivery(
+            &mut body,
+            &Delivery {
+                status: DeliveryStatus::Sending,
+                provider_id: None,
+                error_code: None,
+                reason: None,
+                at: from_micros(now_us),
+            },
+        );
         claimed.push((row.clone(), body));
+    }
+    let sending: HashMap<&str, &serde_json::Value> = claimed
+        .iter()
+        .map(|(row, body)| (row.id.as_str(), body))
+        .collect();
+    for change in changes.iter_mut() {
+        if let Change::Put { version, .. } = change
+            && version.resource_type == "Communication"
+            && let Some(body) = sending.get(version.id.as_str())
+            && let Ok(bytes) = serde_json::to_vec(body)
+        {
+            version.body = bytes;
+            version.terms = communication::terms(body);
+        }
     }
     claimed
 }
@@ -224,6 +254,35 @@ mod tests {
             assert_eq!(row.lease_us, None);
         }
         assert_eq!(claimed[0].1["resourceType"], "Communication");
+        // Their Communications say they are being sent, as written and as handed over;
+        // the others are written as they came.
+        for (n, change) in changes.iter().enumerate() {
+            let Change::Put { version, .. } = change else {
+                continue;
+            };
+            let written: serde_json::Value = serde_json::from_slice(&version.body).unwrap();
+            let sending = [0, 4].contains(&n);
+            if sending {
+                assert_eq!(written["status"], "in-progress", "message {n}");
+            } else {
+                assert_eq!(
+                    written,
+                    serde_json::json!({"resourceType": "Communication"})
+                );
+            }
+            assert_eq!(
+                communication::delivery_status(&written) == Some(DeliveryStatus::Sending),
+                sending
+            );
+            let terms: Vec<&str> = version
+                .terms
+                .iter()
+                .filter(|t| t.param == "status")
+                .map(|t| t.value.as_str())
+                .collect();
+            assert_eq!(terms, if sending { vec!["in-progress"] } else { vec![] });
+        }
+        assert_eq!(claimed[1].1["status"], "in-progress");
         // Each goes with the version its Communication was committed at; one the commit
         // does not name is not handed over.
         let committed = Committed {

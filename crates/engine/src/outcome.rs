@@ -360,7 +360,7 @@ fn communication_put(
             resource_type: "Communication",
             id,
             terms: communication::terms(&body),
-            changed_terms: Some(communication::DELIVERY_TERMS),
+            changed_terms: Some(communication::changed_delivery_terms(&record.body, &body)),
             body: serde_json::to_vec(&body).map_err(|_| EngineError::Corrupt("a Communication"))?,
             start: None,
             end: None,

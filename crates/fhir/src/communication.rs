@@ -338,6 +338,24 @@ pub fn sendable(resource: &Value) -> Option<Sendable> {
     })
 }
 
+/// What of [`DELIVERY_TERMS`] a store must rewrite for `after`, the next version of
+/// `before`: nothing when a report left the message's FHIR status where it was (a send
+/// accepted after it was written as sending, a repeated report).
+pub fn changed_delivery_terms(before: &Value, after: &Value) -> &'static [&'static str] {
+    let delivery = |resource: &Value| -> Vec<(&'static str, String)> {
+        terms(resource)
+            .into_iter()
+            .filter(|t| DELIVERY_TERMS.contains(&t.param))
+            .map(|t| (t.param, t.value))
+            .collect()
+    };
+    if delivery(before) == delivery(after) {
+        &[]
+    } else {
+        DELIVERY_TERMS
+    }
+}
+
 /// The delivery state recorded on a Communication.
 pub fn delivery_status(resource: &Value) -> Option<DeliveryStatus> {
     extension_value(resource, DELIVERY_STATUS)?
@@ -450,6 +468,7 @@ mod tests {
         assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Queued));
         assert_eq!(resource["status"], "preparation");
         let queued_terms = terms(&resource);
+        let queued = resource.clone();
         record_delivery(
             &mut resource,
             &Delivery {
@@ -461,6 +480,26 @@ mod tests {
             },
         );
         assert_eq!(resource["status"], "completed");
+        assert_eq!(
+            changed_delivery_terms(&queued, &resource),
+            DELIVERY_TERMS,
+            "preparation to completed"
+        );
+        let mut again = resource.clone();
+        record_delivery(
+            &mut again,
+            &Delivery {
+                status: DeliveryStatus::Read,
+                provider_id: None,
+                error_code: None,
+                reason: None,
+                at: Timestamp::UNIX_EPOCH,
+            },
+        );
+        assert!(
+            changed_delivery_terms(&resource, &again).is_empty(),
+            "completed stays completed"
+        );
         // Only the terms a delivery report may change did change: the store rewrites
         // no others.
         let unchanged = |terms: Vec<Term>| -> Vec<(&str, String)> {

@@ -366,6 +366,8 @@ pub(crate) fn delete_terms<'a>(
     let by_owner = dialect.indexed_by("resource_terms_by_owner");
     groups
         .into_iter()
+        // Replacing no parameter's terms deletes nothing.
+        .filter(|((_, replaced), _)| replaced.is_none_or(|params| !params.is_empty()))
         .flat_map(|((resource_type, replaced), ids)| {
             let params: Vec<String> = replaced
                 .unwrap_or_default()
@@ -563,6 +565,26 @@ mod tests {
         assert_eq!(deletes[0].binds.last(), Some(&Bind::Text("status".into())));
         assert!(deletes[1].sql.ends_with("resource_id IN (?)"));
         assert_eq!(deletes[1].binds.last(), Some(&Bind::Text("b".into())));
+        // Replacing no parameter's terms deletes none.
+        let none: Vec<WriteOp> = ops
+            .into_iter()
+            .map(|op| match op {
+                WriteOp::Update {
+                    row, prev_version, ..
+                } => WriteOp::Update {
+                    replaced: Some(&[]),
+                    row,
+                    prev_version,
+                    terms: Vec::new(),
+                },
+                other => other,
+            })
+            .collect();
+        assert!(
+            !write_steps(Dialect::Sqlite, "org", &none)
+                .iter()
+                .any(|s| s.sql.contains("resource_terms"))
+        );
     }
 
     #[test]
