@@ -96,6 +96,17 @@ pub(crate) async fn book(app: &TestApp, language: &str, zone: &str, id: &str, st
     assert_eq!(status, StatusCode::CREATED);
 }
 
+/// Changes an appointment booked earlier: a new start, or a new status.
+pub(crate) async fn change_appointment(app: &TestApp, id: &str, start: &str, status: &str) {
+    let (code, body) = app
+        .put(
+            &format!("/fhir/Appointment/{id}"),
+            &appointment(id, start, status),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+}
+
 pub(crate) async fn communications(app: &TestApp) -> Vec<Value> {
     app.search(&format!("/fhir/Communication?patient={PATIENT}&_count=100"))
         .await
@@ -183,13 +194,7 @@ async fn a_cancellation_ends_the_reminders_and_tells_the_patient(app: &TestApp) 
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
     book_in_boston(app, "appt-c").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
-    let (status, _) = app
-        .put(
-            "/fhir/Appointment/appt-c",
-            &appointment("appt-c", "2026-03-10T14:00:00Z", "cancelled"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    change_appointment(app, "appt-c", "2026-03-10T14:00:00Z", "cancelled").await;
     let sent = at(app, "2026-03-03T15:00:00Z").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].2.contains("cancel"), "{}", sent[0].2);
@@ -201,13 +206,7 @@ async fn a_reschedule_tells_the_patient_and_moves_the_reminders(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
     book_in_boston(app, "appt-r").await;
     assert_eq!(at(app, "2026-03-02T15:00:00Z").await.len(), 1);
-    let (status, _) = app
-        .put(
-            "/fhir/Appointment/appt-r",
-            &appointment("appt-r", "2026-03-17T14:00:00Z", "booked"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    change_appointment(app, "appt-r", "2026-03-17T14:00:00Z", "booked").await;
     let sent = at(app, "2026-03-03T15:00:00Z").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].2.contains("Mar 17"), "{}", sent[0].2);
@@ -301,13 +300,7 @@ async fn failed_sends_are_retried_then_dead_lettered(app: &TestApp) {
             }));
         }
     }
-    let (status, _) = app
-        .put(
-            "/fhir/Appointment/appt-f",
-            &appointment("appt-f", "2026-03-10T14:00:00Z", "cancelled"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    change_appointment(app, "appt-f", "2026-03-10T14:00:00Z", "cancelled").await;
     let mut tries = 0;
     let mut now: Timestamp = "2026-03-02T16:00:00Z".parse().unwrap();
     for _ in 0..30 {
@@ -418,13 +411,7 @@ async fn bookings_enrolled_together_keep_the_order_of_later_events(app: &TestApp
     for n in 0..5 {
         book_in_boston(app, &format!("appt-{n}")).await;
     }
-    let (status, _) = app
-        .put(
-            "/fhir/Appointment/appt-2",
-            &appointment("appt-2", "2026-03-10T14:00:00Z", "cancelled"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    change_appointment(app, "appt-2", "2026-03-10T14:00:00Z", "cancelled").await;
     book_in_boston(app, "appt-5").await;
     let sent = at(app, "2026-03-02T15:00:00Z").await;
     let cancellations = sent
