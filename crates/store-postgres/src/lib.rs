@@ -39,7 +39,9 @@ impl PgBackend {
             .max_connections(MAX_CONNECTIONS)
             // No ping before every use: it was a round trip per statement, a tenth of
             // careloop's CPU when busy. A connection that broke meanwhile fails its
-            // statement instead, the pool drops it, and the caller's round is retried.
+            // statement instead and the pool drops it (its ping on release fails too).
+            // After a database restart the engine's next rounds fail once per stale
+            // connection, are logged and retried; HTTP requests tried then went through.
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
