@@ -1,7 +1,7 @@
 //! [`Store`]: the storage API. It plans each batch of changes (versions, keys, hashes),
 //! seals bodies, and hands the backend one atomic list of writes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use careloop_domain::{Clock, OrgId, ResourceId};
@@ -454,19 +454,17 @@ impl Store {
         key_ids: impl Iterator<Item = &'k str>,
         keys: &mut CallKeys,
     ) -> Result<(), StoreError> {
-        let mut missing = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for key_id in key_ids {
-            if keys.contains_key(key_id) {
+            if keys.contains_key(key_id) || !seen.insert(key_id) {
                 continue;
             }
             match self.inner.unwrapped.get(key_id) {
                 Some(key) => {
                     keys.insert(key_id.to_owned(), key);
                 }
-                None if !missing.iter().any(|m: &String| m == key_id) => {
-                    missing.push(key_id.to_owned());
-                }
-                None => {}
+                None => missing.push(key_id.to_owned()),
             }
         }
         if missing.is_empty() {
@@ -490,34 +488,16 @@ impl Store {
         Ok(())
     }
 
+    /// One key, through [`Self::fetch_keys`]: [`StoreError::KeyDestroyed`] when it is
+    /// gone (the patient was erased).
     async fn data_key(
         &self,
         org: &OrgId,
         key_id: &str,
         keys: &mut CallKeys,
     ) -> Result<Arc<DataKey>, StoreError> {
-        if let Some(key) = keys.get(key_id) {
-            return Ok(key.clone());
-        }
-        if let Some(key) = self.inner.unwrapped.get(key_id) {
-            keys.insert(key_id.to_owned(), key.clone());
-            return Ok(key);
-        }
-        let wrapped = self
-            .inner
-            .backend
-            .wrapped_key(org.as_str(), key_id)
-            .await?
-            .ok_or(StoreError::KeyDestroyed)?;
-        let key = Arc::new(
-            self.inner
-                .vault
-                .unwrap_data_key(key_id, &wrapped)
-                .map_err(|_| StoreError::Decrypt)?,
-        );
-        keys.insert(key_id.to_owned(), key.clone());
-        self.inner.unwrapped.insert(key_id, key.clone());
-        Ok(key)
+        self.fetch_keys(org, std::iter::once(key_id), keys).await?;
+        keys.get(key_id).cloned().ok_or(StoreError::KeyDestroyed)
     }
 
     async fn open(&self, org: &OrgId, row: Row, keys: &mut CallKeys) -> Result<Stored, StoreError> {
