@@ -175,23 +175,17 @@ impl Outgoing<'_> {
             );
         }
         let row = OutboxRow {
-            id: id.as_str().to_owned(),
-            idempotency_key: key,
-            patient_id: message.patient.as_str().to_owned(),
-            channel: message.channel.name().to_owned(),
             status: status.name().to_owned(),
-            due_us: due,
-            attempts: 0,
-            lease_us: None,
-            provider_id: None,
-            error_code: None,
             reason: self.blocked.map(str::to_owned),
-            unknown_resends: 0,
-            version: 1,
-            created_us: now,
-            updated_us: now,
-            purpose: message.purpose.map(|p| p.code().to_owned()),
-            sent_us: None,
+            ..OutboxRow::queued(
+                id.as_str(),
+                key,
+                message.patient.as_str(),
+                message.channel.name(),
+                message.purpose.map(|p| p.code()),
+                due,
+                now,
+            )
         };
         Ok(vec![
             put(

@@ -198,25 +198,15 @@ mod tests {
             },
             expect: Expect::Absent,
         };
-        let row = OutboxRow {
-            id: id.as_str().to_owned(),
-            idempotency_key: format!("k{n}"),
-            patient_id: "p".into(),
-            channel: "sms".into(),
-            status: "queued".into(),
+        let row = OutboxRow::queued(
+            id.as_str(),
+            format!("k{n}"),
+            "p",
+            "sms",
+            Some("transactional"),
             due_us,
-            attempts: 0,
-            lease_us: None,
-            provider_id: None,
-            error_code: None,
-            reason: None,
-            unknown_resends: 0,
-            version: 1,
-            created_us: 0,
-            updated_us: 0,
-            purpose: Some("transactional".into()),
-            sent_us: None,
-        };
+            0,
+        );
         [put, Change::Enqueue(row)]
     }
 

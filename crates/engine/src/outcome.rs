@@ -379,24 +379,12 @@ mod tests {
     const CLAIM: Option<i64> = Some(5);
 
     fn row(status: DeliveryStatus) -> OutboxRow {
+        // Queued, claimed once (until CLAIM), and moved on once more since.
         OutboxRow {
-            id: "m".into(),
-            idempotency_key: "k".into(),
-            patient_id: "p".into(),
-            channel: "sms".into(),
             status: status.name().into(),
-            due_us: 0,
-            attempts: 1,
-            lease_us: Some(5),
-            provider_id: None,
-            error_code: None,
-            reason: None,
-            unknown_resends: 0,
             version: 3,
-            created_us: 0,
-            updated_us: 0,
-            purpose: Some("transactional".into()),
-            sent_us: Some(0),
+            ..OutboxRow::queued("m", "k".into(), "p", "sms", Some("transactional"), 0, 0)
+                .claimed(0, 5)
         }
     }
 

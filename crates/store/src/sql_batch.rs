@@ -453,25 +453,15 @@ mod tests {
     }
 
     fn outbox(id: &str) -> OutboxRow {
-        OutboxRow {
-            id: id.into(),
-            idempotency_key: format!("key-{id}"),
-            patient_id: "p".into(),
-            channel: "sms".into(),
-            status: "queued".into(),
-            due_us: 1,
-            attempts: 0,
-            lease_us: None,
-            provider_id: None,
-            error_code: None,
-            reason: None,
-            unknown_resends: 0,
-            version: 1,
-            created_us: 1,
-            updated_us: 1,
-            purpose: Some("transactional".into()),
-            sent_us: None,
-        }
+        OutboxRow::queued(
+            id,
+            format!("key-{id}"),
+            "p",
+            "sms",
+            Some("transactional"),
+            1,
+            1,
+        )
     }
 
     fn term() -> HashedTerm {

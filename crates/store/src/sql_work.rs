@@ -518,25 +518,8 @@ mod tests {
             updated_us: 0,
             lease_us: None,
         };
-        let outbox_row = OutboxRow {
-            id: "o".into(),
-            idempotency_key: "k".into(),
-            patient_id: "p".into(),
-            channel: "sms".into(),
-            status: QUEUED.into(),
-            due_us: 0,
-            attempts: 0,
-            lease_us: None,
-            provider_id: None,
-            error_code: None,
-            reason: None,
-            unknown_resends: 0,
-            version: 1,
-            created_us: 0,
-            updated_us: 0,
-            purpose: Some("transactional".into()),
-            sent_us: None,
-        };
+        let outbox_row =
+            OutboxRow::queued("o", "k".into(), "p", "sms", Some("transactional"), 0, 0);
         let d = Dialect::Sqlite;
         placeholders_match(&sent_counts(
             d,

@@ -83,6 +83,38 @@ pub struct OutboxRow {
 }
 
 impl OutboxRow {
+    /// A message queued at `now_us` to go from `due_us`: not tried yet, nothing known of
+    /// it from a provider, version 1.
+    pub fn queued(
+        id: &str,
+        idempotency_key: String,
+        patient_id: &str,
+        channel: &str,
+        purpose: Option<&str>,
+        due_us: i64,
+        now_us: i64,
+    ) -> Self {
+        Self {
+            id: id.to_owned(),
+            idempotency_key,
+            patient_id: patient_id.to_owned(),
+            channel: channel.to_owned(),
+            status: crate::sql_work::QUEUED.to_owned(),
+            due_us,
+            attempts: 0,
+            lease_us: None,
+            provider_id: None,
+            error_code: None,
+            reason: None,
+            unknown_resends: 0,
+            version: 1,
+            created_us: now_us,
+            updated_us: now_us,
+            purpose: purpose.map(str::to_owned),
+            sent_us: None,
+        }
+    }
+
     /// Whether a sender may claim it at `now_us`.
     pub fn is_due(&self, now_us: i64) -> bool {
         self.status == crate::sql_work::QUEUED && self.due_us <= now_us
