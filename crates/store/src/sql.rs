@@ -273,28 +273,49 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             key_id,
             references,
         } => {
-            // Terms go with their rows (ON DELETE CASCADE).
-            let mut steps: Vec<Step> = references
-                .iter()
-                .map(|r| {
-                    step(
-                        dialect,
-                        "DELETE FROM resources WHERE org_id = ? AND resource_type = ? AND id IN \
-                         (SELECT resource_id FROM resource_terms WHERE org_id = ? AND resource_type = ? AND param = ? AND hash = ?)",
-                        vec![
-                            org_bind(),
-                            Bind::Text(r.resource_type.to_owned()),
-                            org_bind(),
-                            Bind::Text(r.resource_type.to_owned()),
-                            Bind::Text(r.param.to_owned()),
-                            Bind::Bytes(r.hash.clone()),
-                        ],
-                        false,
-                    )
-                })
-                .collect();
+            // Terms are deleted with their rows, by the store: PostgreSQL's schema has no
+            // foreign key to cascade them (migration 0008). The rows that name the patient
+            // go first, found through their terms, whose own terms then follow.
+            let mut steps = Vec::new();
+            for r in references {
+                let named = "SELECT resource_id FROM resource_terms \
+                             WHERE org_id = ? AND resource_type = ? AND param = ? AND hash = ?";
+                let binds = || {
+                    vec![
+                        org_bind(),
+                        Bind::Text(r.resource_type.to_owned()),
+                        org_bind(),
+                        Bind::Text(r.resource_type.to_owned()),
+                        Bind::Text(r.param.to_owned()),
+                        Bind::Bytes(r.hash.clone()),
+                    ]
+                };
+                steps.push(step(
+                    dialect,
+                    &format!(
+                        "DELETE FROM resources WHERE org_id = ? AND resource_type = ? AND id IN ({named})"
+                    ),
+                    binds(),
+                    false,
+                ));
+                steps.push(step(
+                    dialect,
+                    &format!(
+                        "DELETE FROM resource_terms WHERE org_id = ? AND resource_type = ? AND resource_id IN ({named})"
+                    ),
+                    binds(),
+                    false,
+                ));
+            }
             steps.extend(sql_work::erase_patient_work(dialect, org, patient_id));
             let binds = || vec![org_bind(), Bind::Text(key_id.clone())];
+            steps.push(step(
+                dialect,
+                "DELETE FROM resource_terms WHERE (org_id, resource_type, resource_id) IN \
+                 (SELECT org_id, resource_type, id FROM resources WHERE org_id = ? AND key_id = ?)",
+                binds(),
+                false,
+            ));
             steps.push(step(
                 dialect,
                 "DELETE FROM resources WHERE org_id = ? AND key_id = ?",

@@ -129,6 +129,7 @@ async fn an_erased_patient_cannot_be_decrypted(app: &TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, found) = app.get("/fhir/Patient?identifier=12345").await;
     assert_eq!(found["total"], 0);
+    assert_no_orphan_terms(app).await;
     assert_eq!(
         app.delete("/fhir/Appointment/x?_erase=true").await,
         StatusCode::BAD_REQUEST
@@ -181,10 +182,25 @@ async fn erasing_a_patient_removes_shared_appointments_and_leaves_no_bytes(app: 
     assert_eq!(found["total"], 0);
     let (status, _) = app.get("/fhir/Patient/example").await;
     assert_eq!(status, StatusCode::OK, "the parent stays");
+    assert_no_orphan_terms(app).await;
     assert!(
         !contains(&app.raw_database().await, &sealed[..32]),
         "the erased ciphertext is gone from the files"
     );
+}
+
+/// Every search term left belongs to a resource still stored: erasure took the terms
+/// of what it deleted with it.
+async fn assert_no_orphan_terms(app: &TestApp) {
+    let org = OrgId::default_org();
+    for (resource_type, id) in app.term_owners().await {
+        let id = ResourceId::parse(&id).unwrap();
+        let row = app.store.raw_row(&org, &resource_type, &id).await.unwrap();
+        assert!(
+            row.is_some(),
+            "a term of the erased {resource_type}/{id} is left"
+        );
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -232,6 +232,29 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The resource each search term in the database belongs to, as `(type, id)`.
+    pub async fn term_owners(&self) -> Vec<(String, String)> {
+        let sql = "SELECT resource_type, resource_id FROM resource_terms";
+        match &self.db {
+            Db::Sqlite { dir } => {
+                let url = format!("sqlite://{}", sqlite_path(dir).display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let owners = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                owners
+            }
+            Db::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let sql = sql.replace("resource_terms", &format!("\"{schema}\".resource_terms"));
+                let owners = sqlx::query_as(&sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                owners
+            }
+        }
+    }
+}
+
 /// Every column of a row as its raw bytes: `bytea` as stored, text as UTF-8, numbers and
 /// booleans as text.
 fn dump_row(row: &sqlx::postgres::PgRow, out: &mut Vec<u8>) {
