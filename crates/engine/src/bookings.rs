@@ -4,7 +4,7 @@
 //! Here a run of them is read a query per resource type and enrolled, with every
 //! confirmation it queues and the events marked handled, in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use careloop_domain::journey::run::Input;
 use careloop_domain::{AppointmentEvent, ResourceId};
@@ -12,6 +12,8 @@ use careloop_fhir::appointment;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError};
 
+use crate::gates::BatchFacts;
+use crate::journeys::keep_patient;
 use crate::subject::read_many;
 use crate::{Engine, EngineError};
 
@@ -63,11 +65,11 @@ impl Engine {
             return Ok(Bookings::NoRun);
         }
         let rows = self.new_enrollments(&run).await?;
-        let Some(mut changes) = self.first_moves(&rows).await? else {
+        let Some((mut changes, facts)) = self.first_moves(&rows).await? else {
             return Ok(Bookings::Failed);
         };
         changes.push(Change::MarkHandled(run.iter().map(|e| e.seq).collect()));
-        match self.commit_handing_off(changes).await {
+        match self.commit_handing_off(changes, Some(facts)).await {
             Ok(_) => Ok(Bookings::Enrolled(run.len())),
             Err(StoreError::Conflict | StoreError::MissingOwner) => {
                 let first = run[0].seq;
@@ -117,23 +119,26 @@ impl Engine {
         Ok(rows)
     }
 
-    /// Every enrollment of `rows` with its first move and what that does; `None` when one
-    /// cannot move, which the one-at-a-time path then reports.
+    /// Every enrollment of `rows` with its first move and what that does, and what the
+    /// moves were planned with; `None` when one cannot move, which the one-at-a-time
+    /// path then reports.
     async fn first_moves(
         &self,
         rows: &[EnrollmentRow],
-    ) -> Result<Option<Vec<Change>>, EngineError> {
-        let mut subjects = self.subjects(rows).await?;
+    ) -> Result<Option<(Vec<Change>, BatchFacts)>, EngineError> {
+        let (mut subjects, book) = self.subjects(rows).await?;
         let mut changes = Vec::new();
+        let mut patients = HashMap::new();
         for row in rows {
             let subject = subjects.remove(&row.id);
             let Ok((first, effects)) = self.plan_with(row, Input::Enrolled, None, subject.as_ref())
             else {
                 return Ok(None);
             };
+            keep_patient(&mut patients, subject);
             changes.push(Change::Enroll(first));
             changes.extend(effects);
         }
-        Ok(Some(changes))
+        Ok(Some((changes, BatchFacts::new(book, patients))))
     }
 }

@@ -1,7 +1,7 @@
 //! Consent records as the engine reads and writes them: the gate before a send reads the
 //! records of the address; a STOP or START writes one for every patient who shares it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use careloop_domain::ResourceId;
 use careloop_domain::consent::{self, Decision, Held, Record, Source};
@@ -24,6 +24,9 @@ const MOST_RECORDS: u32 = 200;
 #[derive(Default)]
 pub(crate) struct ConsentBook {
     records: HashMap<String, Vec<Value>>,
+    /// The address terms the book was read for: of any other address it knows nothing,
+    /// not that it has no records.
+    asked: HashSet<String>,
     /// Whether every record of every address asked for is here.
     complete: bool,
 }
@@ -134,12 +137,14 @@ impl Engine {
             return Ok(ConsentBook::default());
         }
         let most = MOST_RECORDS.saturating_mul(u32::try_from(terms.len()).unwrap_or(u32::MAX));
+        let asked = terms.iter().map(|t| t.value.clone()).collect();
         let page = self
             .store
             .search(&self.org, &consent_search(terms, most))
             .await?;
         let mut book = ConsentBook {
             records: HashMap::new(),
+            asked,
             // Past the limit some address may have lost its latest records: such a book
             // sends every question to the per-address read.
             complete: page.total <= u64::from(most),
@@ -163,10 +168,10 @@ impl Engine {
         address: &str,
         purpose: Purpose,
     ) -> Result<Result<(), Held>, EngineError> {
-        if !book.complete {
+        let term = address_term(channel, address);
+        if !book.complete || !book.asked.contains(&term.value) {
             return self.consent_gate(channel, address, purpose).await;
         }
-        let term = address_term(channel, address);
         let records = book.records.get(&term.value).map_or(&[][..], Vec::as_slice);
         Ok(gate_records(records, purpose))
     }

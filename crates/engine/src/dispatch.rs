@@ -17,6 +17,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::gates::BatchFacts;
+use crate::handoff::Handed;
 use crate::outcome::Outcome;
 use crate::subject::stored_id;
 use crate::{Engine, EngineError};
@@ -45,11 +46,7 @@ impl Engine {
         let batch = usize::try_from(self.settings.batch).unwrap_or(usize::MAX);
         let handed = self.handoff.take(batch);
         if !handed.is_empty() {
-            let (claimed, records) = handed
-                .into_iter()
-                .map(|h| (h.row.clone(), (h.row.id, h.record)))
-                .unzip();
-            return self.send_claimed(claimed, records).await;
+            return self.send_handed(handed).await;
         }
         self.store
             .sweep_outbox(&self.org, self.settings.unknown_grace)
@@ -62,24 +59,66 @@ impl Engine {
             return Ok(0);
         }
         let records = self.records(&claimed).await?;
-        self.send_claimed(claimed, records).await
+        let facts = self.facts_of(&claimed, &records).await?;
+        self.send_claimed(claimed, records, facts).await
     }
 
-    /// Runs the gates on a claimed batch, sends what may go and records every outcome.
-    async fn send_claimed(
+    /// Sends messages handed over by planning, with the facts it read for them; those it
+    /// handed without are read here.
+    async fn send_handed(&self, handed: Vec<Handed>) -> Result<usize, EngineError> {
+        let mut claimed = Vec::with_capacity(handed.len());
+        let mut records = HashMap::with_capacity(handed.len());
+        let mut facts = HashMap::with_capacity(handed.len());
+        let mut unread = Vec::new();
+        for Handed {
+            row,
+            record,
+            facts: known,
+        } in handed
+        {
+            match known {
+                Some(known) => {
+                    facts.insert(row.id.clone(), known);
+                }
+                None => unread.push(row.clone()),
+            }
+            records.insert(row.id.clone(), record);
+            claimed.push(row);
+        }
+        if !unread.is_empty() {
+            facts.extend(self.facts_of(&unread, &records).await?);
+        }
+        self.send_claimed(claimed, records, facts).await
+    }
+
+    /// The gates' facts for `rows`, read for all of them at once, by row id.
+    async fn facts_of(
         &self,
-        claimed: Vec<OutboxRow>,
-        mut records: HashMap<String, Record>,
-    ) -> Result<usize, EngineError> {
-        let count = claimed.len();
+        rows: &[OutboxRow],
+        records: &HashMap<String, Record>,
+    ) -> Result<HashMap<String, Arc<BatchFacts>>, EngineError> {
         let facts = Arc::new(
             self.batch_facts(
-                claimed
-                    .iter()
+                rows.iter()
                     .map(|row| (row, records.get(&row.id).map(|r| &r.body))),
             )
             .await?,
         );
+        Ok(rows
+            .iter()
+            .map(|row| (row.id.clone(), facts.clone()))
+            .collect())
+    }
+
+    /// Runs the gates on a claimed batch, sends what may go and records every outcome.
+    /// `facts` holds what the gates need for each row, by its id.
+    async fn send_claimed(
+        &self,
+        claimed: Vec<OutboxRow>,
+        mut records: HashMap<String, Record>,
+        mut facts: HashMap<String, Arc<BatchFacts>>,
+    ) -> Result<usize, EngineError> {
+        let count = claimed.len();
         let (claimed, later) = self.pace(claimed).await?;
         let mut tried: Vec<Tried> = later
             .into_iter()
@@ -93,9 +132,12 @@ impl Engine {
         for row in claimed {
             let engine = self.clone();
             let record = records.remove(&row.id);
-            let facts = facts.clone();
+            let facts = facts.remove(&row.id);
             sends.spawn(async move {
-                let outcome = engine.attempt(&row, record.as_ref(), &facts).await;
+                let outcome = match facts {
+                    Some(facts) => engine.attempt(&row, record.as_ref(), &facts).await,
+                    None => Err(EngineError::Corrupt("a claimed message without its facts")),
+                };
                 (row, record, outcome)
             });
         }

@@ -42,6 +42,13 @@ pub(crate) struct BatchFacts {
     patients: HashMap<ResourceId, Patient>,
 }
 
+impl BatchFacts {
+    /// Facts read already: those a timer round planned its messages with.
+    pub(crate) fn new(consents: ConsentBook, patients: HashMap<ResourceId, Patient>) -> Self {
+        Self { consents, patients }
+    }
+}
+
 impl Engine {
     /// The consent records of every address a batch goes to, and its patients.
     pub(crate) async fn batch_facts<'a>(

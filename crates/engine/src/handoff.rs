@@ -11,7 +11,7 @@
 //! sweep takes it back, and it waits for a callback that never comes before it is sent.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_fhir::communication::{self, Delivery};
@@ -20,16 +20,19 @@ use careloop_store::{Change, Committed, StoreError, from_micros};
 
 use crate::Engine;
 use crate::dispatch::Record;
+use crate::gates::BatchFacts;
 
 /// Messages waiting in memory at most: about two rounds of sending for every lane.
 /// Beyond it the planner queues messages in the outbox as unclaimed rows, for any
 /// sender to claim, so a slow transport cannot leave leases lapsing in here.
 const CAPACITY: usize = 400;
 
-/// A message claimed as it was queued, with its Communication as written.
+/// A message claimed as it was queued, with its Communication as written and, when
+/// its planning read them, the consent records and patient its gates need.
 pub(crate) struct Handed {
     pub row: OutboxRow,
     pub record: Record,
+    pub facts: Option<Arc<BatchFacts>>,
 }
 
 #[derive(Default)]
@@ -68,14 +71,19 @@ impl Handoff {
 impl Engine {
     /// Commits `changes`, the messages among them that are due now written as claimed
     /// by this engine and handed to its senders once the commit holds.
+    ///
+    /// `facts` are what the changes were planned with, read moments ago: the senders
+    /// gate the messages with them instead of reading them again. A stop that lands in
+    /// between is no later for it than one that lands while the request is on its way.
     pub(crate) async fn commit_handing_off(
         &self,
         mut changes: Vec<Change>,
+        facts: Option<BatchFacts>,
     ) -> Result<Vec<Committed>, StoreError> {
         let (now_us, lease_us) = self.store.lease_from_now(self.settings.lease);
         let claimed = claim_due(&mut changes, now_us, lease_us, self.handoff.room());
         let committed = self.store.commit(&self.org, &changes).await?;
-        let handed = with_versions(claimed, &committed);
+        let handed = with_versions(claimed, &committed, facts.map(Arc::new));
         // One sender woken per batch handed over: woken once, only one of them would
         // send while the others slept out their idle poll.
         let batch = usize::try_from(self.settings.batch)
@@ -158,6 +166,7 @@ fn claim_due(
 fn with_versions(
     claimed: Vec<(OutboxRow, serde_json::Value)>,
     committed: &[Committed],
+    facts: Option<Arc<BatchFacts>>,
 ) -> Vec<Handed> {
     let versions: HashMap<&str, u32> = committed
         .iter()
@@ -171,6 +180,7 @@ fn with_versions(
             Some(Handed {
                 row,
                 record: Record { version, body },
+                facts: facts.clone(),
             })
         })
         .collect()
@@ -282,7 +292,7 @@ mod tests {
             last_updated: jiff::Timestamp::UNIX_EPOCH,
             existed: false,
         };
-        let handed = with_versions(claimed, &[committed]);
+        let handed = with_versions(claimed, &[committed], None);
         assert_eq!(handed.len(), 1);
         assert_eq!(handed[0].record.version, 1);
     }

@@ -7,13 +7,15 @@ use careloop_domain::journey::run::{
     Cursor, Ending, Input, Situation, advance, awaited_name, parse_awaited,
 };
 use careloop_domain::journey::{Journey, ReplyKind};
-use careloop_domain::{AppointmentEvent, ResourceId};
+use careloop_domain::{AppointmentEvent, Patient, ResourceId};
 use careloop_store::crypto::new_resource_id;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
 
 use crate::bookings::Bookings;
 use crate::compose::compose;
+use crate::consent::ConsentBook;
+use crate::gates::BatchFacts;
 use careloop_fhir::communication;
 
 use crate::inbound::REPLY_RECEIVED;
@@ -125,7 +127,7 @@ impl Engine {
         let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
         let mut changes = vec![Change::Enroll(first)];
         changes.extend(effects);
-        match self.commit_handing_off(changes).await {
+        match self.commit_handing_off(changes, None).await {
             // Enrolled already, or the patient or appointment is gone.
             Ok(_) | Err(StoreError::Conflict | StoreError::MissingOwner) => Ok(()),
             Err(other) => Err(other.into()),
@@ -171,14 +173,17 @@ impl Engine {
         if due.is_empty() {
             return Ok(0);
         }
-        let mut subjects = self.subjects(&due).await?;
+        let (mut subjects, book) = self.subjects(&due).await?;
         // One enrollment that cannot move (a corrupt record) is logged and left due; the
         // others go on. Only the moves that happened count as work done.
         let mut changes = Vec::new();
         let mut planned = Vec::new();
+        let mut patients = HashMap::new();
         for row in &due {
             let subject = subjects.remove(&row.id);
-            match self.plan_with(row, Input::Timer, None, subject.as_ref()) {
+            let plan = self.plan_with(row, Input::Timer, None, subject.as_ref());
+            keep_patient(&mut patients, subject);
+            match plan {
                 Ok((next, effects)) => {
                     changes.push(Change::UpdateEnrollment {
                         row: next,
@@ -195,7 +200,8 @@ impl Engine {
         if planned.is_empty() {
             return Ok(0);
         }
-        match self.commit_handing_off(changes).await {
+        let facts = BatchFacts::new(book, patients);
+        match self.commit_handing_off(changes, Some(facts)).await {
             Ok(_) => return Ok(planned.len()),
             Err(
                 StoreError::Conflict
@@ -218,11 +224,12 @@ impl Engine {
     }
 
     /// What the steps of `rows` need to know, by enrollment id, read a query per
-    /// resource type. A row whose ids do not parse has none.
+    /// resource type, and the consent records of every address they have. A row whose
+    /// ids do not parse has none.
     pub(crate) async fn subjects(
         &self,
         rows: &[EnrollmentRow],
-    ) -> Result<HashMap<String, Subject>, EngineError> {
+    ) -> Result<(HashMap<String, Subject>, ConsentBook), EngineError> {
         let rows: Vec<(&EnrollmentRow, (ResourceId, ResourceId))> = rows
             .iter()
             .filter(|row| self.library.get(&row.journey).is_some())
@@ -242,11 +249,12 @@ impl Engine {
         for subject in &mut subjects {
             subject.withdrawn = self.withdrawn_addresses(subject, &book).await?;
         }
-        Ok(rows
+        let subjects = rows
             .into_iter()
             .map(|(row, _)| row.id.clone())
             .zip(subjects)
-            .collect())
+            .collect();
+        Ok((subjects, book))
     }
 
     /// Tells the journeys of a patient's appointment that the patient replied. The
@@ -308,7 +316,7 @@ impl Engine {
                 prev_version: row.version,
             }];
             changes.extend(effects);
-            match self.commit_handing_off(changes).await {
+            match self.commit_handing_off(changes, None).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict | StoreError::MissingOwner) => {
                     match self
@@ -337,7 +345,7 @@ impl Engine {
         input: Input,
         event_seq: Option<i64>,
     ) -> Result<(EnrollmentRow, Vec<Change>), EngineError> {
-        let mut subjects = self.subjects(std::slice::from_ref(row)).await?;
+        let (mut subjects, _) = self.subjects(std::slice::from_ref(row)).await?;
         self.plan_with(row, input, event_seq, subjects.remove(&row.id).as_ref())
     }
 
@@ -403,5 +411,18 @@ fn cursor_of(row: &EnrollmentRow) -> Cursor {
         waiting: row.waiting.as_deref().and_then(parse_awaited),
         last_reply: row.last_reply.as_deref().and_then(ReplyKind::parse),
         ended: row.ended.as_ref().map(|_| Ending::Completed),
+    }
+}
+
+/// Keeps the patient a move was planned for, so that the gates of the messages it
+/// queued need not read them again.
+pub(crate) fn keep_patient(patients: &mut HashMap<ResourceId, Patient>, subject: Option<Subject>) {
+    if let Some(Subject {
+        patient_id,
+        patient: Some(patient),
+        ..
+    }) = subject
+    {
+        patients.insert(patient_id, patient);
     }
 }
