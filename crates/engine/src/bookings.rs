@@ -12,6 +12,7 @@ use careloop_fhir::appointment;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError};
 
+use crate::compose::Writes;
 use crate::gates::BatchFacts;
 use crate::journeys::keep_patient;
 use crate::subject::read_many;
@@ -65,11 +66,11 @@ impl Engine {
             return Ok(Bookings::NoRun);
         }
         let rows = self.new_enrollments(&run).await?;
-        let Some((mut changes, facts)) = self.first_moves(&rows).await? else {
+        let Some((mut writes, facts)) = self.first_moves(&rows).await? else {
             return Ok(Bookings::Failed);
         };
-        changes.push(Change::MarkHandled(run.iter().map(|e| e.seq).collect()));
-        match self.commit_handing_off(changes, Some(facts)).await {
+        writes.push(Change::MarkHandled(run.iter().map(|e| e.seq).collect()));
+        match self.commit_handing_off(writes, Some(facts)).await {
             Ok(_) => Ok(Bookings::Enrolled(run.len())),
             Err(StoreError::Conflict | StoreError::MissingOwner) => {
                 let first = run[0].seq;
@@ -125,9 +126,9 @@ impl Engine {
     async fn first_moves(
         &self,
         rows: &[EnrollmentRow],
-    ) -> Result<Option<(Vec<Change>, BatchFacts)>, EngineError> {
+    ) -> Result<Option<(Writes, BatchFacts)>, EngineError> {
         let (mut subjects, book) = self.subjects(rows).await?;
-        let mut changes = Vec::new();
+        let mut writes = Writes::default();
         let mut patients = HashMap::new();
         for row in rows {
             let subject = subjects.remove(&row.id);
@@ -136,9 +137,9 @@ impl Engine {
                 return Ok(None);
             };
             keep_patient(&mut patients, subject);
-            changes.push(Change::Enroll(first));
-            changes.extend(effects);
+            writes.push(Change::Enroll(first));
+            writes.extend(effects);
         }
-        Ok(Some((changes, BatchFacts::new(book, patients))))
+        Ok(Some((writes, BatchFacts::new(book, patients))))
     }
 }

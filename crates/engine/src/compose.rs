@@ -3,6 +3,8 @@
 //! FHIR Task. The outbox row's idempotency key is the enrollment and the effect's
 //! number, so a step carried out twice queues one message.
 
+use std::collections::HashMap;
+
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::run::Effect;
@@ -18,17 +20,47 @@ use serde_json::Value;
 use crate::subject::Subject;
 use crate::{Engine, EngineError};
 
-pub fn compose(
+/// Planned writes, with the Communications among them as composed: a message handed
+/// over to a sender needs its record as a value, and reading back what was just
+/// serialized cost as much as composing it.
+#[derive(Default)]
+pub(crate) struct Writes {
+    pub changes: Vec<Change>,
+    /// The body of each Communication put, by id.
+    pub drafts: HashMap<String, Value>,
+}
+
+impl Writes {
+    pub fn push(&mut self, change: Change) {
+        self.changes.push(change);
+    }
+
+    pub fn extend(&mut self, other: Writes) {
+        self.changes.extend(other.changes);
+        self.drafts.extend(other.drafts);
+    }
+}
+
+impl From<Vec<Change>> for Writes {
+    fn from(changes: Vec<Change>) -> Self {
+        Self {
+            changes,
+            drafts: HashMap::new(),
+        }
+    }
+}
+
+pub(crate) fn compose(
     engine: &Engine,
     journey: &Journey,
     subject: &Subject,
     appointment: &ResourceId,
     effect: &Effect,
     key: String,
-) -> Result<Vec<Change>, EngineError> {
+) -> Result<Writes, EngineError> {
     // Nobody to write to, and no key to seal a record under.
     if subject.patient.is_none() {
-        return Ok(Vec::new());
+        return Ok(Writes::default());
     }
     match effect {
         Effect::Send {
@@ -63,7 +95,8 @@ pub fn compose(
                 &body,
                 task::terms(&body),
                 &subject.patient_id,
-            )?])
+            )?]
+            .into())
         }
     }
 }
@@ -82,7 +115,7 @@ fn message(
     choice: &ChannelChoice,
     purpose: Purpose,
     key: String,
-) -> Result<Vec<Change>, EngineError> {
+) -> Result<Writes, EngineError> {
     let channel = match choice {
         ChannelChoice::Preferred => subject.preferred_channel(),
         ChannelChoice::InOrder(channels) => channels
@@ -136,7 +169,7 @@ fn message(
         blocked,
         not_before: None,
     }
-    .changes(engine, key)
+    .writes(engine, key)
 }
 
 /// One message to queue: its Communication and its outbox row.
@@ -152,6 +185,11 @@ pub struct Outgoing<'a> {
 impl Outgoing<'_> {
     /// The writes that queue the message; `key` makes queuing it twice fail.
     pub fn changes(&self, engine: &Engine, key: String) -> Result<Vec<Change>, EngineError> {
+        Ok(self.writes(engine, key)?.changes)
+    }
+
+    /// [`Self::changes`], with the Communication as composed.
+    pub(crate) fn writes(&self, engine: &Engine, key: String) -> Result<Writes, EngineError> {
         let id = new_resource_id();
         let message = &self.message;
         let mut body = communication::outbound(&id, message);
@@ -187,7 +225,7 @@ impl Outgoing<'_> {
                 now,
             )
         };
-        Ok(vec![
+        let changes = vec![
             put(
                 "Communication",
                 &id,
@@ -196,7 +234,11 @@ impl Outgoing<'_> {
                 message.patient,
             )?,
             Change::Enqueue(row),
-        ])
+        ];
+        Ok(Writes {
+            changes,
+            drafts: HashMap::from([(id.as_str().to_owned(), body)]),
+        })
     }
 }
 

@@ -19,6 +19,7 @@ use careloop_store::work::OutboxRow;
 use careloop_store::{Change, Committed, StoreError, from_micros};
 
 use crate::Engine;
+use crate::compose::Writes;
 use crate::dispatch::Record;
 use crate::gates::BatchFacts;
 
@@ -77,11 +78,15 @@ impl Engine {
     /// between is no later for it than one that lands while the request is on its way.
     pub(crate) async fn commit_handing_off(
         &self,
-        mut changes: Vec<Change>,
+        writes: Writes,
         facts: Option<BatchFacts>,
     ) -> Result<Vec<Committed>, StoreError> {
+        let Writes {
+            mut changes,
+            drafts,
+        } = writes;
         let (now_us, lease_us) = self.store.lease_from_now(self.settings.lease);
-        let claimed = claim_due(&mut changes, now_us, lease_us, self.handoff.room());
+        let claimed = claim_due(&mut changes, drafts, now_us, lease_us, self.handoff.room());
         let committed = self.store.commit(&self.org, &changes).await?;
         let handed = with_versions(claimed, &committed, facts.map(Arc::new));
         // One sender woken per batch handed over: woken once, only one of them would
@@ -100,17 +105,19 @@ impl Engine {
 
 /// Marks at most `room` of the queued messages in `changes` that are due by `now_us`
 /// as claimed until `lease_us`, as a claim from the outbox would, and returns them with
-/// the Communications written beside them.
+/// the Communications written beside them: from `drafts`, the bodies as composed, or
+/// else as read back from the changes.
 fn claim_due(
     changes: &mut [Change],
+    mut bodies: HashMap<String, serde_json::Value>,
     now_us: i64,
     lease_us: i64,
     room: usize,
 ) -> Vec<(OutboxRow, serde_json::Value)> {
-    let mut bodies: HashMap<String, serde_json::Value> = HashMap::new();
     for change in changes.iter() {
         if let Change::Put { version, .. } = change
             && version.resource_type == "Communication"
+            && !bodies.contains_key(version.id.as_str())
             && let Ok(body) = serde_json::from_slice(&version.body)
         {
             bodies.insert(version.id.as_str().to_owned(), body);
@@ -237,7 +244,7 @@ mod tests {
             .flatten()
             .chain(message(4, 0))
             .collect();
-        let claimed = claim_due(&mut changes, 10, 70, 2);
+        let claimed = claim_due(&mut changes, HashMap::new(), 10, 70, 2);
         let ids: Vec<&str> = claimed.iter().map(|(row, _)| row.id.as_str()).collect();
         let rows = enqueued(&changes);
         // The first two due (not the one due later, not the one past the room).
@@ -303,7 +310,25 @@ mod tests {
         if let Change::Enqueue(row) = &mut changes[1] {
             row.status = "blocked".into();
         }
-        assert!(claim_due(&mut changes, 10, 70, 5).is_empty());
+        assert!(claim_due(&mut changes, HashMap::new(), 10, 70, 5).is_empty());
         assert_eq!(enqueued(&changes)[0].status, "blocked");
+    }
+
+    #[test]
+    fn a_message_composed_as_a_draft_is_handed_over_as_composed_not_read_back() {
+        let mut changes: Vec<Change> = message(1, 0).into();
+        let id = enqueued(&changes)[0].id.clone();
+        let draft = serde_json::json!({"resourceType": "Communication", "language": "es"});
+        let claimed = claim_due(&mut changes, HashMap::from([(id, draft)]), 10, 70, 5);
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].1["language"], "es");
+        let Change::Put { version, .. } = &changes[0] else {
+            panic!("the Communication comes first");
+        };
+        let written: serde_json::Value = serde_json::from_slice(&version.body).unwrap();
+        assert_eq!(
+            written["language"], "es",
+            "what is written is what is handed over"
+        );
     }
 }

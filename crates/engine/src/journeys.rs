@@ -13,7 +13,7 @@ use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
 
 use crate::bookings::Bookings;
-use crate::compose::compose;
+use crate::compose::{Writes, compose};
 use crate::consent::ConsentBook;
 use crate::gates::BatchFacts;
 use careloop_fhir::communication;
@@ -125,9 +125,9 @@ impl Engine {
         // uniqueness (event, journey, patient) makes a second try (after a crash, or by
         // another engine) fail as a whole.
         let (first, effects) = self.plan_move(&row, Input::Enrolled, None).await?;
-        let mut changes = vec![Change::Enroll(first)];
-        changes.extend(effects);
-        match self.commit_handing_off(changes, None).await {
+        let mut writes = Writes::from(vec![Change::Enroll(first)]);
+        writes.extend(effects);
+        match self.commit_handing_off(writes, None).await {
             // Enrolled already, or the patient or appointment is gone.
             Ok(_) | Err(StoreError::Conflict | StoreError::MissingOwner) => Ok(()),
             Err(other) => Err(other.into()),
@@ -176,7 +176,7 @@ impl Engine {
         let (mut subjects, book) = self.subjects(&due).await?;
         // One enrollment that cannot move (a corrupt record) is logged and left due; the
         // others go on. Only the moves that happened count as work done.
-        let mut changes = Vec::new();
+        let mut writes = Writes::default();
         let mut planned = Vec::new();
         let mut patients = HashMap::new();
         for row in &due {
@@ -185,11 +185,11 @@ impl Engine {
             keep_patient(&mut patients, subject);
             match plan {
                 Ok((next, effects)) => {
-                    changes.push(Change::UpdateEnrollment {
+                    writes.push(Change::UpdateEnrollment {
                         row: next,
                         prev_version: row.version,
                     });
-                    changes.extend(effects);
+                    writes.extend(effects);
                     planned.push(row);
                 }
                 Err(error) => {
@@ -201,7 +201,7 @@ impl Engine {
             return Ok(0);
         }
         let facts = BatchFacts::new(book, patients);
-        match self.commit_handing_off(changes, Some(facts)).await {
+        match self.commit_handing_off(writes, Some(facts)).await {
             Ok(_) => return Ok(planned.len()),
             Err(
                 StoreError::Conflict
@@ -311,12 +311,12 @@ impl Engine {
                 return Ok(());
             }
             let (next, effects) = self.plan_move(&row, input, event_seq).await?;
-            let mut changes = vec![Change::UpdateEnrollment {
+            let mut writes = Writes::from(vec![Change::UpdateEnrollment {
                 row: next,
                 prev_version: row.version,
-            }];
-            changes.extend(effects);
-            match self.commit_handing_off(changes, None).await {
+            }]);
+            writes.extend(effects);
+            match self.commit_handing_off(writes, None).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict | StoreError::MissingOwner) => {
                     match self
@@ -344,7 +344,7 @@ impl Engine {
         row: &EnrollmentRow,
         input: Input,
         event_seq: Option<i64>,
-    ) -> Result<(EnrollmentRow, Vec<Change>), EngineError> {
+    ) -> Result<(EnrollmentRow, Writes), EngineError> {
         let (mut subjects, _) = self.subjects(std::slice::from_ref(row)).await?;
         self.plan_with(row, input, event_seq, subjects.remove(&row.id).as_ref())
     }
@@ -356,7 +356,7 @@ impl Engine {
         input: Input,
         event_seq: Option<i64>,
         subject: Option<&Subject>,
-    ) -> Result<(EnrollmentRow, Vec<Change>), EngineError> {
+    ) -> Result<(EnrollmentRow, Writes), EngineError> {
         let now = self.store.now();
         let mut next = row.clone();
         next.version = row.version + 1;
@@ -369,7 +369,7 @@ impl Engine {
             // Its definition was removed: the enrollment ends where it is.
             next.wake_us = None;
             next.ended = Some("journey-removed".to_owned());
-            return Ok((next, Vec::new()));
+            return Ok((next, Writes::default()));
         };
         let appointment_id = stored_id(&row.appointment_id, "an enrollment")?;
         stored_id(&row.patient_id, "an enrollment")?;
@@ -388,10 +388,10 @@ impl Engine {
         next.ended = cursor.ended.as_ref().map(|e| e.name().to_owned());
         // The version this move writes numbers its effects: unique per move, and the
         // same if the move is planned again after losing a race.
-        let mut changes = Vec::new();
+        let mut writes = Writes::default();
         for (n, effect) in effects.iter().enumerate() {
             let key = format!("{}:{}:{n}", row.id, next.version);
-            changes.extend(compose(
+            writes.extend(compose(
                 self,
                 journey,
                 subject,
@@ -400,7 +400,7 @@ impl Engine {
                 key,
             )?);
         }
-        Ok((next, changes))
+        Ok((next, writes))
     }
 }
 
