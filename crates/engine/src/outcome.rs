@@ -274,23 +274,24 @@ impl Engine {
             version: stored.version,
             body,
         };
-        communication_put(&record, row, outcome, now).map(Some)
+        communication_put(record, row, outcome, now).map(Some)
     }
 
     /// Records the senders' outcomes of one claimed batch in one transaction. When one
     /// of them no longer applies as read (a callback moved its message meanwhile), each
     /// is recorded on its own against the rows as they are now.
-    pub(crate) async fn settle_claims(&self, tried: Vec<Tried>) -> Result<(), EngineError> {
+    pub(crate) async fn settle_claims(&self, mut tried: Vec<Tried>) -> Result<(), EngineError> {
         let now = self.store.now();
         let mut changes = Vec::with_capacity(tried.len() * 2);
-        for one in &tried {
+        // The records are taken: recording one on its own reads it afresh.
+        for one in &mut tried {
             // A claimed row always has a lease; `Some` marks the outcome as the sender's.
             let claim = Some(one.row.lease_us.unwrap_or(i64::MIN));
             let Some(mut next) = apply(&one.row, &one.outcome, now, claim) else {
                 continue;
             };
             next.version = one.row.version + 1;
-            let communication = match &one.record {
+            let communication = match one.record.take() {
                 Some(record) if next.status != one.row.status => {
                     Some(communication_put(record, &next, &one.outcome, now)?)
                 }
@@ -331,13 +332,14 @@ impl Engine {
 /// The write of a message's Communication as `record` read it, moved to `row`'s state:
 /// it fails with a conflict if the Communication changed since.
 fn communication_put(
-    record: &Record,
+    record: Record,
     row: &OutboxRow,
     outcome: &Outcome,
     now: Timestamp,
 ) -> Result<Change, EngineError> {
     let id = stored_id(&row.id, "an outbox row")?;
-    let mut body = record.body.clone();
+    let Record { version, mut body } = record;
+    let before = communication::delivery_terms(&body);
     let status =
         DeliveryStatus::parse(&row.status).ok_or(EngineError::Corrupt("an outbox status"))?;
     let reason = match outcome {
@@ -360,14 +362,14 @@ fn communication_put(
             resource_type: "Communication",
             id,
             terms: communication::terms(&body),
-            changed_terms: Some(communication::changed_delivery_terms(&record.body, &body)),
+            changed_terms: Some(communication::changed_delivery_terms(&before, &body)),
             body: serde_json::to_vec(&body).map_err(|_| EngineError::Corrupt("a Communication"))?,
             start: None,
             end: None,
             protection: Protection::OwnedBy(patient),
             events: Vec::new(),
         },
-        expect: Expect::Version(record.version),
+        expect: Expect::Version(version),
     })
 }
 

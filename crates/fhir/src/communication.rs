@@ -341,19 +341,26 @@ pub fn sendable(resource: &Value) -> Option<Sendable> {
 /// What of [`DELIVERY_TERMS`] a store must rewrite for `after`, the next version of
 /// `before`: nothing when a report left the message's FHIR status where it was (a send
 /// accepted after it was written as sending, a repeated report).
-pub fn changed_delivery_terms(before: &Value, after: &Value) -> &'static [&'static str] {
-    let delivery = |resource: &Value| -> Vec<(&'static str, String)> {
-        terms(resource)
-            .into_iter()
-            .filter(|t| DELIVERY_TERMS.contains(&t.param))
-            .map(|t| (t.param, t.value))
-            .collect()
+/// `before` is [`delivery_terms`] of the version before, taken before the report was
+/// recorded on it in place.
+pub fn changed_delivery_terms(before: &[Term], after: &Value) -> &'static [&'static str] {
+    let same = |a: &[Term], b: &[Term]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(a, b)| a.param == b.param && a.value == b.value)
     };
-    if delivery(before) == delivery(after) {
+    if same(before, &delivery_terms(after)) {
         &[]
     } else {
         DELIVERY_TERMS
     }
+}
+
+/// The terms of [`DELIVERY_TERMS`] alone: of all a Communication's terms, those a
+/// delivery report may change.
+pub fn delivery_terms(resource: &Value) -> Vec<Term> {
+    code_term(resource, "/status", STATUS).into_iter().collect()
 }
 
 /// The delivery state recorded on a Communication.
@@ -468,7 +475,7 @@ mod tests {
         assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Queued));
         assert_eq!(resource["status"], "preparation");
         let queued_terms = terms(&resource);
-        let queued = resource.clone();
+        let queued = delivery_terms(&resource);
         record_delivery(
             &mut resource,
             &Delivery {
@@ -485,6 +492,7 @@ mod tests {
             DELIVERY_TERMS,
             "preparation to completed"
         );
+        let completed = delivery_terms(&resource);
         let mut again = resource.clone();
         record_delivery(
             &mut again,
@@ -497,8 +505,21 @@ mod tests {
             },
         );
         assert!(
-            changed_delivery_terms(&resource, &again).is_empty(),
+            changed_delivery_terms(&completed, &again).is_empty(),
             "completed stays completed"
+        );
+        let named: Vec<(&str, String)> = terms(&again)
+            .into_iter()
+            .filter(|t| DELIVERY_TERMS.contains(&t.param))
+            .map(|t| (t.param, t.value))
+            .collect();
+        let alone: Vec<(&str, String)> = delivery_terms(&again)
+            .into_iter()
+            .map(|t| (t.param, t.value))
+            .collect();
+        assert_eq!(
+            alone, named,
+            "the delivery terms are those of all the terms"
         );
         // Only the terms a delivery report may change did change: the store rewrites
         // no others.
