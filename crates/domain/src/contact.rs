@@ -1,14 +1,16 @@
 //! How a patient is reached: a phone number in E.164 form or an email address, each on a
 //! channel, with the rank the EHR gave it (1 = the patient's first choice).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 
 use crate::redact::redacted;
 
 /// The country whose numbering plan applies to a phone number written without a country
 /// code ("(03) 5555 6473"): the patient's address country, else the deployment's default.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Region(phonenumber::country::Id);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -69,6 +71,36 @@ impl fmt::Debug for PhoneE164 {
     }
 }
 
+/// Numbers resolved already, by region and digits: every read of a patient resolves
+/// their numbers again, and checking one against its numbering plan costs many times
+/// the look-up. Emptied when full, so it holds at most this many.
+const MOST_RESOLVED: usize = 16_384;
+
+static RESOLVED: Mutex<Option<HashMap<(Region, String), Option<String>>>> = Mutex::new(None);
+
+/// The E.164 form of `international` read under `region`, if it is a valid number.
+fn resolve(region: Region, international: &str) -> Option<String> {
+    let key = (region, international.to_owned());
+    {
+        // The map is whole even if a holder panicked: entries are inserted complete.
+        let resolved = RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = resolved.as_ref().and_then(|map| map.get(&key)) {
+            return known.clone();
+        }
+    }
+    let e164 = phonenumber::parse(Some(region.0), international)
+        .ok()
+        .filter(phonenumber::is_valid)
+        .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
+    let mut resolved = RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
+    let map = resolved.get_or_insert_with(HashMap::new);
+    if map.len() >= MOST_RESOLVED {
+        map.clear();
+    }
+    map.insert(key, e164.clone());
+    e164
+}
+
 impl PhoneNumber {
     /// Reads a number as people write it. `region` applies when it has no country code.
     pub fn parse(raw: &str, region: Region) -> Result<Self, PhoneError> {
@@ -93,10 +125,7 @@ impl PhoneNumber {
         } else {
             digits.clone()
         };
-        let resolved = phonenumber::parse(Some(region.0), &international)
-            .ok()
-            .filter(phonenumber::is_valid)
-            .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
+        let resolved = resolve(region, &international);
         Ok(match resolved {
             Some(e164) => Self::E164(PhoneE164(e164)),
             None => Self::Unresolved(international),
@@ -231,6 +260,16 @@ mod tests {
         let n = PhoneNumber::parse("(03) 5555 6473", Region::default()).unwrap();
         assert_eq!(n, PhoneNumber::Unresolved("0355556473".into()));
         assert!(n.e164().is_none());
+    }
+
+    #[test]
+    fn a_number_resolved_before_under_one_region_is_read_afresh_under_another() {
+        for _ in 0..2 {
+            let local = PhoneNumber::parse("(03) 5555 6473", au()).unwrap();
+            assert_eq!(local.lookup_key(), "+61355556473");
+            let abroad = PhoneNumber::parse("(03) 5555 6473", Region::default()).unwrap();
+            assert_eq!(abroad, PhoneNumber::Unresolved("0355556473".into()));
+        }
     }
 
     #[test]
