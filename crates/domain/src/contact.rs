@@ -76,7 +76,10 @@ impl fmt::Debug for PhoneE164 {
 /// the look-up. Emptied when full, so it holds at most this many.
 const MOST_RESOLVED: usize = 16_384;
 
-static RESOLVED: Mutex<Option<HashMap<(Region, String), Option<String>>>> = Mutex::new(None);
+/// The E.164 form (or `None`: not a valid number) of digits as read under a region.
+type Resolved = HashMap<(Region, String), Option<String>>;
+
+static RESOLVED: Mutex<Option<Resolved>> = Mutex::new(None);
 
 /// The E.164 form of `international` read under `region`, if it is a valid number.
 fn resolve(region: Region, international: &str) -> Option<String> {

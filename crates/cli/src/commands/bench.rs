@@ -108,7 +108,7 @@ async fn measure(
         .collect();
     tokio::select! {
         booked = seed::book(&services, patients, schedule) => booked?,
-        () = keep_analyzed(&scratch) => {}
+        () = keep_analyzed(scratch) => {}
     }
     scratch.analyze().await?;
     let booked = started.elapsed();
@@ -119,7 +119,7 @@ async fn measure(
     };
     tokio::select! {
         sent = workers::run_until(&engines, &fake.tally, &goal) => sent?,
-        () = keep_analyzed(&scratch) => {}
+        () = keep_analyzed(scratch) => {}
     }
     check(&fake.tally.counts())?;
     println!(
