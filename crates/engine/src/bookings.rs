@@ -4,7 +4,7 @@
 //! Here a run of them is read a query per resource type and enrolled, with every
 //! confirmation it queues and the events marked handled, in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use careloop_domain::journey::run::Input;
 use careloop_domain::{AppointmentEvent, ResourceId};
@@ -14,7 +14,6 @@ use careloop_store::{Change, Event, StoreError};
 
 use crate::compose::Writes;
 use crate::gates::BatchFacts;
-use crate::journeys::keep_patient;
 use crate::subject::read_many;
 use crate::{Engine, EngineError};
 
@@ -127,19 +126,20 @@ impl Engine {
         &self,
         rows: &[EnrollmentRow],
     ) -> Result<Option<(Writes, BatchFacts)>, EngineError> {
-        let (mut subjects, book) = self.subjects(rows).await?;
+        let (subjects, book) = self.subjects(rows).await?;
         let mut writes = Writes::default();
-        let mut patients = HashMap::new();
         for row in rows {
-            let subject = subjects.remove(&row.id);
-            let Ok((first, effects)) = self.plan_with(row, Input::Enrolled, None, subject.as_ref())
+            let Ok((first, effects)) =
+                self.plan_with(row, Input::Enrolled, None, subjects.get(&row.id))
             else {
                 return Ok(None);
             };
-            keep_patient(&mut patients, subject);
             writes.push(Change::Enroll(first));
             writes.extend(effects);
         }
-        Ok(Some((writes, BatchFacts::new(book, patients))))
+        Ok(Some((
+            writes,
+            BatchFacts::planned(book, subjects.into_values()),
+        )))
     }
 }

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::consent::ConsentBook;
 use crate::outcome::Outcome;
-use crate::subject::{read_patients, stored_id, zone_of};
+use crate::subject::{Subject, read_patients, stored_id, zone_of};
 use crate::{Engine, EngineError};
 
 /// Refused for good, with the reason recorded on the message.
@@ -43,8 +43,16 @@ pub(crate) struct BatchFacts {
 }
 
 impl BatchFacts {
-    /// Facts read already: those a timer round planned its messages with.
-    pub(crate) fn new(consents: ConsentBook, patients: HashMap<ResourceId, Patient>) -> Self {
+    /// The facts a round of planning read already: the consent records of its subjects'
+    /// addresses, and its subjects' patients.
+    pub(crate) fn planned(
+        consents: ConsentBook,
+        subjects: impl IntoIterator<Item = Subject>,
+    ) -> Self {
+        let patients = subjects
+            .into_iter()
+            .filter_map(|s| Some((s.patient_id, s.patient?)))
+            .collect();
         Self { consents, patients }
     }
 }

@@ -7,7 +7,7 @@ use careloop_domain::journey::run::{
     Cursor, Ending, Input, Situation, advance, awaited_name, parse_awaited,
 };
 use careloop_domain::journey::{Journey, ReplyKind};
-use careloop_domain::{AppointmentEvent, Patient, ResourceId};
+use careloop_domain::{AppointmentEvent, ResourceId};
 use careloop_store::crypto::new_resource_id;
 use careloop_store::work::{EnrollmentQuery, EnrollmentRow};
 use careloop_store::{Change, Event, StoreError, from_micros, micros};
@@ -173,17 +173,13 @@ impl Engine {
         if due.is_empty() {
             return Ok(0);
         }
-        let (mut subjects, book) = self.subjects(&due).await?;
+        let (subjects, book) = self.subjects(&due).await?;
         // One enrollment that cannot move (a corrupt record) is logged and left due; the
         // others go on. Only the moves that happened count as work done.
         let mut writes = Writes::default();
         let mut planned = Vec::new();
-        let mut patients = HashMap::new();
         for row in &due {
-            let subject = subjects.remove(&row.id);
-            let plan = self.plan_with(row, Input::Timer, None, subject.as_ref());
-            keep_patient(&mut patients, subject);
-            match plan {
+            match self.plan_with(row, Input::Timer, None, subjects.get(&row.id)) {
                 Ok((next, effects)) => {
                     writes.push(Change::UpdateEnrollment {
                         row: next,
@@ -200,7 +196,7 @@ impl Engine {
         if planned.is_empty() {
             return Ok(0);
         }
-        let facts = BatchFacts::new(book, patients);
+        let facts = BatchFacts::planned(book, subjects.into_values());
         match self.commit_handing_off(writes, Some(facts)).await {
             Ok(_) => return Ok(planned.len()),
             Err(
@@ -411,18 +407,5 @@ fn cursor_of(row: &EnrollmentRow) -> Cursor {
         waiting: row.waiting.as_deref().and_then(parse_awaited),
         last_reply: row.last_reply.as_deref().and_then(ReplyKind::parse),
         ended: row.ended.as_ref().map(|_| Ending::Completed),
-    }
-}
-
-/// Keeps the patient a move was planned for, so that the gates of the messages it
-/// queued need not read them again.
-pub(crate) fn keep_patient(patients: &mut HashMap<ResourceId, Patient>, subject: Option<Subject>) {
-    if let Some(Subject {
-        patient_id,
-        patient: Some(patient),
-        ..
-    }) = subject
-    {
-        patients.insert(patient_id, patient);
     }
 }
