@@ -105,24 +105,15 @@ impl Engine {
 
 /// Marks at most `room` of the queued messages in `changes` that are due by `now_us`
 /// as claimed until `lease_us`, as a claim from the outbox would, and returns them with
-/// the Communications written beside them: from `drafts`, the bodies as composed, or
-/// else as read back from the changes.
+/// their Communications as composed (`drafts`). A message without a draft is left
+/// queued for a claim from the outbox.
 fn claim_due(
     changes: &mut [Change],
-    mut bodies: HashMap<String, serde_json::Value>,
+    mut drafts: HashMap<String, serde_json::Value>,
     now_us: i64,
     lease_us: i64,
     room: usize,
 ) -> Vec<(OutboxRow, serde_json::Value)> {
-    for change in changes.iter() {
-        if let Change::Put { version, .. } = change
-            && version.resource_type == "Communication"
-            && !bodies.contains_key(version.id.as_str())
-            && let Ok(body) = serde_json::from_slice(&version.body)
-        {
-            bodies.insert(version.id.as_str().to_owned(), body);
-        }
-    }
     let mut claimed = Vec::new();
     for change in changes.iter_mut() {
         if claimed.len() == room {
@@ -134,7 +125,7 @@ fn claim_due(
         if !row.is_due(now_us) {
             continue;
         }
-        let Some(mut body) = bodies.remove(&row.id) else {
+        let Some(mut body) = drafts.remove(&row.id) else {
             continue;
         };
         *row = row.claimed(now_us, lease_us);
@@ -227,6 +218,20 @@ mod tests {
         [put, Change::Enqueue(row)]
     }
 
+    /// The Communications of `changes` as composed, as `Outgoing::writes` gives them.
+    fn drafts(changes: &[Change]) -> HashMap<String, serde_json::Value> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Put { version, .. } => Some((
+                    version.id.as_str().to_owned(),
+                    serde_json::from_slice(&version.body).unwrap(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn enqueued(changes: &[Change]) -> Vec<&OutboxRow> {
         changes
             .iter()
@@ -244,7 +249,8 @@ mod tests {
             .flatten()
             .chain(message(4, 0))
             .collect();
-        let claimed = claim_due(&mut changes, HashMap::new(), 10, 70, 2);
+        let drafts = drafts(&changes);
+        let claimed = claim_due(&mut changes, drafts, 10, 70, 2);
         let ids: Vec<&str> = claimed.iter().map(|(row, _)| row.id.as_str()).collect();
         let rows = enqueued(&changes);
         // The first two due (not the one due later, not the one past the room).
@@ -310,8 +316,16 @@ mod tests {
         if let Change::Enqueue(row) = &mut changes[1] {
             row.status = "blocked".into();
         }
-        assert!(claim_due(&mut changes, HashMap::new(), 10, 70, 5).is_empty());
+        let drafts = drafts(&changes);
+        assert!(claim_due(&mut changes, drafts, 10, 70, 5).is_empty());
         assert_eq!(enqueued(&changes)[0].status, "blocked");
+    }
+
+    #[test]
+    fn a_message_without_its_draft_is_left_for_the_outbox() {
+        let mut changes: Vec<Change> = message(1, 0).into();
+        assert!(claim_due(&mut changes, HashMap::new(), 10, 70, 5).is_empty());
+        assert_eq!(enqueued(&changes)[0].status, "queued");
     }
 
     #[test]
