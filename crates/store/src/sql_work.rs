@@ -14,7 +14,10 @@ pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, t
 pub const OUTBOX_COLUMNS: &str = "id, idempotency_key, patient_id, channel, status, due_us, attempts, lease_us, provider_id, \
      error_code, reason, unknown_resends, version, created_us, updated_us, purpose, sent_us";
 
-/// The outbox states a message waits in before a transport has it.
+/// The outbox states a message waits in before a transport has it. The queries that
+/// look for them name them as literals: on PostgreSQL `outbox_due` (migration 0010)
+/// holds only these and the states of messages that went wrong, a partial index the
+/// planner proves usable from a literal, not from a bound parameter's generic plan.
 pub const QUEUED: &str = "queued";
 pub const SENDING: &str = "sending";
 pub const UNKNOWN: &str = "unknown";
