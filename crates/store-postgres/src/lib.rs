@@ -3,8 +3,9 @@
 
 use std::str::FromStr;
 
+use careloop_store::BackendError;
 use careloop_store::WriteTurns;
-use careloop_store::sql::Dialect;
+use careloop_store::sql::{Column, Dialect};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -115,4 +116,20 @@ careloop_store::sqlx_backend! {
     // PostgreSQL reclaims dead rows with (auto)vacuum; nothing to do inside a session.
     scrub: None,
     max_connections: MAX_CONNECTIONS,
+    bind_column: bind_column,
+}
+
+/// A column of values as one array.
+fn bind_column<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    column: &'q Column,
+) -> Result<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>, BackendError> {
+    Ok(match column {
+        Column::Text(v) => query.bind(v.as_slice()),
+        Column::OptText(v) => query.bind(v.as_slice()),
+        Column::Bytes(v) => query.bind(v.as_slice()),
+        Column::Int(v) => query.bind(v.as_slice()),
+        Column::OptInt(v) => query.bind(v.as_slice()),
+        Column::Bool(v) => query.bind(v.as_slice()),
+    })
 }

@@ -85,4 +85,18 @@ careloop_store::sqlx_backend! {
     // the older copies of those pages.
     scrub: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
     max_connections: MAX_CONNECTIONS,
+    bind_column: no_arrays,
+}
+
+/// SQLite has no arrays; its dialect writes a list of placeholders instead.
+fn no_arrays<'q>(
+    _query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    _column: &'q careloop_store::sql::Column,
+) -> Result<
+    sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    careloop_store::BackendError,
+> {
+    Err(careloop_store::BackendError::Database(
+        "an array bound on SQLite, which has none".into(),
+    ))
 }

@@ -53,6 +53,117 @@ pub enum Bind {
     Int(i64),
     OptInt(Option<i64>),
     Bool(bool),
+    /// A column of values, bound as one array (PostgreSQL only).
+    Column(Column),
+}
+
+/// The values of one column over many rows: an array bound to one placeholder, so that a
+/// statement over any number of rows has one text, prepared once per connection and
+/// planned once, where a list of placeholders made a new statement of every length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    Text(Vec<String>),
+    OptText(Vec<Option<String>>),
+    Bytes(Vec<Vec<u8>>),
+    Int(Vec<i64>),
+    OptInt(Vec<Option<i64>>),
+    Bool(Vec<bool>),
+}
+
+impl Column {
+    /// How many values the column holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(v) => v.len(),
+            Self::OptText(v) => v.len(),
+            Self::Bytes(v) => v.len(),
+            Self::Int(v) => v.len(),
+            Self::OptInt(v) => v.len(),
+            Self::Bool(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The array type the placeholder is cast to.
+    pub fn sql_type(&self) -> &'static str {
+        match self {
+            Self::Text(_) | Self::OptText(_) => "text[]",
+            Self::Bytes(_) => "bytea[]",
+            Self::Int(_) | Self::OptInt(_) => "bigint[]",
+            Self::Bool(_) => "boolean[]",
+        }
+    }
+
+    /// An empty column for values like `bind`; `None` for a column itself.
+    fn like(bind: &Bind, rows: usize) -> Option<Self> {
+        Some(match bind {
+            Bind::Text(_) => Self::Text(Vec::with_capacity(rows)),
+            Bind::OptText(_) => Self::OptText(Vec::with_capacity(rows)),
+            Bind::Bytes(_) => Self::Bytes(Vec::with_capacity(rows)),
+            Bind::Int(_) => Self::Int(Vec::with_capacity(rows)),
+            Bind::OptInt(_) => Self::OptInt(Vec::with_capacity(rows)),
+            Bind::Bool(_) => Self::Bool(Vec::with_capacity(rows)),
+            Bind::Column(_) => return None,
+        })
+    }
+
+    /// Whether `bind` is a value of the column's kind.
+    fn fits(&self, bind: &Bind) -> bool {
+        matches!(
+            (self, bind),
+            (Self::Text(_), Bind::Text(_))
+                | (Self::OptText(_), Bind::OptText(_))
+                | (Self::Bytes(_), Bind::Bytes(_))
+                | (Self::Int(_), Bind::Int(_))
+                | (Self::OptInt(_), Bind::OptInt(_))
+                | (Self::Bool(_), Bind::Bool(_))
+        )
+    }
+
+    /// Adds `bind`, which [`Self::fits`].
+    fn push(&mut self, bind: Bind) {
+        match (self, bind) {
+            (Self::Text(values), Bind::Text(v)) => values.push(v),
+            (Self::OptText(values), Bind::OptText(v)) => values.push(v),
+            (Self::Bytes(values), Bind::Bytes(v)) => values.push(v),
+            (Self::Int(values), Bind::Int(v)) => values.push(v),
+            (Self::OptInt(values), Bind::OptInt(v)) => values.push(v),
+            (Self::Bool(values), Bind::Bool(v)) => values.push(v),
+            _ => {}
+        }
+    }
+
+    /// The columns of `rows`, moved out of them; the rows as they were when they are
+    /// not all of the same width and kinds of value (or hold a column already).
+    pub fn of_rows(rows: Vec<Vec<Bind>>) -> Result<Vec<Self>, Vec<Vec<Bind>>> {
+        let Some(mut columns) = rows.first().and_then(|first| {
+            first
+                .iter()
+                .map(|bind| Self::like(bind, rows.len()))
+                .collect::<Option<Vec<_>>>()
+        }) else {
+            return Err(rows);
+        };
+        let fits = rows.iter().all(|row| {
+            row.len() == columns.len()
+                && row
+                    .iter()
+                    .zip(&columns)
+                    .all(|(bind, column)| column.fits(bind))
+        });
+        if !fits {
+            return Err(rows);
+        }
+        for row in rows {
+            for (column, bind) in columns.iter_mut().zip(row) {
+                column.push(bind);
+            }
+        }
+        Ok(columns)
+    }
 }
 
 /// One statement of a write plan.
@@ -82,7 +193,7 @@ pub const PING: &str = "SELECT 1";
 
 /// The heads of the rows of one type with these ids.
 pub fn heads(dialect: Dialect, org: &str, resource_type: &str, ids: &[String]) -> Step {
-    let (condition, id_binds) = sql_work::in_list("id", ids);
+    let (condition, id_binds) = sql_work::any_of(dialect, "id", ids);
     let mut binds = vec![
         Bind::Text(org.to_owned()),
         Bind::Text(resource_type.to_owned()),
@@ -108,15 +219,23 @@ pub const UNHANDLED_EVENTS: &str = "SELECT seq, name, resource_type, resource_id
 
 /// Marks the events whose sequence numbers are bound after the first two values.
 pub fn mark_events_handled(dialect: Dialect, org: &str, seqs: &[i64], handled_us: i64) -> Step {
-    let placeholders = vec!["?"; seqs.len().max(1)].join(", ");
     let mut binds = vec![Bind::Int(handled_us), Bind::Text(org.to_owned())];
-    binds.extend(seqs.iter().copied().map(Bind::Int));
-    if seqs.is_empty() {
-        binds.push(Bind::Int(-1));
-    }
+    let condition = match dialect {
+        Dialect::Sqlite => {
+            binds.extend(seqs.iter().copied().map(Bind::Int));
+            if seqs.is_empty() {
+                binds.push(Bind::Int(-1));
+            }
+            format!("seq IN ({})", sql_work::placeholders(seqs.len().max(1)))
+        }
+        Dialect::Postgres => {
+            binds.push(Bind::Column(Column::Int(seqs.to_vec())));
+            "seq = ANY (?::bigint[])".to_owned()
+        }
+    };
     step(
         dialect,
-        &format!("UPDATE events SET handled_us = ? WHERE org_id = ? AND seq IN ({placeholders})"),
+        &format!("UPDATE events SET handled_us = ? WHERE org_id = ? AND {condition}"),
         binds,
         false,
     )
@@ -124,7 +243,7 @@ pub fn mark_events_handled(dialect: Dialect, org: &str, seqs: &[i64], handled_us
 
 /// The wrapped data keys with these ids, each with its id.
 pub fn wrapped_keys(dialect: Dialect, org: &str, key_ids: &[String]) -> Step {
-    let (condition, id_binds) = sql_work::in_list("id", key_ids);
+    let (condition, id_binds) = sql_work::any_of(dialect, "id", key_ids);
     let mut binds = vec![Bind::Text(org.to_owned())];
     binds.extend(id_binds);
     step(
@@ -160,7 +279,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
     let org_bind = || Bind::Text(org.to_owned());
     match op {
         WriteOp::RequireNone(search) => {
-            let (filter, binds) = search_filter(org, search);
+            let (filter, binds) = search_filter(dialect, org, search);
             let mut steps = Vec::new();
             if dialect == Dialect::Postgres {
                 // Under READ COMMITTED two transactions could both count zero; this lock,
@@ -346,7 +465,7 @@ pub(crate) fn row_values(row: &Row) -> Vec<Bind> {
 }
 
 /// The `WHERE` clause of a search over `resources r`, and its binds.
-fn search_filter(org: &str, search: &HashedSearch) -> (String, Vec<Bind>) {
+fn search_filter(dialect: Dialect, org: &str, search: &HashedSearch) -> (String, Vec<Bind>) {
     let mut filter = String::from("r.org_id = ? AND r.resource_type = ? AND r.deleted = ?");
     let mut binds = vec![
         Bind::Text(org.to_owned()),
@@ -372,9 +491,9 @@ fn search_filter(org: &str, search: &HashedSearch) -> (String, Vec<Bind>) {
         }
     }
     if !search.ids.is_empty() {
-        let placeholders = vec!["?"; search.ids.len()].join(", ");
-        filter.push_str(&format!(" AND r.id IN ({placeholders})"));
-        binds.extend(search.ids.iter().cloned().map(Bind::Text));
+        let (condition, ids) = sql_work::any_of(dialect, "r.id", &search.ids);
+        filter.push_str(&format!(" AND {condition}"));
+        binds.extend(ids);
     }
     if let Some(from) = search.start_from_us {
         filter.push_str(" AND r.start_us >= ?");
@@ -389,7 +508,7 @@ fn search_filter(org: &str, search: &HashedSearch) -> (String, Vec<Bind>) {
 
 /// The page query and the count query of a search.
 pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step) {
-    let (filter, binds) = search_filter(org, search);
+    let (filter, binds) = search_filter(dialect, org, search);
     // A search by ids must look the ids up, not walk the whole type in the sort's index
     // and filter (SQLite's choice, which made reading a batch's rows cost a scan):
     // sorting by an expression keeps the index out of it.

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::backend::{HashedTerm, Row, WriteOp};
-use crate::sql::{self, Bind, Check, Dialect, Step};
+use crate::sql::{self, Bind, Check, Column, Dialect, Step};
 use crate::sql_work::{self, ENROLLMENT_COLUMNS, OUTBOX_COLUMNS};
 
 /// Binds per statement at most, well under SQLite's and PostgreSQL's limits.
@@ -248,7 +248,9 @@ fn chunk_rows(width: usize) -> usize {
     (MAX_BINDS / width.max(1)).max(1)
 }
 
-/// `INSERT INTO table (columns) VALUES (…), (…)`, every row required to go in.
+/// `INSERT INTO table (columns) VALUES (…), (…)`, every row required to go in. On
+/// PostgreSQL the rows go in as one array a column (`SELECT * FROM UNNEST (…)`): one
+/// statement text whatever the number of rows, so it is prepared and planned once.
 pub(crate) fn insert_rows(
     dialect: Dialect,
     table: &str,
@@ -257,6 +259,22 @@ pub(crate) fn insert_rows(
 ) -> Vec<Step> {
     let Some(width) = rows.first().map(Vec::len) else {
         return Vec::new();
+    };
+    let rows = match dialect {
+        Dialect::Postgres => match Column::of_rows(rows) {
+            Ok(arrays) => {
+                return vec![Step {
+                    sql: dialect.render(&format!(
+                        "INSERT INTO {table} ({columns}) SELECT * FROM UNNEST ({})",
+                        casts(&arrays)
+                    )),
+                    check: Check::Changes(count(arrays.first().map_or(0, Column::len))),
+                    binds: arrays.into_iter().map(Bind::Column).collect(),
+                }];
+            }
+            Err(rows) => rows,
+        },
+        Dialect::Sqlite => rows,
     };
     let tuple = format!("({})", sql_work::placeholders(width));
     rows.chunks(chunk_rows(width))
@@ -269,6 +287,15 @@ pub(crate) fn insert_rows(
             check: Check::Changes(count(chunk.len())),
         })
         .collect()
+}
+
+/// `?::text[], ?::bigint[], …`: a placeholder for each array, cast to its type.
+fn casts(arrays: &[Column]) -> String {
+    arrays
+        .iter()
+        .map(|array| format!("?::{}", array.sql_type()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 struct Table<'a> {
@@ -324,6 +351,13 @@ fn update_rows(dialect: Dialect, org: &str, table: &Table<'_>, rows: Vec<Version
             binds
         })
         .collect();
+    let rows = match dialect {
+        Dialect::Postgres => match Column::of_rows(rows) {
+            Ok(arrays) => return vec![update_arrays(org, table, &set, &matches, arrays)],
+            Err(rows) => rows,
+        },
+        Dialect::Sqlite => rows,
+    };
     // Room for each row's key a second time, in the key lists below.
     rows.chunks(chunk_rows(width + keys))
         .map(|chunk| {
@@ -342,6 +376,54 @@ fn update_rows(dialect: Dialect, org: &str, table: &Table<'_>, rows: Vec<Version
             }
         })
         .collect()
+}
+
+/// [`update_rows`] on PostgreSQL: `UPDATE … FROM UNNEST (…) AS v (column1, …)`, one
+/// array a column, with each key column's array again as `= ANY` for the primary key's
+/// index (see [`list_keys`]).
+fn update_arrays(
+    org: &str,
+    table: &Table<'_>,
+    set: &str,
+    matches: &[String],
+    arrays: Vec<Column>,
+) -> Step {
+    let rows = arrays.first().map_or(0, Column::len);
+    let names = (1..=arrays.len())
+        .map(|n| format!("column{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let casts = casts(&arrays);
+    let keys_listed: String = table
+        .key
+        .iter()
+        .zip(&arrays)
+        .map(|(column, array)| {
+            format!(
+                " AND {}.{column} = ANY (?::{})",
+                table.name,
+                array.sql_type()
+            )
+        })
+        .collect();
+    let keys: Vec<Bind> = arrays
+        .iter()
+        .take(table.key.len())
+        .cloned()
+        .map(Bind::Column)
+        .collect();
+    let mut binds: Vec<Bind> = arrays.into_iter().map(Bind::Column).collect();
+    binds.push(Bind::Text(org.to_owned()));
+    binds.extend(keys);
+    Step {
+        sql: Dialect::Postgres.render(&format!(
+            "UPDATE {name} SET {set} FROM UNNEST ({casts}) AS v ({names}) WHERE {matches} AND {name}.org_id = ?{keys_listed}",
+            name = table.name,
+            matches = matches.join(" AND "),
+        )),
+        binds,
+        check: Check::Changes(count(rows)),
+    }
 }
 
 /// ` AND key IN (…)` for each key column, over the distinct values of a chunk's rows
@@ -411,7 +493,7 @@ pub(crate) fn delete_terms<'a>(
             };
             ids.chunks(MAX_BINDS - params.len())
                 .map(|chunk| {
-                    let (condition, ids) = sql_work::in_list("resource_id", chunk);
+                    let (condition, ids) = sql_work::any_of(dialect, "resource_id", chunk);
                     let mut binds = vec![
                         Bind::Text(org.to_owned()),
                         Bind::Text(resource_type.to_owned()),
@@ -523,16 +605,21 @@ mod tests {
                 .iter()
                 .map(|s| s.sql.split(" (").next().unwrap_or_default())
                 .collect();
+            // On PostgreSQL each column of the rows is one array.
+            let (from, one_of) = match dialect {
+                Dialect::Sqlite => ("FROM", "IN"),
+                Dialect::Postgres => ("FROM UNNEST", "= ANY"),
+            };
             assert_eq!(
                 kinds,
                 [
-                    "UPDATE resources SET version_id = v.column3, last_updated_us = v.column4, deleted = v.column5, key_id = v.column6, body = v.column7, start_us = v.column8, end_us = v.column9 FROM",
+                    &format!("UPDATE resources SET version_id = v.column3, last_updated_us = v.column4, deleted = v.column5, key_id = v.column6, body = v.column7, start_us = v.column8, end_us = v.column9 {from}"),
                     &format!(
-                        "DELETE FROM resource_terms{} WHERE org_id = ? AND resource_type = ? AND resource_id IN",
+                        "DELETE FROM resource_terms{} WHERE org_id = ? AND resource_type = ? AND resource_id {one_of}",
                         dialect.indexed_by("resource_terms_by_owner")
                     ),
                     "INSERT INTO resource_terms",
-                    "UPDATE outbox SET idempotency_key = v.column2, patient_id = v.column3, channel = v.column4, status = v.column5, due_us = v.column6, attempts = v.column7, lease_us = v.column8, provider_id = v.column9, error_code = v.column10, reason = v.column11, unknown_resends = v.column12, version = v.column13, created_us = v.column14, updated_us = v.column15, purpose = v.column16, sent_us = v.column17 FROM",
+                    &format!("UPDATE outbox SET idempotency_key = v.column2, patient_id = v.column3, channel = v.column4, status = v.column5, due_us = v.column6, attempts = v.column7, lease_us = v.column8, provider_id = v.column9, error_code = v.column10, reason = v.column11, unknown_resends = v.column12, version = v.column13, created_us = v.column14, updated_us = v.column15, purpose = v.column16, sent_us = v.column17 {from}"),
                 ]
                 .map(|k| dialect.render(k)),
             );
@@ -630,7 +717,7 @@ mod tests {
         let ops: Vec<WriteOp> = (0..1_000)
             .map(|n| WriteOp::InsertOutbox(outbox(&n.to_string())))
             .collect();
-        let steps = write_steps(Dialect::Postgres, "org", &ops);
+        let steps = write_steps(Dialect::Sqlite, "org", &ops);
         assert!(steps.len() > 1);
         assert!(steps.iter().all(|s| s.binds.len() <= MAX_BINDS));
         let rows: u64 = steps
@@ -641,5 +728,58 @@ mod tests {
             })
             .sum();
         assert_eq!(rows, 1_000);
+    }
+
+    #[test]
+    fn postgres_binds_a_column_of_rows_as_one_array() {
+        let inserts: Vec<WriteOp> = (0..1_000)
+            .map(|n| WriteOp::InsertOutbox(outbox(&n.to_string())))
+            .collect();
+        let updates: Vec<WriteOp> = (0..1_000)
+            .map(|n| WriteOp::UpdateOutbox {
+                row: outbox(&n.to_string()),
+                prev_version: 1,
+            })
+            .collect();
+        // An update binds its rows' key, values and versions, the organization, and the key
+        // again for the primary key's index.
+        for (ops, columns) in [(inserts, 18), (updates, 18 + 1 + 1)] {
+            let steps = write_steps(Dialect::Postgres, "org", &ops);
+            assert_eq!(steps.len(), 1, "{:?}", steps.first().map(|s| &s.sql));
+            let step = &steps[0];
+            assert!(
+                step.sql
+                    .contains("UNNEST ($1::text[], $2::text[], $3::text[]"),
+                "{}",
+                step.sql
+            );
+            assert_eq!(step.check, Check::Changes(1_000));
+            assert_eq!(step.sql.matches('$').count(), step.binds.len());
+            assert_eq!(step.binds.len(), columns);
+            for bind in &step.binds {
+                if let Bind::Column(column) = bind {
+                    assert_eq!(column.len(), 1_000);
+                }
+            }
+        }
+        // The same text for any number of rows: prepared once.
+        let one = write_steps(
+            Dialect::Postgres,
+            "org",
+            &[
+                WriteOp::InsertOutbox(outbox("x")),
+                WriteOp::InsertOutbox(outbox("y")),
+            ],
+        );
+        let many = write_steps(
+            Dialect::Postgres,
+            "org",
+            &[
+                WriteOp::InsertOutbox(outbox("x")),
+                WriteOp::InsertOutbox(outbox("y")),
+                WriteOp::InsertOutbox(outbox("z")),
+            ],
+        );
+        assert_eq!(one[0].sql, many[0].sql);
     }
 }

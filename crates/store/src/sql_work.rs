@@ -3,7 +3,7 @@
 //! Each table's columns are listed once, in its row type's order: the inserts, the
 //! versioned updates and the reads are all written from that list.
 
-use crate::sql::{Bind, Check, Dialect, Step};
+use crate::sql::{Bind, Check, Column, Dialect, Step};
 use crate::work::{EnrollmentQuery, EnrollmentRow, OutboxQuery, OutboxRow, RateTake, SentQuery};
 
 /// The columns every enrollment read selects, in [`EnrollmentRow`]'s order.
@@ -45,6 +45,18 @@ pub(crate) fn in_list(column: &str, values: &[String]) -> (String, Vec<Bind>) {
         format!("{column} IN ({})", placeholders(values.len())),
         values.iter().cloned().map(Bind::Text).collect(),
     )
+}
+
+/// `column` equal to one of `values`: `IN (?, …)` on SQLite, and on PostgreSQL `= ANY`
+/// of one array, the same statement (prepared and planned once) for any number of them.
+pub(crate) fn any_of(dialect: Dialect, column: &str, values: &[String]) -> (String, Vec<Bind>) {
+    match dialect {
+        Dialect::Sqlite => in_list(column, values),
+        Dialect::Postgres => (
+            format!("{column} = ANY (?::text[])"),
+            vec![Bind::Column(Column::Text(values.to_vec()))],
+        ),
+    }
 }
 
 /// `INSERT INTO table (org_id, columns...)` of `id` and `values` (every column after
@@ -114,7 +126,7 @@ pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step
         ),
         EnrollmentQuery::ById(id) => ("id = ?", vec![org, Bind::Text(id.clone())]),
         EnrollmentQuery::OfAppointments(ids) => {
-            let (condition, id_binds) = in_list("appointment_id", ids);
+            let (condition, id_binds) = any_of(dialect, "appointment_id", ids);
             let mut binds = vec![org];
             binds.extend(id_binds);
             return step(
@@ -323,7 +335,7 @@ pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
             channel,
             limit,
         } => {
-            let (condition, values) = in_list("patient_id", patients);
+            let (condition, values) = any_of(dialect, "patient_id", patients);
             binds.extend(values);
             binds.push(Bind::Text(channel.clone()));
             binds.push(Bind::Int(*limit));

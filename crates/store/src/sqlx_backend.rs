@@ -8,7 +8,8 @@
 /// Implements [`Backend`](crate::Backend) for `$backend { pool: $pool }`.
 ///
 /// The calling crate depends on `sqlx` with its driver enabled; `$begin` is the statement
-/// that opens a write transaction.
+/// that opens a write transaction, and `$bind_column` binds a [`Column`](crate::sql::Column)
+/// as an array (or fails, where the driver has none: the dialect then makes none).
 #[macro_export]
 macro_rules! sqlx_backend {
     (
@@ -20,12 +21,13 @@ macro_rules! sqlx_backend {
         begin: $begin:expr,
         kind: $kind:literal,
         scrub: $scrub:expr,
-        max_connections: $max:expr $(,)?
+        max_connections: $max:expr,
+        bind_column: $bind_column:path $(,)?
     ) => {
         fn bind_all<'q>(
             mut query: sqlx::query::Query<'q, $db, $args>,
             binds: &'q [$crate::sql::Bind],
-        ) -> sqlx::query::Query<'q, $db, $args> {
+        ) -> Result<sqlx::query::Query<'q, $db, $args>, $crate::BackendError> {
             use $crate::sql::Bind;
             for bind in binds {
                 query = match bind {
@@ -35,9 +37,10 @@ macro_rules! sqlx_backend {
                     Bind::Int(v) => query.bind(*v),
                     Bind::OptInt(v) => query.bind(*v),
                     Bind::Bool(v) => query.bind(*v),
+                    Bind::Column(column) => $bind_column(query, column)?,
                 };
             }
-            query
+            Ok(query)
         }
 
         fn database(error: sqlx::Error) -> $crate::BackendError {
@@ -118,7 +121,7 @@ macro_rules! sqlx_backend {
             step: &$crate::sql::Step,
             decode: fn(&$row) -> Result<T, sqlx::Error>,
         ) -> Result<Vec<T>, $crate::BackendError> {
-            let rows = bind_all(sqlx::query(&step.sql), &step.binds)
+            let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
                 .fetch_all(pool)
                 .await
                 .map_err(database)?;
@@ -183,7 +186,7 @@ macro_rules! sqlx_backend {
                 let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
                 let mut moved = 0;
                 for step in $crate::sql_work::sweep_outbox($dialect, org, now_us, wait_until_us) {
-                    moved += bind_all(sqlx::query(&step.sql), &step.binds)
+                    moved += bind_all(sqlx::query(&step.sql), &step.binds)?
                         .execute(&mut *tx)
                         .await
                         .map_err(database)?
@@ -200,7 +203,7 @@ macro_rules! sqlx_backend {
             ) -> Result<$crate::work::SentCounts, $crate::BackendError> {
                 use sqlx::Row as _;
                 let step = $crate::sql_work::sent_counts($dialect, org, query);
-                let row = bind_all(sqlx::query(&step.sql), &step.binds)
+                let row = bind_all(sqlx::query(&step.sql), &step.binds)?
                     .fetch_one(&self.pool)
                     .await
                     .map_err(database)?;
@@ -220,11 +223,11 @@ macro_rules! sqlx_backend {
                 let _turn = self.writes.take().await;
                 let [create, take] = $crate::sql_work::take_send_rate($dialect, org, take, now_us);
                 let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
-                bind_all(sqlx::query(&create.sql), &create.binds)
+                bind_all(sqlx::query(&create.sql), &create.binds)?
                     .execute(&mut *tx)
                     .await
                     .map_err(database)?;
-                let row = bind_all(sqlx::query(&take.sql), &take.binds)
+                let row = bind_all(sqlx::query(&take.sql), &take.binds)?
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(database)?;
@@ -249,7 +252,7 @@ macro_rules! sqlx_backend {
             ) -> Result<Vec<(String, $crate::backend::Head)>, $crate::BackendError> {
                 use sqlx::Row as _;
                 let step = $crate::sql::heads($dialect, org, resource_type, ids);
-                let rows = bind_all(sqlx::query(&step.sql), &step.binds)
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
                     .fetch_all(&self.pool)
                     .await
                     .map_err(database)?;
@@ -294,7 +297,7 @@ macro_rules! sqlx_backend {
             ) -> Result<Vec<(String, Vec<u8>)>, $crate::BackendError> {
                 use sqlx::Row as _;
                 let step = $crate::sql::wrapped_keys($dialect, org, key_ids);
-                let rows = bind_all(sqlx::query(&step.sql), &step.binds)
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
                     .fetch_all(&self.pool)
                     .await
                     .map_err(database)?;
@@ -311,7 +314,7 @@ macro_rules! sqlx_backend {
             ) -> Result<(Vec<$crate::backend::Row>, u64), $crate::BackendError> {
                 use sqlx::Row as _;
                 let (page, count) = $crate::sql::search($dialect, org, search);
-                let rows = bind_all(sqlx::query(&page.sql), &page.binds)
+                let rows = bind_all(sqlx::query(&page.sql), &page.binds)?
                     .fetch_all(&self.pool)
                     .await
                     .map_err(database)?;
@@ -325,7 +328,7 @@ macro_rules! sqlx_backend {
                 let total: i64 = if last || every_id {
                     search.offset + found
                 } else {
-                    bind_all(sqlx::query(&count.sql), &count.binds)
+                    bind_all(sqlx::query(&count.sql), &count.binds)?
                         .fetch_one(&self.pool)
                         .await
                         .and_then(|r| r.try_get(0))
@@ -375,7 +378,7 @@ macro_rules! sqlx_backend {
             ) -> Result<(), $crate::BackendError> {
                 let _turn = self.writes.take().await;
                 let step = $crate::sql::mark_events_handled($dialect, org, seqs, handled_us);
-                bind_all(sqlx::query(&step.sql), &step.binds)
+                bind_all(sqlx::query(&step.sql), &step.binds)?
                     .execute(&self.writer)
                     .await
                     .map_err(database)?;
@@ -391,7 +394,7 @@ macro_rules! sqlx_backend {
                 let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
                 {
                     for step in $crate::sql_batch::write_steps($dialect, org, ops) {
-                        let query = bind_all(sqlx::query(&step.sql), &step.binds);
+                        let query = bind_all(sqlx::query(&step.sql), &step.binds)?;
                         let holds = match step.check {
                             $crate::sql::Check::CountsZero => {
                                 use sqlx::Row as _;
