@@ -169,6 +169,16 @@ impl Store {
             .await?)
     }
 
+    /// Writes a raw row as it is, as a new resource without search terms: what a write
+    /// prepared before an erasure and sent after it would write.
+    pub async fn insert_raw(&self, org: &OrgId, row: Row) -> Result<(), StoreError> {
+        let insert = WriteOp::Insert {
+            row,
+            terms: Vec::new(),
+        };
+        Ok(self.inner.backend.apply(org.as_str(), &[insert]).await?)
+    }
+
     /// Decrypts a raw row with the keys the database holds now.
     pub async fn open_raw(&self, org: &OrgId, row: Row) -> Result<Stored, StoreError> {
         self.open(org, row, &mut CallKeys::new()).await

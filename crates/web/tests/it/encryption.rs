@@ -3,6 +3,7 @@
 
 use careloop_domain::{OrgId, ResourceId};
 use careloop_store::StoreError;
+use careloop_store::backend::Row;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -115,12 +116,30 @@ async fn an_erased_patient_cannot_be_decrypted(app: &TestApp) {
         StatusCode::NO_CONTENT
     );
 
-    for row in [patient_row, appointment_row] {
+    for row in [patient_row, appointment_row.clone()] {
         assert!(matches!(
             app.store.open_raw(&org, row).await,
             Err(StoreError::KeyDestroyed)
         ));
     }
+    // A write sealed under the patient's key before the erasure, arriving after it, is
+    // refused and leaves nothing behind under the destroyed key.
+    let late = Row {
+        id: "written-late".into(),
+        ..appointment_row
+    };
+    let late_id = ResourceId::parse("written-late").unwrap();
+    assert!(matches!(
+        app.store.insert_raw(&org, late).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        app.store
+            .raw_row(&org, "Appointment", &late_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let (status, _) = app.get("/fhir/Patient/example").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app
