@@ -356,7 +356,6 @@ fn communication_put(
             at: now,
         },
     );
-    let patient = stored_id(&row.patient_id, "an outbox row")?;
     Ok(Change::Put {
         version: NewVersion {
             resource_type: "Communication",
@@ -366,7 +365,8 @@ fn communication_put(
             body: serde_json::to_vec(&body).map_err(|_| EngineError::Corrupt("a Communication"))?,
             start: None,
             end: None,
-            protection: Protection::OwnedBy(patient),
+            // A message's patient never changes: its key is the one it was sealed under.
+            protection: Protection::Kept,
             events: Vec::new(),
         },
         expect: Expect::Version(version),

@@ -18,6 +18,11 @@ pub enum Protection {
     OwnedBy(ResourceId),
     /// Not health data about a patient (a practitioner, a location): stored as is.
     Clear,
+    /// An update sealed as the version it replaces was, under the same key (or none):
+    /// a delivery report on a message, whose owner cannot change. It spares reading the
+    /// owner to find their key; an erasure that races it deletes the new version too,
+    /// since it is sealed under the same key.
+    Kept,
 }
 
 /// What the caller knows about the current version before a write.

@@ -844,6 +844,10 @@ impl Plan<'_> {
     ) -> Result<Option<String>, StoreError> {
         match &version.protection {
             Protection::Clear => Ok(None),
+            Protection::Kept => match head {
+                Some(head) if !head.deleted => Ok(head.key_id.clone()),
+                _ => Err(StoreError::MissingOwner),
+            },
             Protection::PatientRecord => {
                 // A patient keeps their key across updates, deletion and re-creation.
                 let key_id = match head.and_then(|h| h.key_id.clone()) {

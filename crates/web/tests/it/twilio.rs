@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use careloop_channels::twilio::{Sender, TwilioConfig, TwilioSms};
+use careloop_domain::{OrgId, ResourceId};
 use careloop_engine::{Engine, Transports};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -125,6 +126,25 @@ async fn a_text_goes_through_twilio_and_its_callbacks_move_it_forward(app: &Test
     let record = communication(app).await;
     assert_eq!(delivery(&record), "delivered");
     assert_eq!(record["status"], "completed");
+    // Rewritten by every report, the message stays sealed under its patient's key.
+    let org = OrgId::default_org();
+    let raw = |resource_type: &'static str, id: &str| {
+        let id = ResourceId::parse(id).unwrap();
+        let store = app.store.clone();
+        let org = org.clone();
+        async move {
+            store
+                .raw_row(&org, resource_type, &id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let message_row = raw("Communication", record["id"].as_str().unwrap()).await;
+    let patient_row = raw("Patient", "p-tw").await;
+    assert!(message_row.version > 1);
+    assert!(message_row.key_id.is_some());
+    assert_eq!(message_row.key_id, patient_row.key_id);
 }
 
 async fn forged_and_malformed_callbacks_change_nothing(app: &TestApp) {
