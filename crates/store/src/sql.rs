@@ -87,6 +87,18 @@ impl Column {
         self.len() == 0
     }
 
+    /// One value a row, each its own placeholder's (SQLite's lists).
+    pub fn into_binds(self) -> Vec<Bind> {
+        match self {
+            Self::Text(v) => v.into_iter().map(Bind::Text).collect(),
+            Self::OptText(v) => v.into_iter().map(Bind::OptText).collect(),
+            Self::Bytes(v) => v.into_iter().map(Bind::Bytes).collect(),
+            Self::Int(v) => v.into_iter().map(Bind::Int).collect(),
+            Self::OptInt(v) => v.into_iter().map(Bind::OptInt).collect(),
+            Self::Bool(v) => v.into_iter().map(Bind::Bool).collect(),
+        }
+    }
+
     /// The array type the placeholder is cast to.
     pub fn sql_type(&self) -> &'static str {
         match self {
@@ -193,7 +205,7 @@ pub const PING: &str = "SELECT 1";
 
 /// The heads of the rows of one type with these ids.
 pub fn heads(dialect: Dialect, org: &str, resource_type: &str, ids: &[String]) -> Step {
-    let (condition, id_binds) = sql_work::any_of(dialect, "id", ids);
+    let (condition, id_binds) = sql_work::any_of(dialect, "id", Column::Text(ids.to_vec()));
     let mut binds = vec![
         Bind::Text(org.to_owned()),
         Bind::Text(resource_type.to_owned()),
@@ -220,19 +232,8 @@ pub const UNHANDLED_EVENTS: &str = "SELECT seq, name, resource_type, resource_id
 /// Marks the events whose sequence numbers are bound after the first two values.
 pub fn mark_events_handled(dialect: Dialect, org: &str, seqs: &[i64], handled_us: i64) -> Step {
     let mut binds = vec![Bind::Int(handled_us), Bind::Text(org.to_owned())];
-    let condition = match dialect {
-        Dialect::Sqlite => {
-            binds.extend(seqs.iter().copied().map(Bind::Int));
-            if seqs.is_empty() {
-                binds.push(Bind::Int(-1));
-            }
-            format!("seq IN ({})", sql_work::placeholders(seqs.len().max(1)))
-        }
-        Dialect::Postgres => {
-            binds.push(Bind::Column(Column::Int(seqs.to_vec())));
-            "seq = ANY (?::bigint[])".to_owned()
-        }
-    };
+    let (condition, seq_binds) = sql_work::any_of(dialect, "seq", Column::Int(seqs.to_vec()));
+    binds.extend(seq_binds);
     step(
         dialect,
         &format!("UPDATE events SET handled_us = ? WHERE org_id = ? AND {condition}"),
@@ -243,7 +244,7 @@ pub fn mark_events_handled(dialect: Dialect, org: &str, seqs: &[i64], handled_us
 
 /// The wrapped data keys with these ids, each with its id.
 pub fn wrapped_keys(dialect: Dialect, org: &str, key_ids: &[String]) -> Step {
-    let (condition, id_binds) = sql_work::any_of(dialect, "id", key_ids);
+    let (condition, id_binds) = sql_work::any_of(dialect, "id", Column::Text(key_ids.to_vec()));
     let mut binds = vec![Bind::Text(org.to_owned())];
     binds.extend(id_binds);
     step(
@@ -491,7 +492,7 @@ fn search_filter(dialect: Dialect, org: &str, search: &HashedSearch) -> (String,
         }
     }
     if !search.ids.is_empty() {
-        let (condition, ids) = sql_work::any_of(dialect, "r.id", &search.ids);
+        let (condition, ids) = sql_work::any_of(dialect, "r.id", Column::Text(search.ids.clone()));
         filter.push_str(&format!(" AND {condition}"));
         binds.extend(ids);
     }

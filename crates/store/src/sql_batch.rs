@@ -493,7 +493,7 @@ pub(crate) fn delete_terms<'a>(
             };
             ids.chunks(MAX_BINDS - params.len())
                 .map(|chunk| {
-                    let (condition, ids) = sql_work::any_of(dialect, "resource_id", chunk);
+                    let (condition, ids) = sql_work::any_of(dialect, "resource_id", Column::Text(chunk.to_vec()));
                     let mut binds = vec![
                         Bind::Text(org.to_owned()),
                         Bind::Text(resource_type.to_owned()),

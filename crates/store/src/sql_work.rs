@@ -47,14 +47,19 @@ pub(crate) fn in_list(column: &str, values: &[String]) -> (String, Vec<Bind>) {
     )
 }
 
-/// `column` equal to one of `values`: `IN (?, …)` on SQLite, and on PostgreSQL `= ANY`
-/// of one array, the same statement (prepared and planned once) for any number of them.
-pub(crate) fn any_of(dialect: Dialect, column: &str, values: &[String]) -> (String, Vec<Bind>) {
+/// `column` equal to one of `values`: `IN (?, …)` on SQLite (a condition no row meets
+/// when there are none), and on PostgreSQL `= ANY` of one array, the same statement
+/// (prepared and planned once) for any number of them.
+pub(crate) fn any_of(dialect: Dialect, column: &str, values: Column) -> (String, Vec<Bind>) {
     match dialect {
-        Dialect::Sqlite => in_list(column, values),
+        Dialect::Sqlite if values.is_empty() => ("1 = 0".to_owned(), Vec::new()),
+        Dialect::Sqlite => (
+            format!("{column} IN ({})", placeholders(values.len())),
+            values.into_binds(),
+        ),
         Dialect::Postgres => (
-            format!("{column} = ANY (?::text[])"),
-            vec![Bind::Column(Column::Text(values.to_vec()))],
+            format!("{column} = ANY (?::{})", values.sql_type()),
+            vec![Bind::Column(values)],
         ),
     }
 }
@@ -126,7 +131,8 @@ pub fn enrollments(dialect: Dialect, org: &str, query: &EnrollmentQuery) -> Step
         ),
         EnrollmentQuery::ById(id) => ("id = ?", vec![org, Bind::Text(id.clone())]),
         EnrollmentQuery::OfAppointments(ids) => {
-            let (condition, id_binds) = any_of(dialect, "appointment_id", ids);
+            let (condition, id_binds) =
+                any_of(dialect, "appointment_id", Column::Text(ids.clone()));
             let mut binds = vec![org];
             binds.extend(id_binds);
             return step(
@@ -335,7 +341,7 @@ pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
             channel,
             limit,
         } => {
-            let (condition, values) = any_of(dialect, "patient_id", patients);
+            let (condition, values) = any_of(dialect, "patient_id", Column::Text(patients.clone()));
             binds.extend(values);
             binds.push(Bind::Text(channel.clone()));
             binds.push(Bind::Int(*limit));
@@ -523,6 +529,38 @@ mod tests {
         let n = step.binds.len();
         assert!(n == 0 || pg.contains(&format!("${n}")), "{pg}");
         assert!(!pg.contains(&format!("${}", n + 1)), "{pg}");
+    }
+
+    #[test]
+    fn one_of_many_values_is_a_list_on_sqlite_and_one_array_on_postgres() {
+        let ids = || Column::Text(vec!["a".into(), "b".into()]);
+        assert_eq!(
+            any_of(Dialect::Sqlite, "id", ids()),
+            (
+                "id IN (?, ?)".to_owned(),
+                vec![Bind::Text("a".into()), Bind::Text("b".into())]
+            )
+        );
+        assert_eq!(
+            any_of(Dialect::Postgres, "id", ids()),
+            ("id = ANY (?::text[])".to_owned(), vec![Bind::Column(ids())])
+        );
+        // `IN ()` is not SQL; an empty array is.
+        assert_eq!(
+            any_of(Dialect::Sqlite, "seq", Column::Int(Vec::new())),
+            ("1 = 0".to_owned(), Vec::new())
+        );
+        assert_eq!(
+            any_of(Dialect::Postgres, "seq", Column::Int(Vec::new())).0,
+            "seq = ANY (?::bigint[])"
+        );
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            for seqs in [&[][..], &[1, 2, 3][..]] {
+                let step = crate::sql::mark_events_handled(dialect, "org", seqs, 7);
+                let placeholders = step.sql.matches(['?', '$']).count();
+                assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
+            }
+        }
     }
 
     #[test]
