@@ -13,10 +13,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use careloop_domain::delivery::DeliveryStatus;
-use careloop_fhir::communication::{self, Delivery};
+use careloop_fhir::communication;
 use careloop_store::work::OutboxRow;
-use careloop_store::{Change, Committed, StoreError, from_micros};
+use careloop_store::{Change, Committed, StoreError};
 
 use crate::Engine;
 use crate::compose::Writes;
@@ -131,16 +130,9 @@ fn claim_due(
         *row = row.claimed(now_us, lease_us);
         // Its Communication says what its row says: being sent. A send accepted then
         // leaves its FHIR status (in progress) and so its status term where they are.
-        communication::record_delivery(
-            &mut body,
-            &Delivery {
-                status: DeliveryStatus::Sending,
-                provider_id: None,
-                error_code: None,
-                reason: None,
-                at: from_micros(now_us),
-            },
-        );
+        if let Some(delivery) = communication::delivery_of(row) {
+            communication::record_delivery(&mut body, &delivery);
+        }
         claimed.push((row.clone(), body));
     }
     let sending: HashMap<&str, &serde_json::Value> = claimed
@@ -188,6 +180,7 @@ fn with_versions(
 mod tests {
     use super::*;
     use careloop_domain::ResourceId;
+    use careloop_domain::delivery::DeliveryStatus;
     use careloop_store::{Expect, NewVersion, Protection};
 
     fn message(n: u8, due_us: i64) -> [Change; 2] {

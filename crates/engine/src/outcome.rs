@@ -4,7 +4,7 @@
 //! the other's result, and a state only ever moves forward.
 
 use careloop_domain::delivery::DeliveryStatus;
-use careloop_fhir::communication::{self, Delivery};
+use careloop_fhir::communication;
 use careloop_store::work::{OutboxQuery, OutboxRow};
 use careloop_store::{Change, Expect, NewVersion, Protection, StoreError, micros};
 use jiff::Timestamp;
@@ -146,6 +146,7 @@ fn apply(
             next.status = DeliveryStatus::Queued.name().to_owned();
             next.due_us = micros(*at);
             next.error_code = Some(code.clone());
+            next.reason = None;
         }
         Outcome::Deferred { reason, until } => {
             next.status = DeliveryStatus::Queued.name().to_owned();
@@ -239,7 +240,7 @@ impl Engine {
                 prev_version: row.version,
             }];
             if next.status != row.status {
-                changes.extend(self.communication_change(&next, outcome, now).await?);
+                changes.extend(self.communication_change(&next).await?);
             }
             match self.store.commit(&self.org, &changes).await {
                 Ok(_) => return Ok(Settled::Changed(next)),
@@ -257,13 +258,9 @@ impl Engine {
         Err(EngineError::Busy)
     }
 
-    /// The Communication of a message, updated to its new state.
-    async fn communication_change(
-        &self,
-        row: &OutboxRow,
-        outcome: &Outcome,
-        now: Timestamp,
-    ) -> Result<Option<Change>, EngineError> {
+    /// The Communication of a message, updated to its new state, when its FHIR status
+    /// changes with it.
+    async fn communication_change(&self, row: &OutboxRow) -> Result<Option<Change>, EngineError> {
         let id = stored_id(&row.id, "an outbox row")?;
         let Some(stored) = self.store.read(&self.org, "Communication", &id).await? else {
             return Ok(None);
@@ -274,7 +271,10 @@ impl Engine {
             version: stored.version,
             body,
         };
-        communication_put(record, row, outcome, now).map(Some)
+        if !rewrites(&record, row) {
+            return Ok(None);
+        }
+        communication_put(record, row).map(Some)
     }
 
     /// Records the senders' outcomes of one claimed batch in one transaction. When one
@@ -292,9 +292,7 @@ impl Engine {
             };
             next.version = one.row.version + 1;
             let communication = match one.record.take() {
-                Some(record) if next.status != one.row.status => {
-                    Some(communication_put(record, &next, &one.outcome, now)?)
-                }
+                Some(record) if rewrites(&record, &next) => Some(communication_put(record, &next)?),
                 _ => None,
             };
             changes.push(Change::UpdateOutbox {
@@ -329,33 +327,23 @@ impl Engine {
     }
 }
 
+/// Whether a message's Communication as `record` read it must be rewritten for the
+/// message in `row`'s state: only when its FHIR status is not that state's; the rest of
+/// its delivery is read from its row (see [`communication`]).
+fn rewrites(record: &Record, row: &OutboxRow) -> bool {
+    DeliveryStatus::parse(&row.status)
+        .is_none_or(|status| !communication::has_status_of(&record.body, status))
+}
+
 /// The write of a message's Communication as `record` read it, moved to `row`'s state:
 /// it fails with a conflict if the Communication changed since.
-fn communication_put(
-    record: Record,
-    row: &OutboxRow,
-    outcome: &Outcome,
-    now: Timestamp,
-) -> Result<Change, EngineError> {
+fn communication_put(record: Record, row: &OutboxRow) -> Result<Change, EngineError> {
     let id = stored_id(&row.id, "an outbox row")?;
     let Record { version, mut body } = record;
     let before = communication::delivery_terms(&body);
-    let status =
-        DeliveryStatus::parse(&row.status).ok_or(EngineError::Corrupt("an outbox status"))?;
-    let reason = match outcome {
-        Outcome::Deferred { reason, .. } | Outcome::Final { reason, .. } => Some(reason.as_str()),
-        _ => None,
-    };
-    communication::record_delivery(
-        &mut body,
-        &Delivery {
-            status,
-            provider_id: row.provider_id.as_deref(),
-            error_code: row.error_code.as_deref(),
-            reason,
-            at: now,
-        },
-    );
+    let delivery =
+        communication::delivery_of(row).ok_or(EngineError::Corrupt("an outbox status"))?;
+    communication::record_delivery(&mut body, &delivery);
     Ok(Change::Put {
         version: NewVersion {
             resource_type: "Communication",

@@ -1,12 +1,21 @@
 //! FHIR Communication: careloop's record of every message it sends or receives. The
 //! engine writes them; clients read and search them. The delivery state careloop tracks
 //! beyond FHIR's status rides in extensions.
+//!
+//! A message careloop sends has one record of its delivery: its outbox row. Its
+//! Communication is rewritten only when its FHIR status changes, since that is what it
+//! is searched by ([`has_status_of`]); the rest (the delivery status within "in
+//! progress", the provider's id, the time sent, the reason) is shown from the row each
+//! time the message is read ([`show_delivery`]). A send accepted by the provider so
+//! writes one row, not the row and a sealed copy of the whole message.
 
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::phi::PhiLevel;
+use careloop_store::from_micros;
 use careloop_store::model::Term;
+use careloop_store::work::OutboxRow;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -250,6 +259,44 @@ pub struct Delivery<'a> {
     pub at: Timestamp,
 }
 
+/// A message's delivery as its outbox row records it; `None` for a status careloop does
+/// not know (a row it did not write). The time sent is when the row was last handed to a
+/// sender.
+pub fn delivery_of(row: &OutboxRow) -> Option<Delivery<'_>> {
+    Some(Delivery {
+        status: DeliveryStatus::parse(&row.status)?,
+        provider_id: row.provider_id.as_deref(),
+        error_code: row.error_code.as_deref(),
+        reason: row.reason.as_deref(),
+        at: from_micros(row.sent_us.unwrap_or(row.updated_us)),
+    })
+}
+
+/// Whether a Communication as stored has the FHIR status of a message in `status`;
+/// when it has not, it must be rewritten, since it is searched by its status.
+pub fn has_status_of(resource: &Value, status: DeliveryStatus) -> bool {
+    resource.get("status").and_then(Value::as_str) == Some(fhir_status(status))
+}
+
+/// A message as a client reads it: its Communication showing the delivery its outbox
+/// row records, and a version and time that move whenever either of the two changed.
+pub fn show_delivery(
+    resource: &mut Value,
+    row: &OutboxRow,
+    version: u32,
+    last_updated: Timestamp,
+) -> (u32, Timestamp) {
+    if let Some(delivery) = delivery_of(row) {
+        record_delivery(resource, &delivery);
+    }
+    // Both counters only grow, and every rewrite of the Communication moves the row too.
+    let row_version = u32::try_from(row.version).unwrap_or(u32::MAX);
+    (
+        version.saturating_add(row_version),
+        last_updated.max(from_micros(row.updated_us)),
+    )
+}
+
 /// Records a delivery report on a Communication.
 pub fn record_delivery(resource: &mut Value, delivery: &Delivery<'_>) {
     set_extension(
@@ -424,6 +471,51 @@ mod tests {
 
     fn id(n: u8) -> ResourceId {
         ResourceId::from_random([n; 16])
+    }
+
+    #[test]
+    fn a_read_shows_the_delivery_its_outbox_row_records() {
+        let (me, patient) = (id(1), id(2));
+        let mut resource = outbound(
+            &me,
+            &NewOutbound {
+                patient: &patient,
+                about: &[],
+                channel: Channel::Sms,
+                address: "+16175550101",
+                text: "Hi",
+                subject: None,
+                journey_step: "appointment-reminders/reminder-24h",
+                purpose: Some(Purpose::Transactional),
+                phi: PhiLevel::Limited,
+                based_on: None,
+            },
+        );
+        // Stored as it was queued; the row went on to be claimed and accepted.
+        let sent_us = 1_700_000_000_000_000;
+        let row = OutboxRow {
+            status: DeliveryStatus::Accepted.name().into(),
+            provider_id: Some("SM1".into()),
+            version: 3,
+            updated_us: sent_us + 5_000,
+            ..OutboxRow::queued(me.as_str(), "k".into(), patient.as_str(), "sms", None, 0, 0)
+                .claimed(sent_us, sent_us + 1)
+        };
+        assert!(!has_status_of(&resource, DeliveryStatus::Accepted));
+        assert!(has_status_of(&resource, DeliveryStatus::Queued));
+        let stored_at = from_micros(sent_us - 1_000_000);
+        let (version, last_updated) = show_delivery(&mut resource, &row, 1, stored_at);
+        assert_eq!((version, last_updated), (4, from_micros(sent_us + 5_000)));
+        assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Accepted));
+        assert_eq!(resource["status"], "in-progress");
+        assert_eq!(resource["sent"], instant(from_micros(sent_us)));
+        assert_eq!(
+            extension_value(&resource, PROVIDER_ID).unwrap()["valueString"],
+            "SM1"
+        );
+        // A Communication stored later than its row's last change keeps its own time.
+        let later = from_micros(sent_us + 9_000);
+        assert_eq!(show_delivery(&mut resource, &row, 2, later), (5, later));
     }
 
     #[test]

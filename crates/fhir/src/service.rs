@@ -1,11 +1,12 @@
 //! The FHIR interactions (read, create, update, delete, search), each one atomic, on top
 //! of the store. HTTP handlers parse headers and call these; nothing here knows HTTP.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use careloop_domain::{Appointment, AppointmentEvent, OrgId, ResourceId, appointment_events};
 use careloop_store::crypto::new_resource_id;
-use careloop_store::{Change, Committed, Expect, NewVersion, Search, Store, StoreError};
+use careloop_store::work::OutboxQuery;
+use careloop_store::{Change, Committed, Expect, NewVersion, Search, Store, StoreError, Stored};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use crate::bundle::{SearchPage, searchset};
 use crate::outcome::{FhirError, IssueCode};
 use crate::resource::{Context, ResourceType, index};
 use crate::search;
-use crate::{appointment, meta};
+use crate::{appointment, communication, meta};
 
 /// The rows that name a patient and go when the patient is erased, even when sealed
 /// under someone else's key (an appointment of a parent and child).
@@ -29,6 +30,13 @@ pub(crate) enum Existing {
     Found(Versioned),
     /// Nothing: the create goes ahead, guarded by this search.
     None(Search),
+}
+
+/// A stored resource as a client reads it.
+struct Shown {
+    resource: Value,
+    version: u32,
+    last_updated: Timestamp,
 }
 
 /// A resource as the client gets it back, with its version.
@@ -101,17 +109,67 @@ impl FhirService {
                 resource_type.as_str()
             )));
         }
-        let mut resource: Value =
-            serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
-        meta::stamp(&mut resource, stored.version, stored.last_updated);
+        let Some(Shown {
+            resource,
+            version,
+            last_updated,
+        }) = self.shown(org, resource_type, vec![stored]).await?.pop()
+        else {
+            return Err(FhirError::internal());
+        };
         Ok(Versioned {
             resource,
             resource_type,
             id,
-            version: stored.version,
-            last_updated: stored.last_updated,
+            version,
+            last_updated,
             created: false,
         })
+    }
+
+    /// Stored resources as the client gets them, stamped with their meta. Messages show
+    /// their delivery as their outbox rows record it (see [`communication`]), read for
+    /// all of them in one query.
+    async fn shown(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        stored: Vec<Stored>,
+    ) -> Result<Vec<Shown>, FhirError> {
+        let mut rows = HashMap::new();
+        if resource_type == ResourceType::Communication && !stored.is_empty() {
+            let ids = stored.iter().map(|s| s.id.as_str().to_owned()).collect();
+            rows = self
+                .store
+                .outbox(org, &OutboxQuery::ByIds(ids))
+                .await
+                .map_err(|e| store_error(e, resource_type.as_str()))?
+                .into_iter()
+                .map(|row| (row.id.clone(), row))
+                .collect();
+        }
+        stored
+            .into_iter()
+            .map(|stored| {
+                let mut resource: Value =
+                    serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
+                let (version, last_updated) = match rows.get(stored.id.as_str()) {
+                    Some(row) => communication::show_delivery(
+                        &mut resource,
+                        row,
+                        stored.version,
+                        stored.last_updated,
+                    ),
+                    None => (stored.version, stored.last_updated),
+                };
+                meta::stamp(&mut resource, version, last_updated);
+                Ok(Shown {
+                    resource,
+                    version,
+                    last_updated,
+                })
+            })
+            .collect()
     }
 
     /// `POST [type]`, with `If-None-Exist` when given.
@@ -319,13 +377,12 @@ impl FhirService {
             .search(org, &request.search)
             .await
             .map_err(|e| store_error(e, resource_type.as_str()))?;
-        let mut resources = Vec::with_capacity(page.resources.len());
-        for stored in page.resources {
-            let mut resource: Value =
-                serde_json::from_slice(&stored.body).map_err(|_| FhirError::internal())?;
-            meta::stamp(&mut resource, stored.version, stored.last_updated);
-            resources.push(resource);
-        }
+        let resources = self
+            .shown(org, resource_type, page.resources)
+            .await?
+            .into_iter()
+            .map(|shown| shown.resource)
+            .collect();
         Ok(searchset(SearchPage {
             base: &self.base,
             resource_type: resource_type.as_str(),

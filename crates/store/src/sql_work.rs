@@ -321,6 +321,11 @@ pub fn outbox(dialect: Dialect, org: &str, query: &OutboxQuery) -> Step {
             binds.push(Bind::Text(id.clone()));
             "provider_id = ?".to_owned()
         }
+        OutboxQuery::ByIds(ids) => {
+            let (condition, values) = any_of(dialect, "id", Column::Text(ids.clone()));
+            binds.extend(values);
+            condition
+        }
         OutboxQuery::InStatus {
             statuses,
             resent_only,
@@ -630,6 +635,8 @@ mod tests {
         for query in [
             OutboxQuery::ById("x".into()),
             OutboxQuery::ByProviderId("x".into()),
+            OutboxQuery::ByIds(vec!["x".into(), "y".into()]),
+            OutboxQuery::ByIds(vec![]),
             OutboxQuery::InStatus {
                 statuses: vec!["dead".into(), "failed".into()],
                 resent_only: false,

@@ -172,6 +172,8 @@ pub struct RateTake {
 pub enum OutboxQuery {
     ById(String),
     ByProviderId(String),
+    /// The rows of these ids that exist, in no particular order.
+    ByIds(Vec<String>),
     /// Rows in any of these states, oldest first; with `resent_only`, only those sent
     /// again after an unknown outcome (which a patient may have received twice).
     InStatus {

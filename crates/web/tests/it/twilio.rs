@@ -108,25 +108,6 @@ async fn a_text_goes_through_twilio_and_its_callbacks_move_it_forward(app: &Test
         nth_sid(1)
     );
 
-    let sid = nth_sid(1);
-    for status in ["sent", "delivered"] {
-        assert_eq!(
-            callback(message, &sid, status, None, TWILIO_AUTH_TOKEN).await,
-            StatusCode::NO_CONTENT
-        );
-        assert_eq!(delivery(&communication(app).await), status);
-    }
-    // Late and repeated reports change nothing.
-    for status in ["sent", "delivered", "queued"] {
-        assert_eq!(
-            callback(message, &sid, status, None, TWILIO_AUTH_TOKEN).await,
-            StatusCode::NO_CONTENT
-        );
-    }
-    let record = communication(app).await;
-    assert_eq!(delivery(&record), "delivered");
-    assert_eq!(record["status"], "completed");
-    // Rewritten by every report, the message stays sealed under its patient's key.
     let org = OrgId::default_org();
     let raw = |resource_type: &'static str, id: &str| {
         let id = ResourceId::parse(id).unwrap();
@@ -140,6 +121,64 @@ async fn a_text_goes_through_twilio_and_its_callbacks_move_it_forward(app: &Test
                 .unwrap()
         }
     };
+    let version = |record: &Value| -> u32 {
+        record["meta"]["versionId"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let with_status = |status: &'static str| async move {
+        let (_, bundle) = app
+            .get(&format!("/fhir/Communication?patient=p-tw&status={status}"))
+            .await;
+        bundle["total"].as_u64().unwrap()
+    };
+    // Accepted and then sent, the message stays in progress: its outbox row records
+    // the news, the Communication as stored is left as it was, and what a client reads
+    // shows the news with a version that moved.
+    let stored = raw("Communication", own_id).await.version;
+    let mut shown = version(&record);
+    let sid = nth_sid(1);
+    for status in ["sent", "delivered"] {
+        assert_eq!(
+            callback(message, &sid, status, None, TWILIO_AUTH_TOKEN).await,
+            StatusCode::NO_CONTENT
+        );
+        let record = communication(app).await;
+        assert_eq!(delivery(&record), status);
+        assert!(version(&record) > shown, "{record}");
+        shown = version(&record);
+        assert_eq!(
+            extension(&record, "provider-id").unwrap()["valueString"],
+            nth_sid(1)
+        );
+        assert!(record["sent"].is_string(), "{record}");
+        let rewritten = raw("Communication", own_id).await.version > stored;
+        let searched = (
+            with_status("in-progress").await,
+            with_status("completed").await,
+        );
+        if status == "sent" {
+            assert!(!rewritten);
+            assert_eq!(searched, (1, 0));
+        } else {
+            // Delivered, it is completed: a new status to be searched by.
+            assert!(rewritten);
+            assert_eq!(searched, (0, 1));
+        }
+    }
+    // Late and repeated reports change nothing.
+    for status in ["sent", "delivered", "queued"] {
+        assert_eq!(
+            callback(message, &sid, status, None, TWILIO_AUTH_TOKEN).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let record = communication(app).await;
+    assert_eq!(delivery(&record), "delivered");
+    assert_eq!(record["status"], "completed");
+    // Rewritten, the message stays sealed under its patient's key.
     let message_row = raw("Communication", record["id"].as_str().unwrap()).await;
     let patient_row = raw("Patient", "p-tw").await;
     assert!(message_row.version > 1);
