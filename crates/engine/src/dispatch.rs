@@ -9,7 +9,9 @@ use careloop_domain::journey::Channel;
 use careloop_fhir::communication;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use careloop_store::micros;
 use careloop_store::model::{Search, Sort};
 use careloop_store::work::OutboxRow;
 use jiff::Timestamp;
@@ -21,6 +23,9 @@ use crate::handoff::Handed;
 use crate::outcome::Outcome;
 use crate::subject::stored_id;
 use crate::{Engine, EngineError};
+
+/// How often, in microseconds of the clock, senders look for lapsed claims.
+const SWEEP_EVERY_US: i64 = 1_000_000;
 
 /// A claimed message with its Communication as read for the claim, and what came of it.
 pub(crate) struct Tried {
@@ -48,9 +53,11 @@ impl Engine {
         if !handed.is_empty() {
             return self.send_handed(handed).await;
         }
-        self.store
-            .sweep_outbox(&self.org, self.settings.unknown_grace)
-            .await?;
+        if self.sweep_due() {
+            self.store
+                .sweep_outbox(&self.org, self.settings.unknown_grace)
+                .await?;
+        }
         let claimed = self
             .store
             .claim_outbox(&self.org, self.settings.lease, self.settings.batch)
@@ -61,6 +68,20 @@ impl Engine {
         let records = self.records(&claimed).await?;
         let facts = self.facts_of(&claimed, &records).await?;
         self.send_claimed(claimed, records, facts).await
+    }
+
+    /// Whether it is time to look for lapsed claims again: at most once a second of the
+    /// clock, since a claim lapses minutes after it was made. A sender that finds
+    /// nothing handed over looks for work in the outbox, and between the batches of a
+    /// busy engine that was several times a second.
+    fn sweep_due(&self) -> bool {
+        let now = micros(self.store.now());
+        let last = self.swept_us.load(Ordering::SeqCst);
+        let due = !(last..last.saturating_add(SWEEP_EVERY_US)).contains(&now);
+        due && self
+            .swept_us
+            .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 
     /// Sends messages handed over by planning, with the facts it read for them; those it

@@ -22,7 +22,7 @@ pub mod settings;
 mod subject;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use careloop_channels::Transport;
@@ -88,6 +88,9 @@ pub struct Engine {
     wake: Arc<Wakers>,
     /// Messages planned and claimed in one go, waiting for a sender.
     handoff: Arc<handoff::Handoff>,
+    /// When (by the store's clock, in microseconds) the senders last looked for lapsed
+    /// claims.
+    swept_us: Arc<AtomicI64>,
 }
 
 /// The engine's stages: planning (events and timers into messages) and sending. In
@@ -134,6 +137,7 @@ impl Engine {
             transports,
             wake: Arc::new(Wakers::default()),
             handoff: Arc::default(),
+            swept_us: Arc::new(AtomicI64::new(i64::MIN)),
         }
     }
 

@@ -332,7 +332,6 @@ pub fn record_delivery(resource: &mut Value, delivery: &Delivery<'_>) {
 }
 
 fn set_extension(resource: &mut Value, name: &str, value_key: &str, value: Option<&str>) {
-    let url = format!("{EXTENSION_BASE}{name}");
     let Some(map) = resource.as_object_mut() else {
         return;
     };
@@ -340,19 +339,28 @@ fn set_extension(resource: &mut Value, name: &str, value_key: &str, value: Optio
     let Some(list) = list.as_array_mut() else {
         return;
     };
-    list.retain(|e| e.get("url").and_then(Value::as_str) != Some(url.as_str()));
+    list.retain(|e| !is_extension(e, name));
     if let Some(value) = value {
-        list.push(json!({"url": url, value_key: value}));
+        list.push(extension(name, value_key, value));
     }
 }
 
 pub(crate) fn extension_value<'a>(resource: &'a Value, name: &str) -> Option<&'a Value> {
-    let url = format!("{EXTENSION_BASE}{name}");
     resource
         .get("extension")?
         .as_array()?
         .iter()
-        .find(|e| e.get("url").and_then(Value::as_str) == Some(url.as_str()))
+        .find(|e| is_extension(e, name))
+}
+
+/// Whether `extension` is careloop's extension `name` (compared without building its
+/// URL: a message's extensions are looked up several times on each send).
+fn is_extension(extension: &Value, name: &str) -> bool {
+    extension
+        .get("url")
+        .and_then(Value::as_str)
+        .and_then(|url| url.strip_prefix(EXTENSION_BASE))
+        == Some(name)
 }
 
 /// What a transport needs from a Communication careloop wrote.
