@@ -1,6 +1,8 @@
 //! The PostgreSQL backend: for production, and for several `careloop` processes sharing
 //! one database.
 
+mod yardstick;
+
 use std::str::FromStr;
 
 use careloop_store::BackendError;
@@ -8,6 +10,8 @@ use careloop_store::WriteTurns;
 use careloop_store::sql::{Column, Dialect};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+pub use yardstick::Yardstick;
 
 const DIALECT: Dialect = Dialect::Postgres;
 /// Enough for the HTTP handlers and the background loops of one process; PostgreSQL's

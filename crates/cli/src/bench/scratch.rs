@@ -2,10 +2,17 @@
 //! SQLite in a new temporary folder, PostgreSQL in a new schema of the given database.
 //! Both are removed at the end, whatever the outcome.
 
+use std::time::{Duration, Instant};
+
 use anyhow::Context as _;
-use careloop_store_postgres::PgBackend;
+use careloop_store_postgres::{PgBackend, Yardstick};
 
 use crate::config::Database;
+
+/// How long the yardstick claims rows, and how many it has to claim (more than the
+/// fastest machine takes in that time).
+const YARDSTICK_TIME: Duration = Duration::from_secs(3);
+const YARDSTICK_ROWS: i64 = 1_000_000;
 
 pub enum Scratch {
     /// The folder (and the database file in it) goes when this is dropped.
@@ -67,6 +74,39 @@ impl Scratch {
                 .await
                 .with_context(|| format!("cannot analyze the bench's schema {schema}")),
         }
+    }
+
+    /// The machine's pace at bare queue work, in rows a second (see
+    /// [`careloop_store_postgres::Yardstick`]): two connections claiming and deleting
+    /// no-op rows 100 at a time for [`YARDSTICK_TIME`]. `None` on SQLite, which has no
+    /// queue of that kind.
+    pub async fn yardstick(&self) -> anyhow::Result<Option<f64>> {
+        let Self::Postgres { url, schema } = self else {
+            return Ok(None);
+        };
+        let yardstick = Yardstick::prepare(url, schema, 2, YARDSTICK_ROWS)
+            .await
+            .context("cannot prepare the yardstick's table")?;
+        let started = Instant::now();
+        let take = || async {
+            let mut taken = 0u64;
+            while started.elapsed() < YARDSTICK_TIME {
+                match yardstick.take().await {
+                    Ok(0) => break,
+                    Ok(n) => taken += n,
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(taken)
+        };
+        let (one, two) = tokio::join!(take(), take());
+        let elapsed = started.elapsed().as_secs_f64();
+        let removed = yardstick.remove().await;
+        let taken = one.and_then(|one| Ok(one + two?));
+        let taken = taken.context("the yardstick's claims failed")?;
+        removed.context("cannot drop the yardstick's table")?;
+        #[expect(clippy::cast_precision_loss, reason = "a rate, printed rounded")]
+        Ok(Some(taken as f64 / elapsed))
     }
 
     /// Removes the database and everything in it.

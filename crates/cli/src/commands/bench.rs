@@ -129,6 +129,12 @@ async fn measure(
         seconds(started.elapsed().saturating_sub(booked)),
     );
 
+    if let Some(pace) = scratch.yardstick().await? {
+        println!(
+            "bench: the machine's pace at bare queue work: {pace:.0} rows/s \
+             (2 connections claiming and deleting 100 no-op rows at a time, FOR UPDATE SKIP LOCKED)"
+        );
+    }
     scratch.analyze().await?;
     if let Some(load) = report::load_average() {
         println!(
