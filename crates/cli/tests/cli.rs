@@ -498,6 +498,15 @@ fn bench_output(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The number `text` prints between `before` and `after`.
+fn figure(text: &str, before: &str, after: &str) -> f64 {
+    text.split(before)
+        .nth(1)
+        .and_then(|rest| rest.split(after).next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no figure after {before:?} in {text}"))
+}
+
 #[test]
 fn bench_sends_every_reminder_once_and_reports_the_figures() {
     let dir = tempfile::tempdir().unwrap();
@@ -508,14 +517,7 @@ fn bench_sends_every_reminder_once_and_reports_the_figures() {
         ),
         "{line}"
     );
-    let per_second: f64 = line
-        .split(" = ")
-        .nth(1)
-        .and_then(|rest| rest.split(" msg/s").next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(per_second > 0.0, "{line}");
+    assert!(figure(&line, " = ", " msg/s") > 0.0, "{line}");
     assert!(
         line.contains("due-to-sent p50 ") && line.contains(", p99 "),
         "{line}"
@@ -564,12 +566,10 @@ fn bench_runs_on_postgres_in_a_schema_of_its_own() {
         "{stdout}"
     );
     // The machine's pace is measured too, as a yardstick for the figures.
-    let pace: f64 = stdout
-        .split("the machine's pace at bare queue work: ")
-        .nth(1)
-        .and_then(|rest| rest.split(" rows/s").next())
-        .unwrap_or_else(|| panic!("{stdout}"))
-        .parse()
-        .unwrap();
+    let pace = figure(
+        &stdout,
+        "the machine's pace at bare queue work: ",
+        " rows/s",
+    );
     assert!(pace > 0.0, "{stdout}");
 }

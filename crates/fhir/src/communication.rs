@@ -481,23 +481,38 @@ mod tests {
         ResourceId::from_random([n; 16])
     }
 
-    #[test]
-    fn a_read_shows_the_delivery_its_outbox_row_records() {
-        let (me, patient) = (id(1), id(2));
-        let mut resource = outbound(
-            &me,
+    /// A text "Hi" about nothing, queued.
+    fn text_to(
+        me: &ResourceId,
+        patient: &ResourceId,
+        purpose: Option<Purpose>,
+        phi: PhiLevel,
+    ) -> Value {
+        outbound(
+            me,
             &NewOutbound {
-                patient: &patient,
+                patient,
                 about: &[],
                 channel: Channel::Sms,
                 address: "+16175550101",
                 text: "Hi",
                 subject: None,
-                journey_step: "appointment-reminders/reminder-24h",
-                purpose: Some(Purpose::Transactional),
-                phi: PhiLevel::Limited,
+                journey_step: "reply/help",
+                purpose,
+                phi,
                 based_on: None,
             },
+        )
+    }
+
+    #[test]
+    fn a_read_shows_the_delivery_its_outbox_row_records() {
+        let (me, patient) = (id(1), id(2));
+        let mut resource = text_to(
+            &me,
+            &patient,
+            Some(Purpose::Transactional),
+            PhiLevel::Limited,
         );
         // Stored as it was queued; the row went on to be claimed and accepted.
         let sent_us = 1_700_000_000_000_000;
@@ -549,21 +564,7 @@ mod tests {
         assert_eq!(purpose(&resource), Some(Purpose::Transactional));
         // Each purpose is written and read back, the answer to a text too.
         for given in [Some(Purpose::Marketing), None] {
-            let written = outbound(
-                &me,
-                &NewOutbound {
-                    patient: &patient,
-                    about: &[],
-                    channel: Channel::Sms,
-                    address: "+16175550101",
-                    text: "Hi",
-                    subject: None,
-                    journey_step: "reply/help",
-                    purpose: given,
-                    phi: PhiLevel::None,
-                    based_on: None,
-                },
-            );
+            let written = text_to(&me, &patient, given, PhiLevel::None);
             assert_eq!(purpose(&written), given);
             assert_eq!(phi_level(&written), PhiLevel::None);
         }
