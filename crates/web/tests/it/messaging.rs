@@ -63,6 +63,12 @@ pub(crate) fn appointment(id: &str, start: &str, status: &str) -> Value {
 /// (channel, address, text).
 pub(crate) async fn at(app: &TestApp, when: &str) -> Vec<(Channel, String, String)> {
     app.clock.set(when.parse().unwrap());
+    sent_now(app).await
+}
+
+/// Runs the engine until it is idle at the clock's time and returns what it sent, as
+/// (channel, address, text).
+pub(crate) async fn sent_now(app: &TestApp) -> Vec<(Channel, String, String)> {
     app.engine.run_until_idle().await.unwrap();
     let sent = app
         .sent

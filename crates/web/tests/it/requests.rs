@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
-use crate::messaging::{PATIENT, appointment, patient};
+use crate::messaging::{PATIENT, appointment, patient, sent_now};
 
 crate::on_both_backends!(
     a_request_is_kept_and_its_message_sent_through_the_gates,
@@ -39,19 +39,6 @@ async fn ana(app: &TestApp) {
     assert!(status.is_success(), "{status}");
 }
 
-/// Runs the engine until idle and returns what it sent, as (channel, address, text).
-async fn sent(app: &TestApp) -> Vec<(Channel, String, String)> {
-    app.engine.run_until_idle().await.unwrap();
-    let sent = app
-        .sent
-        .taken()
-        .into_iter()
-        .map(|m| (m.channel, m.to, m.text))
-        .collect();
-    app.sent.clear();
-    sent
-}
-
 /// The Communications based on a request.
 async fn messages_of(app: &TestApp, request_id: &str) -> Vec<Value> {
     app.search(&format!(
@@ -77,7 +64,7 @@ async fn a_request_is_kept_and_its_message_sent_through_the_gates(app: &TestApp)
         location.contains(&format!("/fhir/CommunicationRequest/{id}/_history/1")),
         "{location}"
     );
-    assert_eq!(sent(app).await, []);
+    assert_eq!(sent_now(app).await, []);
     let queued = messages_of(app, &id).await;
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0]["status"], "preparation");
@@ -87,7 +74,7 @@ async fn a_request_is_kept_and_its_message_sent_through_the_gates(app: &TestApp)
     );
     app.clock.set("2026-03-02T13:00:00Z".parse().unwrap());
     assert_eq!(
-        sent(app).await,
+        sent_now(app).await,
         [(
             Channel::Sms,
             "+16175550101".to_owned(),
@@ -126,10 +113,10 @@ async fn a_request_for_later_waits_for_its_time(app: &TestApp) {
     body["occurrenceDateTime"] = json!("2026-03-03T15:00:00Z");
     let (status, created) = app.post("/fhir/CommunicationRequest", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(sent(app).await, []);
+    assert_eq!(sent_now(app).await, []);
     // A minute before its time it still waits.
     app.clock.set("2026-03-03T14:59:00Z".parse().unwrap());
-    assert_eq!(sent(app).await, []);
+    assert_eq!(sent_now(app).await, []);
     app.clock.set("2026-03-03T15:00:00Z".parse().unwrap());
     app.engine.run_until_idle().await.unwrap();
     let emails = app.sent.taken();
@@ -152,7 +139,7 @@ async fn clinical_detail_stays_off_channels_that_may_not_carry_it(app: &TestApp)
     }]});
     let (status, created) = app.post("/fhir/CommunicationRequest", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(sent(app).await, []);
+    assert_eq!(sent_now(app).await, []);
     let held = messages_of(app, created["id"].as_str().unwrap()).await;
     assert_eq!(held[0]["status"], "not-done");
     assert_eq!(
@@ -190,7 +177,7 @@ async fn a_retried_request_with_the_same_identifier_sends_once(app: &TestApp) {
         ids.push(created["id"].clone());
     }
     assert_eq!(ids[0], ids[1]);
-    assert_eq!(sent(app).await.len(), 1);
+    assert_eq!(sent_now(app).await.len(), 1);
 }
 
 async fn requests_that_cannot_be_sent_are_refused_and_change_nothing(app: &TestApp) {
@@ -284,7 +271,7 @@ async fn requests_that_cannot_be_sent_are_refused_and_change_nothing(app: &TestA
     assert_eq!(before["total"], after["total"]);
     let (_, requests) = app.get("/fhir/CommunicationRequest").await;
     assert_eq!(requests["total"], 0, "{requests}");
-    assert_eq!(sent(app).await, []);
+    assert_eq!(sent_now(app).await, []);
 }
 
 async fn a_request_cannot_be_changed_or_deleted(app: &TestApp) {
@@ -312,5 +299,5 @@ async fn a_request_cannot_be_changed_or_deleted(app: &TestApp) {
     let (status, outcome) = app.post("/fhir", &bundle).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{outcome}");
     // One request, one message.
-    assert_eq!(sent(app).await.len(), 1);
+    assert_eq!(sent_now(app).await.len(), 1);
 }

@@ -38,6 +38,19 @@ fn twilio_engine(app: &TestApp, fake: &FakeTwilio, timeout: Duration) -> Engine 
     })
 }
 
+/// Puts the appointment `id` of patient p-tw, at 14:00 UTC on `day`.
+async fn put_appointment(app: &TestApp, id: &str, status: &str, day: &str) {
+    let appointment = json!({
+        "resourceType": "Appointment", "id": id, "status": status,
+        "start": format!("{day}T14:00:00Z"), "end": format!("{day}T14:30:00Z"),
+        "participant": [{"actor": {"reference": "Patient/p-tw"}, "status": "needs-action"}]
+    });
+    let (status, _) = app
+        .put(&format!("/fhir/Appointment/{id}"), &appointment)
+        .await;
+    assert!(status.is_success(), "{status}");
+}
+
 async fn book(app: &TestApp) {
     app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
     let patient = json!({
@@ -45,17 +58,7 @@ async fn book(app: &TestApp) {
         "telecom": [{"system": "phone", "value": "+1 617 555 0199", "use": "mobile"}]
     });
     assert!(app.put("/fhir/Patient/p-tw", &patient).await.0.is_success());
-    let appointment = json!({
-        "resourceType": "Appointment", "id": "a-tw", "status": "booked",
-        "start": "2026-03-10T14:00:00Z", "end": "2026-03-10T14:30:00Z",
-        "participant": [{"actor": {"reference": "Patient/p-tw"}, "status": "needs-action"}]
-    });
-    assert!(
-        app.put("/fhir/Appointment/a-tw", &appointment)
-            .await
-            .0
-            .is_success()
-    );
+    put_appointment(app, "a-tw", "booked", "2026-03-10").await;
 }
 
 async fn run(engine: &Engine, app: &TestApp, at: &str) {
@@ -289,17 +292,7 @@ async fn provider_faults_are_survived(app: &TestApp) {
         sms: Arc::new(refused),
         email: app.sent.clone(),
     });
-    let appointment = json!({
-        "resourceType": "Appointment", "id": "a-tw", "status": "cancelled",
-        "start": "2026-03-10T14:00:00Z", "end": "2026-03-10T14:30:00Z",
-        "participant": [{"actor": {"reference": "Patient/p-tw"}, "status": "needs-action"}]
-    });
-    assert!(
-        app.put("/fhir/Appointment/a-tw", &appointment)
-            .await
-            .0
-            .is_success()
-    );
+    put_appointment(app, "a-tw", "cancelled", "2026-03-10").await;
     run(&engine_refused, app, "2026-03-02T16:00:00Z").await;
     let (_, bundle) = app
         .get("/fhir/Communication?patient=p-tw&status=preparation")
@@ -311,17 +304,7 @@ async fn provider_faults_are_survived(app: &TestApp) {
 
     // A number Twilio calls invalid is a final failure, with its code.
     fake.fail_next(Fault::Status(400, None, 21211));
-    let appointment = json!({
-        "resourceType": "Appointment", "id": "a-tw2", "status": "booked",
-        "start": "2026-03-12T14:00:00Z", "end": "2026-03-12T14:30:00Z",
-        "participant": [{"actor": {"reference": "Patient/p-tw"}, "status": "needs-action"}]
-    });
-    assert!(
-        app.put("/fhir/Appointment/a-tw2", &appointment)
-            .await
-            .0
-            .is_success()
-    );
+    put_appointment(app, "a-tw2", "booked", "2026-03-12").await;
     run(&engine, app, "2026-03-02T18:00:00Z").await;
     run(&engine, app, "2026-03-03T18:00:00Z").await;
     let (_, bundle) = app
