@@ -230,7 +230,7 @@ impl Outgoing<'_> {
                 "Communication",
                 &id,
                 &body,
-                communication::terms(&body),
+                communication::sent_terms(&body),
                 message.patient,
             )?,
             Change::Enqueue(row),

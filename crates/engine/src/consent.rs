@@ -36,7 +36,7 @@ pub(crate) struct ConsentBook {
 fn consent_search(terms: Vec<Term>, most: u32) -> Search {
     Search {
         resource_type: "Consent",
-        terms: vec![TermFilter { any_of: terms }],
+        terms: vec![TermFilter::any_of(terms)],
         ids: Vec::new(),
         start_from: None,
         start_before: None,

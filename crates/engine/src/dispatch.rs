@@ -27,16 +27,15 @@ use crate::{Engine, EngineError};
 /// How often, in microseconds of the clock, senders look for lapsed claims.
 const SWEEP_EVERY_US: i64 = 1_000_000;
 
-/// A claimed message with its Communication as read for the claim, and what came of it.
+/// A claimed message and what came of it.
 pub(crate) struct Tried {
     pub row: OutboxRow,
-    pub record: Option<Record>,
     pub outcome: Outcome,
 }
 
-/// A Communication as read: its version pins the write that records the outcome.
+/// A message's Communication as read (or composed) for its send: what to send, and to
+/// whom.
 pub(crate) struct Record {
-    pub version: u32,
     pub body: Value,
 }
 
@@ -143,11 +142,7 @@ impl Engine {
         let (claimed, later) = self.pace(claimed).await?;
         let mut tried: Vec<Tried> = later
             .into_iter()
-            .map(|(row, outcome)| Tried {
-                record: records.remove(&row.id),
-                row,
-                outcome,
-            })
+            .map(|(row, outcome)| Tried { row, outcome })
             .collect();
         let mut sends = JoinSet::new();
         for row in claimed {
@@ -159,7 +154,7 @@ impl Engine {
                     Some(facts) => engine.attempt(&row, record.as_ref(), &facts).await,
                     None => Err(EngineError::Corrupt("a claimed message without its facts")),
                 };
-                (row, record, outcome)
+                (row, outcome)
             });
         }
         // Every send is waited for, even after one fails: dropping the set would abort
@@ -167,13 +162,9 @@ impl Engine {
         let mut failed = None;
         while let Some(done) = sends.join_next().await {
             match done {
-                Ok((row, record, Ok(outcome))) => tried.push(Tried {
-                    row,
-                    record,
-                    outcome,
-                }),
+                Ok((row, Ok(outcome))) => tried.push(Tried { row, outcome }),
                 // The message stays claimed; its lease lapses and it is looked at again.
-                Ok((_, _, Err(error))) => {
+                Ok((_, Err(error))) => {
                     failed.get_or_insert(error);
                 }
                 Err(join) => {
@@ -213,13 +204,7 @@ impl Engine {
             .map(|stored| {
                 let body = serde_json::from_slice(&stored.body)
                     .map_err(|_| EngineError::Corrupt("a Communication"))?;
-                Ok((
-                    stored.id.as_str().to_owned(),
-                    Record {
-                        version: stored.version,
-                        body,
-                    },
-                ))
+                Ok((stored.id.as_str().to_owned(), Record { body }))
             })
             .collect()
     }
@@ -251,7 +236,7 @@ impl Engine {
                 ),
             });
         }
-        let Some(Record { body, .. }) = record else {
+        let Some(Record { body }) = record else {
             return blocked("the message's record is gone");
         };
         let Some(sendable) = communication::sendable(body) else {

@@ -4,16 +4,13 @@
 //! claiming it from the outbox and reading its Communication back: two statements and a
 //! decryption a message fewer.
 //!
-//! Its Communication is written as being sent too, as the row is.
-//!
 //! Nothing is less durable for it: the row is claimed in the same transaction that
 //! queues it, so a crash before it goes is a crash after a claim. Its lease lapses, the
 //! sweep takes it back, and it waits for a callback that never comes before it is sent.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use careloop_fhir::communication;
 use careloop_store::work::OutboxRow;
 use careloop_store::{Change, Committed, StoreError};
 
@@ -87,7 +84,7 @@ impl Engine {
         let (now_us, lease_us) = self.store.lease_from_now(self.settings.lease);
         let claimed = claim_due(&mut changes, drafts, now_us, lease_us, self.handoff.room());
         let committed = self.store.commit(&self.org, &changes).await?;
-        let handed = with_versions(claimed, &committed, facts.map(Arc::new));
+        let handed = committed_only(claimed, &committed, facts.map(Arc::new));
         // One sender woken per batch handed over: woken once, only one of them would
         // send while the others slept out their idle poll.
         let batch = usize::try_from(self.settings.batch)
@@ -124,54 +121,35 @@ fn claim_due(
         if !row.is_due(now_us) {
             continue;
         }
-        let Some(mut body) = drafts.remove(&row.id) else {
+        let Some(body) = drafts.remove(&row.id) else {
             continue;
         };
+        // The row alone says it is being sent: its Communication is written as composed
+        // and shows the row's state when read.
         *row = row.claimed(now_us, lease_us);
-        // Its Communication says what its row says: being sent. A send accepted then
-        // leaves its FHIR status (in progress) and so its status term where they are.
-        if let Some(delivery) = communication::delivery_of(row) {
-            communication::record_delivery(&mut body, &delivery);
-        }
         claimed.push((row.clone(), body));
-    }
-    let sending: HashMap<&str, &serde_json::Value> = claimed
-        .iter()
-        .map(|(row, body)| (row.id.as_str(), body))
-        .collect();
-    for change in changes.iter_mut() {
-        if let Change::Put { version, .. } = change
-            && version.resource_type == "Communication"
-            && let Some(body) = sending.get(version.id.as_str())
-            && let Ok(bytes) = serde_json::to_vec(body)
-        {
-            version.body = bytes;
-            version.terms = communication::terms(body);
-        }
     }
     claimed
 }
 
-/// The claimed messages with the versions their Communications were committed at.
-fn with_versions(
+/// The claimed messages whose Communications were committed.
+fn committed_only(
     claimed: Vec<(OutboxRow, serde_json::Value)>,
     committed: &[Committed],
     facts: Option<Arc<BatchFacts>>,
 ) -> Vec<Handed> {
-    let versions: HashMap<&str, u32> = committed
+    let written: HashSet<&str> = committed
         .iter()
         .filter(|c| c.resource_type == "Communication")
-        .map(|c| (c.id.as_str(), c.version))
+        .map(|c| c.id.as_str())
         .collect();
     claimed
         .into_iter()
-        .filter_map(|(row, body)| {
-            let version = *versions.get(row.id.as_str())?;
-            Some(Handed {
-                row,
-                record: Record { version, body },
-                facts: facts.clone(),
-            })
+        .filter(|(row, _)| written.contains(row.id.as_str()))
+        .map(|(row, body)| Handed {
+            row,
+            record: Record { body },
+            facts: facts.clone(),
         })
         .collect()
 }
@@ -180,7 +158,6 @@ fn with_versions(
 mod tests {
     use super::*;
     use careloop_domain::ResourceId;
-    use careloop_domain::delivery::DeliveryStatus;
     use careloop_store::{Expect, NewVersion, Protection};
 
     fn message(n: u8, due_us: i64) -> [Change; 2] {
@@ -260,47 +237,28 @@ mod tests {
             assert_eq!(row.lease_us, None);
         }
         assert_eq!(claimed[0].1["resourceType"], "Communication");
-        // Their Communications say they are being sent, as written and as handed over;
-        // the others are written as they came.
-        for (n, change) in changes.iter().enumerate() {
-            let Change::Put { version, .. } = change else {
-                continue;
-            };
-            let written: serde_json::Value = serde_json::from_slice(&version.body).unwrap();
-            let sending = [0, 4].contains(&n);
-            if sending {
-                assert_eq!(written["status"], "in-progress", "message {n}");
-            } else {
+        // Their Communications are written as composed: the row alone records the claim.
+        for change in &changes {
+            if let Change::Put { version, .. } = change {
+                let written: serde_json::Value = serde_json::from_slice(&version.body).unwrap();
                 assert_eq!(
                     written,
                     serde_json::json!({"resourceType": "Communication"})
                 );
             }
-            assert_eq!(
-                communication::delivery_status(&written) == Some(DeliveryStatus::Sending),
-                sending
-            );
-            let terms: Vec<&str> = version
-                .terms
-                .iter()
-                .filter(|t| t.param == "status")
-                .map(|t| t.value.as_str())
-                .collect();
-            assert_eq!(terms, if sending { vec!["in-progress"] } else { vec![] });
         }
-        assert_eq!(claimed[1].1["status"], "in-progress");
-        // Each goes with the version its Communication was committed at; one the commit
-        // does not name is not handed over.
+        // One the commit does not name is not handed over.
+        let first = ids[0].to_owned();
         let committed = Committed {
             resource_type: "Communication",
-            id: ResourceId::parse(ids[0]).unwrap(),
+            id: ResourceId::parse(&first).unwrap(),
             version: 1,
             last_updated: jiff::Timestamp::UNIX_EPOCH,
             existed: false,
         };
-        let handed = with_versions(claimed, &[committed], None);
+        let handed = committed_only(claimed, &[committed], None);
         assert_eq!(handed.len(), 1);
-        assert_eq!(handed[0].record.version, 1);
+        assert_eq!(handed[0].row.id, first);
     }
 
     #[test]
@@ -329,13 +287,5 @@ mod tests {
         let claimed = claim_due(&mut changes, HashMap::from([(id, draft)]), 10, 70, 5);
         assert_eq!(claimed.len(), 1);
         assert_eq!(claimed[0].1["language"], "es");
-        let Change::Put { version, .. } = &changes[0] else {
-            panic!("the Communication comes first");
-        };
-        let written: serde_json::Value = serde_json::from_slice(&version.body).unwrap();
-        assert_eq!(
-            written["language"], "es",
-            "what is written is what is handed over"
-        );
     }
 }

@@ -1,16 +1,15 @@
 //! Recording what happened to a message: the sender's result, a gate's decision, a
-//! provider's callback. The outbox row and the Communication change together, guarded by
-//! their versions; when a callback and the sender's own result race, each is applied to
-//! the other's result, and a state only ever moves forward.
+//! provider's callback. The outbox row is the one record of a message's delivery (its
+//! Communication shows it when read), guarded by its version; when a callback and the
+//! sender's own result race, each is applied to the other's result, and a state only
+//! ever moves forward.
 
 use careloop_domain::delivery::DeliveryStatus;
-use careloop_fhir::communication;
 use careloop_store::work::{OutboxQuery, OutboxRow};
-use careloop_store::{Change, Expect, NewVersion, Protection, StoreError, micros};
+use careloop_store::{Change, StoreError, micros};
 use jiff::Timestamp;
 
-use crate::dispatch::{Record, Tried};
-use crate::subject::stored_id;
+use crate::dispatch::Tried;
 use crate::{Engine, EngineError};
 
 const SETTLE_TRIES: usize = 5;
@@ -235,18 +234,14 @@ impl Engine {
                 return Ok(Settled::Unchanged(row));
             };
             next.version = row.version + 1;
-            let mut changes = vec![Change::UpdateOutbox {
+            let changes = [Change::UpdateOutbox {
                 row: next.clone(),
                 prev_version: row.version,
             }];
-            if next.status != row.status {
-                changes.extend(self.communication_change(&next).await?);
-            }
             match self.store.commit(&self.org, &changes).await {
                 Ok(_) => return Ok(Settled::Changed(next)),
                 // Another outcome of the same message (a callback racing its sender) was
-                // recorded first, and the Communication's version check may be the one
-                // that tells: read both again and apply this outcome to that one.
+                // recorded first: read the row again and apply this outcome to that one.
                 Err(StoreError::Conflict | StoreError::VersionMismatch { .. }) => continue,
                 // The patient was erased meanwhile: the row went with them.
                 Err(StoreError::MissingOwner | StoreError::KeyDestroyed) => {
@@ -258,56 +253,31 @@ impl Engine {
         Err(EngineError::Busy)
     }
 
-    /// The Communication of a message, updated to its new state, when its FHIR status
-    /// changes with it.
-    async fn communication_change(&self, row: &OutboxRow) -> Result<Option<Change>, EngineError> {
-        let id = stored_id(&row.id, "an outbox row")?;
-        let Some(stored) = self.store.read(&self.org, "Communication", &id).await? else {
-            return Ok(None);
-        };
-        let body: serde_json::Value = serde_json::from_slice(&stored.body)
-            .map_err(|_| EngineError::Corrupt("a Communication"))?;
-        let record = Record {
-            version: stored.version,
-            body,
-        };
-        if !rewrites(&record, row) {
-            return Ok(None);
-        }
-        communication_put(record, row).map(Some)
-    }
-
     /// Records the senders' outcomes of one claimed batch in one transaction. When one
     /// of them no longer applies as read (a callback moved its message meanwhile), each
     /// is recorded on its own against the rows as they are now.
-    pub(crate) async fn settle_claims(&self, mut tried: Vec<Tried>) -> Result<(), EngineError> {
+    pub(crate) async fn settle_claims(&self, tried: Vec<Tried>) -> Result<(), EngineError> {
         let now = self.store.now();
-        let mut changes = Vec::with_capacity(tried.len() * 2);
-        // The records are taken: recording one on its own reads it afresh.
-        for one in &mut tried {
+        let mut changes = Vec::with_capacity(tried.len());
+        for one in &tried {
             // A claimed row always has a lease; `Some` marks the outcome as the sender's.
             let claim = Some(one.row.lease_us.unwrap_or(i64::MIN));
             let Some(mut next) = apply(&one.row, &one.outcome, now, claim) else {
                 continue;
             };
             next.version = one.row.version + 1;
-            let communication = match one.record.take() {
-                Some(record) if rewrites(&record, &next) => Some(communication_put(record, &next)?),
-                _ => None,
-            };
             changes.push(Change::UpdateOutbox {
                 row: next,
                 prev_version: one.row.version,
             });
-            changes.extend(communication);
         }
         if changes.is_empty() {
             return Ok(());
         }
         match self.store.commit(&self.org, &changes).await {
             Ok(_) => Ok(()),
-            // A callback moved a message (its row or its Communication) since the claim,
-            // or its patient was erased: each outcome on its own, against what is there.
+            // A callback moved a message since the claim, or its patient was erased:
+            // each outcome on its own, against what is there.
             Err(
                 StoreError::Conflict
                 | StoreError::VersionMismatch { .. }
@@ -325,40 +295,6 @@ impl Engine {
             Err(other) => Err(other.into()),
         }
     }
-}
-
-/// Whether a message's Communication as `record` read it must be rewritten for the
-/// message in `row`'s state: only when its FHIR status is not that state's; the rest of
-/// its delivery is read from its row (see [`communication`]).
-fn rewrites(record: &Record, row: &OutboxRow) -> bool {
-    DeliveryStatus::parse(&row.status)
-        .is_none_or(|status| !communication::has_status_of(&record.body, status))
-}
-
-/// The write of a message's Communication as `record` read it, moved to `row`'s state:
-/// it fails with a conflict if the Communication changed since.
-fn communication_put(record: Record, row: &OutboxRow) -> Result<Change, EngineError> {
-    let id = stored_id(&row.id, "an outbox row")?;
-    let Record { version, mut body } = record;
-    let before = communication::delivery_terms(&body);
-    let delivery =
-        communication::delivery_of(row).ok_or(EngineError::Corrupt("an outbox status"))?;
-    communication::record_delivery(&mut body, &delivery);
-    Ok(Change::Put {
-        version: NewVersion {
-            resource_type: "Communication",
-            id,
-            terms: communication::terms(&body),
-            changed_terms: Some(communication::changed_delivery_terms(&before, &body)),
-            body: serde_json::to_vec(&body).map_err(|_| EngineError::Corrupt("a Communication"))?,
-            start: None,
-            end: None,
-            // A message's patient never changes: its key is the one it was sealed under.
-            protection: Protection::Kept,
-            events: Vec::new(),
-        },
-        expect: Expect::Version(version),
-    })
 }
 
 #[cfg(test)]

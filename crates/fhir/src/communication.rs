@@ -3,18 +3,19 @@
 //! beyond FHIR's status rides in extensions.
 //!
 //! A message careloop sends has one record of its delivery: its outbox row. Its
-//! Communication is rewritten only when its FHIR status changes, since that is what it
-//! is searched by ([`has_status_of`]); the rest (the delivery status within "in
-//! progress", the provider's id, the time sent, the reason) is shown from the row each
-//! time the message is read ([`show_delivery`]). A send accepted by the provider so
-//! writes one row, not the row and a sealed copy of the whole message.
+//! Communication is written once, as it is queued, with its text, address and what it is
+//! about; its delivery (the FHIR status, the delivery status within it, the provider's
+//! id, the time sent, the reason) is shown from the row each time it is read
+//! ([`show_delivery`]), and it is searched by the row's patient, channel and status
+//! ([`sent_filter`]) rather than by terms of its own. A send accepted and each report of
+//! the provider so write one row, not the row and a sealed copy of the whole message.
 
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::phi::PhiLevel;
 use careloop_store::from_micros;
-use careloop_store::model::Term;
+use careloop_store::model::{OutboxColumn, SentFilter, Term};
 use careloop_store::work::OutboxRow;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -25,9 +26,6 @@ use crate::reference::{code_term, reference_term};
 
 pub(crate) const EXTENSION_BASE: &str = "https://careloop.org/fhir/StructureDefinition/";
 pub const DELIVERY_STATUS: &str = "delivery-status";
-/// The search parameters whose terms [`record_delivery`] can change: a delivery report
-/// rewrites a message's status and nothing else it is searched by.
-pub const DELIVERY_TERMS: &[&str] = &[STATUS];
 pub const ADDRESS: &str = "address";
 pub const PROVIDER_ID: &str = "provider-id";
 pub const ERROR_CODE: &str = "error-code";
@@ -76,11 +74,16 @@ fn address(channel: Channel, address: &str) -> Value {
 }
 
 /// The HL7 participation mode of a channel (written SMS, email).
-fn medium(channel: Channel) -> Value {
-    let (code, display) = match channel {
+/// A channel's ParticipationMode code and its display.
+fn medium_code(channel: Channel) -> (&'static str, &'static str) {
+    match channel {
         Channel::Sms => ("SMSWRIT", "SMS message"),
         Channel::Email => ("EMAILWRIT", "email"),
-    };
+    }
+}
+
+fn medium(channel: Channel) -> Value {
+    let (code, display) = medium_code(channel);
     json!([{"coding": [{"system": PARTICIPATION_MODE, "code": code, "display": display}]}])
 }
 
@@ -272,12 +275,6 @@ pub fn delivery_of(row: &OutboxRow) -> Option<Delivery<'_>> {
     })
 }
 
-/// Whether a Communication as stored has the FHIR status of a message in `status`;
-/// when it has not, it must be rewritten, since it is searched by its status.
-pub fn has_status_of(resource: &Value, status: DeliveryStatus) -> bool {
-    resource.get("status").and_then(Value::as_str) == Some(fhir_status(status))
-}
-
 /// A message as a client reads it: its Communication showing the delivery its outbox
 /// row records, and a version and time that move whenever either of the two changed.
 pub fn show_delivery(
@@ -393,31 +390,6 @@ pub fn sendable(resource: &Value) -> Option<Sendable> {
     })
 }
 
-/// What of [`DELIVERY_TERMS`] a store must rewrite for `after`, the next version of
-/// `before`: nothing when a report left the message's FHIR status where it was (a send
-/// accepted after it was written as sending, a repeated report).
-/// `before` is [`delivery_terms`] of the version before, taken before the report was
-/// recorded on it in place.
-pub fn changed_delivery_terms(before: &[Term], after: &Value) -> &'static [&'static str] {
-    let same = |a: &[Term], b: &[Term]| {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(a, b)| a.param == b.param && a.value == b.value)
-    };
-    if same(before, &delivery_terms(after)) {
-        &[]
-    } else {
-        DELIVERY_TERMS
-    }
-}
-
-/// The terms of [`DELIVERY_TERMS`] alone: of all a Communication's terms, those a
-/// delivery report may change.
-pub fn delivery_terms(resource: &Value) -> Vec<Term> {
-    code_term(resource, "/status", STATUS).into_iter().collect()
-}
-
 /// The delivery state recorded on a Communication.
 pub fn delivery_status(resource: &Value) -> Option<DeliveryStatus> {
     extension_value(resource, DELIVERY_STATUS)?
@@ -426,7 +398,7 @@ pub fn delivery_status(resource: &Value) -> Option<DeliveryStatus> {
         .and_then(DeliveryStatus::parse)
 }
 
-/// Search terms: patient, status, medium, about (each reference as a bare id).
+/// Search terms: patient, status, medium, about, based-on (each reference as a bare id).
 pub fn terms(resource: &Value) -> Vec<Term> {
     let mut terms: Vec<Term> = [
         reference_term(resource, "/subject/reference", "Patient", PATIENT),
@@ -435,29 +407,70 @@ pub fn terms(resource: &Value) -> Vec<Term> {
     .into_iter()
     .flatten()
     .collect();
-    let list = |key: &str| {
-        resource
-            .get(key)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
     terms.extend(
-        list("medium")
+        list(resource, "medium")
             .iter()
             .filter_map(|m| code_term(m, "/coding/0/code", MEDIUM)),
     );
-    terms.extend(
-        list("about")
-            .iter()
-            .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT)),
-    );
-    terms.extend(
-        list("basedOn")
-            .iter()
-            .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON)),
-    );
+    terms.extend(sent_terms(resource));
     terms
+}
+
+/// The search terms of a message careloop sends: what it is about and based on. Its
+/// patient, medium and status are its outbox row's columns ([`sent_filter`]), and
+/// the status moves with every report, so they are no terms of its.
+pub fn sent_terms(resource: &Value) -> Vec<Term> {
+    let about = list(resource, "about")
+        .iter()
+        .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT))
+        .collect::<Vec<_>>();
+    let based_on = list(resource, "basedOn")
+        .iter()
+        .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON))
+        .collect::<Vec<_>>();
+    about.into_iter().chain(based_on).collect()
+}
+
+fn list<'a>(resource: &'a Value, key: &str) -> &'a [Value] {
+    resource
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The outbox values that match a search for `param` = any of `values` among the
+/// messages careloop sends; `None` for a parameter they keep as a term.
+pub fn sent_filter(param: &str, values: &[&str]) -> Option<SentFilter> {
+    let (column, any_of) = match param {
+        PATIENT => (
+            OutboxColumn::Patient,
+            values.iter().map(|v| (*v).to_owned()).collect(),
+        ),
+        MEDIUM => (
+            OutboxColumn::Channel,
+            values
+                .iter()
+                .filter_map(|code| channel_of_medium(code))
+                .map(|channel| channel.name().to_owned())
+                .collect(),
+        ),
+        STATUS => (
+            OutboxColumn::Status,
+            DeliveryStatus::ALL
+                .into_iter()
+                .filter(|s| values.contains(&fhir_status(*s)))
+                .map(|s| s.name().to_owned())
+                .collect(),
+        ),
+        _ => return None,
+    };
+    Some(SentFilter { column, any_of })
+}
+
+fn channel_of_medium(code: &str) -> Option<Channel> {
+    Channel::ALL
+        .into_iter()
+        .find(|channel| medium_code(*channel).0 == code)
 }
 
 /// The term a Communication search parameter looks up, and the type its value refers
@@ -524,8 +537,7 @@ mod tests {
             ..OutboxRow::queued(me.as_str(), "k".into(), patient.as_str(), "sms", None, 0, 0)
                 .claimed(sent_us, sent_us + 1)
         };
-        assert!(!has_status_of(&resource, DeliveryStatus::Accepted));
-        assert!(has_status_of(&resource, DeliveryStatus::Queued));
+        assert_eq!(resource["status"], "preparation");
         let stored_at = from_micros(sent_us - 1_000_000);
         let (version, last_updated) = show_delivery(&mut resource, &row, 1, stored_at);
         assert_eq!((version, last_updated), (4, from_micros(sent_us + 5_000)));
@@ -575,8 +587,15 @@ mod tests {
         assert_eq!(sendable.subject.as_deref(), Some("Reminder"));
         assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Queued));
         assert_eq!(resource["status"], "preparation");
-        let queued_terms = terms(&resource);
-        let queued = delivery_terms(&resource);
+        // Searched by its row's patient, medium and status: only what it is about is
+        // a term of a message careloop sends.
+        let names: Vec<&str> = terms(&resource).iter().map(|t| t.param).collect();
+        assert_eq!(names, ["patient", "status", "medium", "about"]);
+        let sent: Vec<(&str, String)> = sent_terms(&resource)
+            .into_iter()
+            .map(|t| (t.param, t.value))
+            .collect();
+        assert_eq!(sent, [("about", appointment.as_str().to_owned())]);
         record_delivery(
             &mut resource,
             &Delivery {
@@ -588,54 +607,8 @@ mod tests {
             },
         );
         assert_eq!(resource["status"], "completed");
-        assert_eq!(
-            changed_delivery_terms(&queued, &resource),
-            DELIVERY_TERMS,
-            "preparation to completed"
-        );
-        let completed = delivery_terms(&resource);
-        let mut again = resource.clone();
-        record_delivery(
-            &mut again,
-            &Delivery {
-                status: DeliveryStatus::Read,
-                provider_id: None,
-                error_code: None,
-                reason: None,
-                at: Timestamp::UNIX_EPOCH,
-            },
-        );
-        assert!(
-            changed_delivery_terms(&completed, &again).is_empty(),
-            "completed stays completed"
-        );
-        let named: Vec<(&str, String)> = terms(&again)
-            .into_iter()
-            .filter(|t| DELIVERY_TERMS.contains(&t.param))
-            .map(|t| (t.param, t.value))
-            .collect();
-        let alone: Vec<(&str, String)> = delivery_terms(&again)
-            .into_iter()
-            .map(|t| (t.param, t.value))
-            .collect();
-        assert_eq!(
-            alone, named,
-            "the delivery terms are those of all the terms"
-        );
-        // Only the terms a delivery report may change did change: the store rewrites
-        // no others.
-        let unchanged = |terms: Vec<Term>| -> Vec<(&str, String)> {
-            terms
-                .into_iter()
-                .filter(|t| !DELIVERY_TERMS.contains(&t.param))
-                .map(|t| (t.param, t.value))
-                .collect()
-        };
-        assert_eq!(unchanged(terms(&resource)), unchanged(queued_terms));
         assert_eq!(delivery_status(&resource), Some(DeliveryStatus::Delivered));
         assert!(resource.get("sent").is_some());
-        let names: Vec<&str> = terms(&resource).iter().map(|t| t.param).collect();
-        assert_eq!(names, ["patient", "status", "medium", "about"]);
         record_delivery(
             &mut resource,
             &Delivery {
@@ -659,5 +632,42 @@ mod tests {
             .filter(|e| e["url"].as_str().unwrap().ends_with(PROVIDER_ID))
             .count();
         assert_eq!(ids, 1);
+    }
+
+    #[test]
+    fn a_search_finds_sent_messages_by_their_rows() {
+        let filter = |param, values: &[&str]| sent_filter(param, values).unwrap();
+        assert_eq!(
+            filter(PATIENT, &["p1", "p2"]),
+            SentFilter {
+                column: OutboxColumn::Patient,
+                any_of: vec!["p1".into(), "p2".into()],
+            }
+        );
+        assert_eq!(
+            filter(MEDIUM, &["EMAILWRIT", "FAXWRIT"]).any_of,
+            ["email"],
+            "a medium careloop does not send on matches no row"
+        );
+        // Every delivery state shown as the FHIR status asked for, and only those.
+        assert_eq!(
+            filter(STATUS, &["in-progress"]).any_of,
+            ["sending", "unknown", "accepted", "sent"]
+        );
+        assert_eq!(
+            filter(STATUS, &["completed", "preparation"]).any_of,
+            ["queued", "delivered", "read"]
+        );
+        for status in DeliveryStatus::ALL {
+            let shown = fhir_status(status);
+            assert!(
+                filter(STATUS, &[shown])
+                    .any_of
+                    .contains(&status.name().to_owned())
+            );
+        }
+        assert!(filter(STATUS, &["on-hold"]).any_of.is_empty());
+        assert_eq!(sent_filter(ABOUT, &["a1"]), None);
+        assert_eq!(sent_filter(BASED_ON, &["r1"]), None);
     }
 }

@@ -269,14 +269,22 @@ fn term_filter(
     value: &str,
     context: &Context,
 ) -> Result<TermFilter, FhirError> {
-    let any_of = value
+    let any_of: Vec<Term> = value
         .split(',')
         .map(|alternative| {
             term(resource_type, name, alternative, context)
                 .map(|(param, value)| Term { param, value })
         })
         .collect::<Result<_, _>>()?;
-    Ok(TermFilter { any_of })
+    // The messages careloop sends are searched by their outbox rows as well.
+    let or_sent = match (resource_type, any_of.first()) {
+        (ResourceType::Communication, Some(first)) => {
+            let values: Vec<&str> = any_of.iter().map(|t| t.value.as_str()).collect();
+            crate::communication::sent_filter(first.param, &values)
+        }
+        _ => None,
+    };
+    Ok(TermFilter { any_of, or_sent })
 }
 
 /// The term one search value looks up.

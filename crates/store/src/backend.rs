@@ -100,12 +100,20 @@ pub struct Reference {
     pub hash: Vec<u8>,
 }
 
+/// One filter of a [`HashedSearch`].
+#[derive(Clone, Debug, Default)]
+pub struct HashedFilter {
+    pub any_of: Vec<(&'static str, Vec<u8>)>,
+    pub or_sent: Option<crate::model::SentFilter>,
+}
+
 /// A search in hashed form.
 #[derive(Clone, Debug)]
 pub struct HashedSearch {
     pub resource_type: &'static str,
-    /// Each filter: rows with any of these `(param, hash)` terms.
-    pub terms: Vec<Vec<(&'static str, Vec<u8>)>>,
+    /// Each filter: rows with any of these `(param, hash)` terms, or whose outbox row
+    /// has any of the filter's values.
+    pub terms: Vec<HashedFilter>,
     /// Only these ids, when not empty.
     pub ids: Vec<String>,
     pub start_from_us: Option<i64>,

@@ -22,8 +22,8 @@ pub use backend::{Backend, BackendError, PoolStats};
 pub use crypto::{MasterKey, MasterKeyError};
 pub use error::StoreError;
 pub use model::{
-    Change, Committed, Event, Expect, NewVersion, Page, Protection, Search, Sort, Stored,
-    TermFilter,
+    Change, Committed, Event, Expect, NewVersion, OutboxColumn, Page, Protection, Search,
+    SentFilter, Sort, Stored, TermFilter,
 };
 pub use store::{Store, from_micros, micros};
 pub use write_turns::WriteTurns;

@@ -159,10 +159,49 @@ impl std::fmt::Debug for Stored {
     }
 }
 
-/// Resources that have any of these terms.
+/// Resources that have any of these terms, or (for messages careloop sends, which are
+/// searched by their outbox rows) whose outbox row has any of these values.
 #[derive(Clone, Debug)]
 pub struct TermFilter {
     pub any_of: Vec<Term>,
+    pub or_sent: Option<SentFilter>,
+}
+
+impl TermFilter {
+    /// Resources that have any of these terms.
+    pub fn any_of(terms: Vec<Term>) -> Self {
+        Self {
+            any_of: terms,
+            or_sent: None,
+        }
+    }
+}
+
+/// Messages whose outbox row has any of these values in one column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentFilter {
+    pub column: OutboxColumn,
+    pub any_of: Vec<String>,
+}
+
+/// An outbox column a message is searched by: what its Communication would otherwise
+/// keep as a term, written once with every message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxColumn {
+    Patient,
+    Channel,
+    /// The delivery status (`delivered`, `failed`, …).
+    Status,
+}
+
+impl OutboxColumn {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Patient => "patient_id",
+            Self::Channel => "channel",
+            Self::Status => "status",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -474,22 +474,39 @@ fn search_filter(dialect: Dialect, org: &str, search: &HashedSearch) -> (String,
         Bind::Bool(false),
     ];
     // Driven by the term index: each filter is an uncorrelated id list, which both
-    // databases answer from the primary key of resource_terms.
-    for any_of in &search.terms {
-        if any_of.is_empty() {
+    // databases answer from the primary key of resource_terms (and, for messages
+    // careloop sends, from the outbox: one list, so that the planner still joins it to
+    // resources by id rather than testing every resource against two).
+    for one in &search.terms {
+        let sent = one.or_sent.as_ref().filter(|s| !s.any_of.is_empty());
+        if one.any_of.is_empty() && sent.is_none() {
             filter.push_str(" AND 1 = 0");
             continue;
         }
-        let alternatives = vec!["(t.param = ? AND t.hash = ?)"; any_of.len()].join(" OR ");
-        filter.push_str(&format!(
-            " AND r.id IN (SELECT t.resource_id FROM resource_terms t WHERE t.org_id = ? AND t.resource_type = ? AND ({alternatives}))"
-        ));
-        binds.push(Bind::Text(org.to_owned()));
-        binds.push(Bind::Text(search.resource_type.to_owned()));
-        for (param, hash) in any_of {
-            binds.push(Bind::Text((*param).to_owned()));
-            binds.push(Bind::Bytes(hash.clone()));
+        let mut lists = Vec::with_capacity(2);
+        if !one.any_of.is_empty() {
+            let alternatives = vec!["(t.param = ? AND t.hash = ?)"; one.any_of.len()].join(" OR ");
+            lists.push(format!(
+                "SELECT t.resource_id FROM resource_terms t WHERE t.org_id = ? AND t.resource_type = ? AND ({alternatives})"
+            ));
+            binds.push(Bind::Text(org.to_owned()));
+            binds.push(Bind::Text(search.resource_type.to_owned()));
+            for (param, hash) in &one.any_of {
+                binds.push(Bind::Text((*param).to_owned()));
+                binds.push(Bind::Bytes(hash.clone()));
+            }
         }
+        if let Some(sent) = sent {
+            let column = format!("o.{}", sent.column.name());
+            let (condition, values) =
+                sql_work::any_of(dialect, &column, Column::Text(sent.any_of.clone()));
+            lists.push(format!(
+                "SELECT o.id FROM outbox o WHERE o.org_id = ? AND {condition}"
+            ));
+            binds.push(Bind::Text(org.to_owned()));
+            binds.extend(values);
+        }
+        filter.push_str(&format!(" AND r.id IN ({})", lists.join(" UNION ALL ")));
     }
     if !search.ids.is_empty() {
         let (condition, ids) = sql_work::any_of(dialect, "r.id", Column::Text(search.ids.clone()));
@@ -548,6 +565,8 @@ pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::HashedFilter;
+    use crate::model::{OutboxColumn, SentFilter};
 
     #[test]
     fn postgres_placeholders_are_numbered() {
@@ -562,7 +581,16 @@ mod tests {
     fn search_binds_match_placeholders() {
         let query = HashedSearch {
             resource_type: "Appointment",
-            terms: vec![vec![("patient", vec![1]), ("actor", vec![2])], vec![]],
+            terms: vec![
+                HashedFilter {
+                    any_of: vec![("patient", vec![1]), ("actor", vec![2])],
+                    or_sent: Some(SentFilter {
+                        column: OutboxColumn::Patient,
+                        any_of: vec!["p".into()],
+                    }),
+                },
+                HashedFilter::default(),
+            ],
             ids: vec!["a".into(), "b".into()],
             start_from_us: Some(1),
             start_before_us: Some(2),

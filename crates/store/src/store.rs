@@ -7,7 +7,9 @@ use std::sync::Arc;
 use careloop_domain::{Clock, OrgId, ResourceId};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::backend::{Backend, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp};
+use crate::backend::{
+    Backend, HashedFilter, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp,
+};
 use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
 use crate::error::StoreError;
 use crate::key_cache::KeyCache;
@@ -427,8 +429,8 @@ impl Store {
             terms: search
                 .terms
                 .iter()
-                .map(|filter| {
-                    filter
+                .map(|filter| HashedFilter {
+                    any_of: filter
                         .any_of
                         .iter()
                         .map(|term| {
@@ -436,7 +438,8 @@ impl Store {
                                 self.term_hash(org, search.resource_type, term.param, &term.value);
                             (term.param, hash)
                         })
-                        .collect()
+                        .collect(),
+                    or_sent: filter.or_sent.clone(),
                 })
                 .collect(),
             ids: search.ids.iter().map(|id| id.as_str().to_owned()).collect(),

@@ -70,12 +70,10 @@ impl Engine {
                 &self.org,
                 &Search {
                     resource_type: "Patient",
-                    terms: vec![TermFilter {
-                        any_of: vec![Term {
-                            param,
-                            value: lookup_key.to_owned(),
-                        }],
-                    }],
+                    terms: vec![TermFilter::any_of(vec![Term {
+                        param,
+                        value: lookup_key.to_owned(),
+                    }])],
                     ids: Vec::new(),
                     start_from: None,
                     start_before: None,
@@ -266,12 +264,10 @@ impl Engine {
                 &self.org,
                 &Search {
                     resource_type: "Appointment",
-                    terms: vec![TermFilter {
-                        any_of: vec![Term {
-                            param: careloop_fhir::appointment::PATIENT,
-                            value: patient.as_str().to_owned(),
-                        }],
-                    }],
+                    terms: vec![TermFilter::any_of(vec![Term {
+                        param: careloop_fhir::appointment::PATIENT,
+                        value: patient.as_str().to_owned(),
+                    }])],
                     ids: Vec::new(),
                     start_from: Some(from_micros(micros(self.store.now()) + 1)),
                     start_before: None,

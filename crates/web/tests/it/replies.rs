@@ -205,6 +205,41 @@ async fn cancel_stops_texts_and_email_still_flows_until_start(app: &TestApp) {
     let sent = at(app, "2026-03-10T12:00:00Z").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].0, Channel::Sms);
+    // Searched by medium, the patient's messages both ways fall into texts and emails.
+    let all = communications(app).await;
+    let ids = |messages: &[Value]| {
+        let mut ids: Vec<String> = messages
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    for code in ["SMSWRIT", "EMAILWRIT"] {
+        let of_medium: Vec<Value> = all
+            .iter()
+            .filter(|m| m["medium"][0]["coding"][0]["code"] == code)
+            .cloned()
+            .collect();
+        let found = app
+            .search(&format!(
+                "/fhir/Communication?patient={PATIENT}&medium={code}&_count=100"
+            ))
+            .await;
+        assert_eq!(ids(&found), ids(&of_medium), "{code}");
+        assert!(found.len() >= 2, "{code}: {found:?}");
+    }
+    let texts = all
+        .iter()
+        .filter(|m| m["medium"][0]["coding"][0]["code"] == "SMSWRIT");
+    assert!(texts.clone().any(|m| m.get("sender").is_some()), "inbound");
+    assert!(texts.clone().any(|m| m.get("sender").is_none()), "outbound");
+    let either = app
+        .search(&format!(
+            "/fhir/Communication?patient={PATIENT}&medium=SMSWRIT,EMAILWRIT&_count=100"
+        ))
+        .await;
+    assert_eq!(ids(&either), ids(&all));
 }
 
 async fn an_opt_out_in_own_words_is_confirmed_once_and_logged(app: &TestApp) {
