@@ -252,7 +252,6 @@ pub fn put(
 ) -> Result<Change, EngineError> {
     Ok(Change::Put {
         version: NewVersion {
-            changed_terms: None,
             resource_type,
             id: id.clone(),
             body: serde_json::to_vec(body).map_err(|_| EngineError::Corrupt("a new resource"))?,

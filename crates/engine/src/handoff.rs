@@ -168,7 +168,6 @@ mod tests {
                 id: id.clone(),
                 body: br#"{"resourceType":"Communication"}"#.to_vec(),
                 terms: Vec::new(),
-                changed_terms: None,
                 start: None,
                 end: None,
                 protection: Protection::Clear,

@@ -459,7 +459,6 @@ impl FhirService {
             None => (Vec::new(), expect),
         };
         let version = NewVersion {
-            changed_terms: None,
             resource_type: resource_type.as_str(),
             id: id.clone(),
             body: serde_json::to_vec(&body).map_err(|_| FhirError::internal())?,

@@ -66,8 +66,6 @@ pub enum WriteOp {
         row: Row,
         prev_version: i64,
         terms: Vec<HashedTerm>,
-        /// The parameters whose terms `terms` replace; `None`: every term.
-        replaced: Option<&'static [&'static str]>,
     },
     /// Erases a patient: every row that refers to them by one of `references`, every row
     /// sealed under their key (with the terms of both), their journey enrollments and

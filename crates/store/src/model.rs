@@ -58,10 +58,6 @@ pub struct NewVersion {
     pub id: ResourceId,
     pub body: Vec<u8>,
     pub terms: Vec<Term>,
-    /// The search parameters whose terms this version may change, when it replaces an
-    /// existing one: `None` rewrites them all. A delivery report changes only a
-    /// message's status, so its other terms stay where they are.
-    pub changed_terms: Option<&'static [&'static str]>,
     /// When it starts, for date searches (appointments).
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,

@@ -352,7 +352,6 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             row,
             prev_version,
             terms,
-            replaced,
         } => {
             let mut binds = row_values(row);
             binds.extend(org_type_id(org, row));
@@ -364,11 +363,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
                 binds,
                 true,
             )];
-            steps.extend(sql_batch::delete_terms(
-                dialect,
-                org,
-                std::iter::once((row, *replaced)),
-            ));
+            steps.extend(sql_batch::delete_terms(dialect, org, std::iter::once(row)));
             steps.extend(sql_batch::insert_terms(dialect, org, &[(row, terms)]));
             steps
         }

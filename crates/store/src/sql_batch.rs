@@ -28,7 +28,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     }
     let mut keys = Vec::new();
     let mut inserts = Vec::new();
-    let mut updates: Vec<(&Row, i64, Replaced)> = Vec::new();
+    let mut updates: Vec<(&Row, i64)> = Vec::new();
     let mut terms: Vec<(&Row, &[HashedTerm])> = Vec::new();
     let mut events = Vec::new();
     let mut enrolled = Vec::new();
@@ -52,9 +52,8 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
                 row,
                 prev_version,
                 terms: t,
-                replaced,
             } => {
-                updates.push((row, *prev_version, *replaced));
+                updates.push((row, *prev_version));
                 terms.push((row, t));
             }
             WriteOp::AppendEvent {
@@ -104,7 +103,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     steps.extend(insert_rows(dialect, "resources", RESOURCE_COLUMNS, inserts));
     let resource_updates = updates
         .iter()
-        .map(|(row, prev_version, _)| Versioned {
+        .map(|(row, prev_version)| Versioned {
             key: vec![
                 Bind::Text(row.resource_type.clone()),
                 Bind::Text(row.id.clone()),
@@ -135,7 +134,7 @@ pub fn write_steps(dialect: Dialect, org: &str, ops: &[WriteOp]) -> Vec<Step> {
     steps.extend(delete_terms(
         dialect,
         org,
-        updates.iter().map(|(row, _, replaced)| (*row, *replaced)),
+        updates.iter().map(|(row, _)| *row),
     ));
     steps.extend(insert_terms(dialect, org, &terms));
     steps.extend(insert_rows(dialect, "events", EVENT_COLUMNS, events));
@@ -452,57 +451,37 @@ fn list_keys(table: &Table<'_>, chunk: &[Vec<Bind>], binds: &mut Vec<Bind>) -> S
     sql
 }
 
-/// The search parameters an update rewrites the terms of; `None`: all of them.
-type Replaced = Option<&'static [&'static str]>;
-
-/// Removes the terms of the rows updated that are to be written again: all of a row's,
-/// or those of the parameters it replaces. One statement per resource type and set of
-/// parameters, found through the owner index.
+/// Removes the terms of the rows updated, which are written again: one statement per
+/// resource type, found through the owner index.
 pub(crate) fn delete_terms<'a>(
     dialect: Dialect,
     org: &str,
-    rows: impl Iterator<Item = (&'a Row, Replaced)>,
+    rows: impl Iterator<Item = &'a Row>,
 ) -> Vec<Step> {
-    let mut groups: Vec<((&str, Replaced), Vec<String>)> = Vec::new();
-    for (row, replaced) in rows {
-        let group = (row.resource_type.as_str(), replaced);
-        match groups.iter_mut().find(|(g, _)| *g == group) {
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for row in rows {
+        let resource_type = row.resource_type.as_str();
+        match groups.iter_mut().find(|(t, _)| *t == resource_type) {
             Some((_, ids)) => ids.push(row.id.clone()),
-            None => groups.push((group, vec![row.id.clone()])),
+            None => groups.push((resource_type, vec![row.id.clone()])),
         }
     }
-    // With a parameter to match as well, SQLite would walk all of that parameter's terms
-    // in the primary key instead of the few rows of each owner.
     let by_owner = dialect.indexed_by("resource_terms_by_owner");
     groups
         .into_iter()
-        // Replacing no parameter's terms deletes nothing.
-        .filter(|((_, replaced), _)| replaced.is_none_or(|params| !params.is_empty()))
-        .flat_map(|((resource_type, replaced), ids)| {
-            let params: Vec<String> = replaced
-                .unwrap_or_default()
-                .iter()
-                .map(|p| (*p).to_owned())
-                .collect();
-            let (params_condition, params) = match replaced {
-                Some(_) => {
-                    let (condition, binds) = sql_work::in_list("param", &params);
-                    (format!(" AND {condition}"), binds)
-                }
-                None => (String::new(), Vec::new()),
-            };
-            ids.chunks(MAX_BINDS - params.len())
+        .flat_map(|(resource_type, ids)| {
+            ids.chunks(MAX_BINDS)
                 .map(|chunk| {
-                    let (condition, ids) = sql_work::any_of(dialect, "resource_id", Column::Text(chunk.to_vec()));
+                    let (condition, ids) =
+                        sql_work::any_of(dialect, "resource_id", Column::Text(chunk.to_vec()));
                     let mut binds = vec![
                         Bind::Text(org.to_owned()),
                         Bind::Text(resource_type.to_owned()),
                     ];
                     binds.extend(ids);
-                    binds.extend(params.iter().cloned());
                     Step {
                         sql: dialect.render(&format!(
-                            "DELETE FROM resource_terms{by_owner} WHERE org_id = ? AND resource_type = ? AND {condition}{params_condition}"
+                            "DELETE FROM resource_terms{by_owner} WHERE org_id = ? AND resource_type = ? AND {condition}"
                         )),
                         binds,
                         check: Check::Nothing,
@@ -587,7 +566,6 @@ mod tests {
                 row: row(id),
                 prev_version: 1,
                 terms: vec![term()],
-                replaced: None,
             },
             WriteOp::UpdateOutbox {
                 row: outbox(id),
@@ -633,63 +611,6 @@ mod tests {
                 assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
             }
         }
-    }
-
-    #[test]
-    fn an_update_of_some_parameters_deletes_only_their_terms() {
-        const STATUS: &[&str] = &["status"];
-        let ops: Vec<WriteOp> = ["a", "b"]
-            .into_iter()
-            .flat_map(settle)
-            .map(|op| match op {
-                WriteOp::Update {
-                    row,
-                    prev_version,
-                    terms,
-                    ..
-                } => WriteOp::Update {
-                    replaced: (row.id == "a").then_some(STATUS),
-                    row,
-                    prev_version,
-                    terms,
-                },
-                other => other,
-            })
-            .collect();
-        let steps = write_steps(Dialect::Sqlite, "org", &ops);
-        let deletes: Vec<&Step> = steps
-            .iter()
-            .filter(|s| s.sql.starts_with("DELETE FROM resource_terms"))
-            .collect();
-        assert_eq!(deletes.len(), 2);
-        assert!(
-            deletes[0]
-                .sql
-                .ends_with("resource_id IN (?) AND param IN (?)")
-        );
-        assert_eq!(deletes[0].binds.last(), Some(&Bind::Text("status".into())));
-        assert!(deletes[1].sql.ends_with("resource_id IN (?)"));
-        assert_eq!(deletes[1].binds.last(), Some(&Bind::Text("b".into())));
-        // Replacing no parameter's terms deletes none.
-        let none: Vec<WriteOp> = ops
-            .into_iter()
-            .map(|op| match op {
-                WriteOp::Update {
-                    row, prev_version, ..
-                } => WriteOp::Update {
-                    replaced: Some(&[]),
-                    row,
-                    prev_version,
-                    terms: Vec::new(),
-                },
-                other => other,
-            })
-            .collect();
-        assert!(
-            !write_steps(Dialect::Sqlite, "org", &none)
-                .iter()
-                .any(|s| s.sql.contains("resource_terms"))
-        );
     }
 
     #[test]

@@ -666,15 +666,9 @@ impl Plan<'_> {
             }
             None => version.body.clone(),
         };
-        // A new (or re-created) row gets all its terms; an update of a live one only
-        // those it may change.
-        let replaced = version
-            .changed_terms
-            .filter(|_| head.as_ref().is_some_and(|h| !h.deleted));
         let mut terms: Vec<HashedTerm> = version
             .terms
             .iter()
-            .filter(|term| replaced.is_none_or(|params| params.contains(&term.param)))
             .map(|term| HashedTerm {
                 param: term.param,
                 hash: self.store.term_hash(
@@ -699,14 +693,7 @@ impl Plan<'_> {
             start_us: version.start.map(micros),
             end_us: version.end.map(micros),
         };
-        self.push(
-            version.resource_type,
-            &version.id,
-            row,
-            head,
-            terms,
-            replaced,
-        );
+        self.push(version.resource_type, &version.id, row, head, terms);
         self.append_events(
             version.resource_type,
             &version.id,
@@ -773,7 +760,7 @@ impl Plan<'_> {
             end_us: None,
         };
         let version = row.version;
-        self.push(resource_type, id, row, head, Vec::new(), None);
+        self.push(resource_type, id, row, head, Vec::new());
         self.append_events(resource_type, id, version, events);
         Ok(())
     }
@@ -819,7 +806,6 @@ impl Plan<'_> {
         row: Row,
         head: Option<Head>,
         terms: Vec<HashedTerm>,
-        replaced: Option<&'static [&'static str]>,
     ) {
         self.committed.push(Committed {
             resource_type,
@@ -833,7 +819,6 @@ impl Plan<'_> {
                 row,
                 prev_version: head.version,
                 terms,
-                replaced,
             },
             None => WriteOp::Insert { row, terms },
         });
