@@ -212,8 +212,10 @@ impl Outgoing<'_> {
                 },
             );
         }
+        let index = communication::sent_index(&body);
         let row = OutboxRow {
             status: status.name().to_owned(),
+            about_id: index.about,
             reason: self.blocked.map(str::to_owned),
             ..OutboxRow::queued(
                 id.as_str(),
@@ -226,13 +228,7 @@ impl Outgoing<'_> {
             )
         };
         let changes = vec![
-            put(
-                "Communication",
-                &id,
-                &body,
-                communication::sent_terms(&body),
-                message.patient,
-            )?,
+            put("Communication", &id, &body, index.terms, message.patient)?,
             Change::Enqueue(row),
         ];
         Ok(Writes {

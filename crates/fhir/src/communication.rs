@@ -412,23 +412,43 @@ pub fn terms(resource: &Value) -> Vec<Term> {
             .iter()
             .filter_map(|m| code_term(m, "/coding/0/code", MEDIUM)),
     );
-    terms.extend(sent_terms(resource));
+    terms.extend(
+        list(resource, "about")
+            .iter()
+            .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT)),
+    );
+    terms.extend(
+        list(resource, "basedOn")
+            .iter()
+            .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON)),
+    );
     terms
 }
 
-/// The search terms of a message careloop sends: what it is about and based on. Its
-/// patient, medium and status are its outbox row's columns ([`sent_filter`]), and
-/// the status moves with every report, so they are no terms of its.
-pub fn sent_terms(resource: &Value) -> Vec<Term> {
-    let about = list(resource, "about")
+/// What a message careloop sends is searched by beside its outbox row's patient,
+/// medium and status (which move with every report, and so are no terms of its).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SentIndex {
+    /// The appointment it is about, when it is about one: a column of its row.
+    pub about: Option<String>,
+    /// The appointments it is about when several (a "which one?"), and the request it
+    /// is based on.
+    pub terms: Vec<Term>,
+}
+
+pub fn sent_index(resource: &Value) -> SentIndex {
+    let mut about: Vec<Term> = list(resource, "about")
         .iter()
         .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT))
-        .collect::<Vec<_>>();
+        .collect();
+    let one = if about.len() == 1 { about.pop() } else { None };
     let based_on = list(resource, "basedOn")
         .iter()
-        .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON))
-        .collect::<Vec<_>>();
-    about.into_iter().chain(based_on).collect()
+        .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON));
+    SentIndex {
+        about: one.map(|term| term.value),
+        terms: about.into_iter().chain(based_on).collect(),
+    }
 }
 
 fn list<'a>(resource: &'a Value, key: &str) -> &'a [Value] {
@@ -439,13 +459,12 @@ fn list<'a>(resource: &'a Value, key: &str) -> &'a [Value] {
 }
 
 /// The outbox values that match a search for `param` = any of `values` among the
-/// messages careloop sends; `None` for a parameter they keep as a term.
+/// messages careloop sends; `None` for a parameter they keep as a term alone.
 pub fn sent_filter(param: &str, values: &[&str]) -> Option<SentFilter> {
+    let same = || values.iter().map(|v| (*v).to_owned()).collect();
     let (column, any_of) = match param {
-        PATIENT => (
-            OutboxColumn::Patient,
-            values.iter().map(|v| (*v).to_owned()).collect(),
-        ),
+        PATIENT => (OutboxColumn::Patient, same()),
+        ABOUT => (OutboxColumn::About, same()),
         MEDIUM => (
             OutboxColumn::Channel,
             values
@@ -591,11 +610,13 @@ mod tests {
         // a term of a message careloop sends.
         let names: Vec<&str> = terms(&resource).iter().map(|t| t.param).collect();
         assert_eq!(names, ["patient", "status", "medium", "about"]);
-        let sent: Vec<(&str, String)> = sent_terms(&resource)
-            .into_iter()
-            .map(|t| (t.param, t.value))
-            .collect();
-        assert_eq!(sent, [("about", appointment.as_str().to_owned())]);
+        assert_eq!(
+            sent_index(&resource),
+            SentIndex {
+                about: Some(appointment.as_str().to_owned()),
+                terms: Vec::new(),
+            }
+        );
         record_delivery(
             &mut resource,
             &Delivery {
@@ -635,6 +656,42 @@ mod tests {
     }
 
     #[test]
+    fn a_message_about_several_appointments_keeps_them_as_terms() {
+        let (me, patient, request) = (id(1), id(2), id(9));
+        let about = [id(3), id(4)];
+        let resource = outbound(
+            &me,
+            &NewOutbound {
+                patient: &patient,
+                about: &about,
+                channel: Channel::Sms,
+                address: "+16175550101",
+                text: "Which one?",
+                subject: None,
+                journey_step: "reply/which",
+                purpose: None,
+                phi: PhiLevel::Limited,
+                based_on: Some(&request),
+            },
+        );
+        let index = sent_index(&resource);
+        assert_eq!(index.about, None);
+        let terms: Vec<(&str, &str)> = index
+            .terms
+            .iter()
+            .map(|t| (t.param, t.value.as_str()))
+            .collect();
+        assert_eq!(
+            terms,
+            [
+                (ABOUT, about[0].as_str()),
+                (ABOUT, about[1].as_str()),
+                (BASED_ON, request.as_str()),
+            ]
+        );
+    }
+
+    #[test]
     fn a_search_finds_sent_messages_by_their_rows() {
         let filter = |param, values: &[&str]| sent_filter(param, values).unwrap();
         assert_eq!(
@@ -667,7 +724,7 @@ mod tests {
             );
         }
         assert!(filter(STATUS, &["on-hold"]).any_of.is_empty());
-        assert_eq!(sent_filter(ABOUT, &["a1"]), None);
+        assert_eq!(filter(ABOUT, &["a1"]).column, OutboxColumn::About);
         assert_eq!(sent_filter(BASED_ON, &["r1"]), None);
     }
 }

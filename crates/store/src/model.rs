@@ -188,6 +188,8 @@ pub enum OutboxColumn {
     Channel,
     /// The delivery status (`delivered`, `failed`, …).
     Status,
+    /// The one appointment it is about.
+    About,
 }
 
 impl OutboxColumn {
@@ -196,6 +198,7 @@ impl OutboxColumn {
             Self::Patient => "patient_id",
             Self::Channel => "channel",
             Self::Status => "status",
+            Self::About => "about_id",
         }
     }
 }

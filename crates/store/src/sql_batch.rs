@@ -597,7 +597,7 @@ mod tests {
                         dialect.indexed_by("resource_terms_by_owner")
                     ),
                     "INSERT INTO resource_terms",
-                    &format!("UPDATE outbox SET idempotency_key = v.column2, patient_id = v.column3, channel = v.column4, status = v.column5, due_us = v.column6, attempts = v.column7, lease_us = v.column8, provider_id = v.column9, error_code = v.column10, reason = v.column11, unknown_resends = v.column12, version = v.column13, created_us = v.column14, updated_us = v.column15, purpose = v.column16, sent_us = v.column17 {from}"),
+                    &format!("UPDATE outbox SET idempotency_key = v.column2, patient_id = v.column3, channel = v.column4, status = v.column5, due_us = v.column6, attempts = v.column7, lease_us = v.column8, provider_id = v.column9, error_code = v.column10, reason = v.column11, unknown_resends = v.column12, version = v.column13, created_us = v.column14, updated_us = v.column15, purpose = v.column16, sent_us = v.column17, about_id = v.column18 {from}"),
                 ]
                 .map(|k| dialect.render(k)),
             );
@@ -664,7 +664,7 @@ mod tests {
             .collect();
         // An update binds its rows' key, values and versions, the organization, and the key
         // again for the primary key's index.
-        for (ops, columns) in [(inserts, 18), (updates, 18 + 1 + 1)] {
+        for (ops, columns) in [(inserts, 19), (updates, 19 + 1 + 1)] {
             let steps = write_steps(Dialect::Postgres, "org", &ops);
             assert_eq!(steps.len(), 1, "{:?}", steps.first().map(|s| &s.sql));
             let step = &steps[0];

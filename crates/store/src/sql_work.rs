@@ -12,7 +12,7 @@ pub const ENROLLMENT_COLUMNS: &str = "id, journey, appointment_id, patient_id, t
 
 /// The columns every outbox read selects, in [`OutboxRow`]'s order.
 pub const OUTBOX_COLUMNS: &str = "id, idempotency_key, patient_id, channel, status, due_us, attempts, lease_us, provider_id, \
-     error_code, reason, unknown_resends, version, created_us, updated_us, purpose, sent_us";
+     error_code, reason, unknown_resends, version, created_us, updated_us, purpose, sent_us, about_id";
 
 /// The outbox states a message waits in before a transport has it. The queries that
 /// look for them name them as literals: on PostgreSQL `outbox_due` (migration 0010)
@@ -282,6 +282,7 @@ pub(crate) fn outbox_values(row: &OutboxRow) -> Vec<Bind> {
         Bind::Int(row.updated_us),
         Bind::OptText(row.purpose.clone()),
         Bind::OptInt(row.sent_us),
+        Bind::OptText(row.about_id.clone()),
     ]
 }
 

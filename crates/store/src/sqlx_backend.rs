@@ -113,6 +113,7 @@ macro_rules! sqlx_backend {
                 updated_us: row.try_get(14)?,
                 purpose: row.try_get(15)?,
                 sent_us: row.try_get(16)?,
+                about_id: row.try_get(17)?,
             })
         }
 

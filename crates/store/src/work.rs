@@ -80,6 +80,9 @@ pub struct OutboxRow {
     pub purpose: Option<String>,
     /// When it was last handed to a sender.
     pub sent_us: Option<i64>,
+    /// The appointment it is about, when it is about one (its Communication is searched
+    /// by it).
+    pub about_id: Option<String>,
 }
 
 impl OutboxRow {
@@ -112,6 +115,7 @@ impl OutboxRow {
             updated_us: now_us,
             purpose: purpose.map(str::to_owned),
             sent_us: None,
+            about_id: None,
         }
     }
 
