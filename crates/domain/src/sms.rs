@@ -30,29 +30,50 @@ pub struct Segments {
     pub units: usize,
 }
 
-fn gsm_width(c: char) -> Option<usize> {
-    if GSM_BASIC.contains(c) {
-        Some(1)
-    } else if GSM_EXTENSION.contains(c) {
-        Some(2)
-    } else {
-        None
+/// The septets of each ASCII character in GSM-7 (0: not in the alphabet), from the two
+/// tables: most bodies are ASCII, and each of their characters is then one look-up.
+const ASCII_WIDTHS: [u8; 128] = {
+    let mut widths = [0; 128];
+    // A byte below 0x80 in UTF-8 is always a character of its own.
+    let (basic, extension) = (GSM_BASIC.as_bytes(), GSM_EXTENSION.as_bytes());
+    let mut i = 0;
+    while i < basic.len() {
+        if basic[i] < 0x80 {
+            widths[basic[i] as usize] = 1;
+        }
+        i += 1;
     }
+    let mut i = 0;
+    while i < extension.len() {
+        if extension[i] < 0x80 {
+            widths[extension[i] as usize] = 2;
+        }
+        i += 1;
+    }
+    widths
+};
+
+fn gsm_width(c: char) -> Option<usize> {
+    let width = match u8::try_from(c) {
+        Ok(byte) if byte.is_ascii() => usize::from(ASCII_WIDTHS[usize::from(byte)]),
+        _ if GSM_BASIC.contains(c) => 1,
+        _ if GSM_EXTENSION.contains(c) => 2,
+        _ => 0,
+    };
+    (width > 0).then_some(width)
 }
 
 /// Counts the segments of `body`.
 pub fn segments(body: &str) -> Segments {
-    let widths: Option<Vec<usize>> = body.chars().map(gsm_width).collect();
-    let (encoding, widths, single, part) = match widths {
-        Some(widths) => (Encoding::Gsm7, widths, GSM_SINGLE, GSM_PART),
-        None => (
-            Encoding::Ucs2,
-            body.chars().map(char::len_utf16).collect(),
-            UCS2_SINGLE,
-            UCS2_PART,
-        ),
+    let gsm: Option<usize> = body.chars().map(gsm_width).sum();
+    let (encoding, units, single, part) = match gsm {
+        Some(units) => (Encoding::Gsm7, units, GSM_SINGLE, GSM_PART),
+        None => (Encoding::Ucs2, body.encode_utf16().count(), UCS2_SINGLE, UCS2_PART),
     };
-    let units = widths.iter().sum();
+    let width = |c: char| match encoding {
+        Encoding::Gsm7 => gsm_width(c).unwrap_or(1),
+        Encoding::Ucs2 => c.len_utf16(),
+    };
     // An empty body is still one message; a short one too.
     let count = if units <= single {
         1
@@ -60,7 +81,8 @@ pub fn segments(body: &str) -> Segments {
         // Pack whole characters into parts of at most `part` units.
         let mut count = 1;
         let mut filled = 0;
-        for width in widths {
+        for c in body.chars() {
+            let width = width(c);
             if filled + width > part {
                 count += 1;
                 filled = 0;
@@ -92,6 +114,25 @@ mod tests {
         assert_eq!(segments(&"a".repeat(161)).count, 2);
         assert_eq!(segments(&"a".repeat(306)).count, 2);
         assert_eq!(segments(&"a".repeat(307)).count, 3);
+    }
+
+    #[test]
+    fn the_ascii_table_agrees_with_the_alphabet() {
+        for byte in 0u8..128 {
+            let c = char::from(byte);
+            let listed = if GSM_BASIC.contains(c) {
+                Some(1)
+            } else if GSM_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            };
+            assert_eq!(gsm_width(c), listed, "{byte:#x}");
+        }
+        assert_eq!(gsm_width('['), Some(2));
+        assert_eq!(gsm_width('`'), None);
+        assert_eq!(gsm_width('é'), Some(1));
+        assert_eq!(gsm_width('€'), Some(2));
     }
 
     #[test]

@@ -73,8 +73,7 @@ fn address(channel: Channel, address: &str) -> Value {
     })
 }
 
-/// The HL7 participation mode of a channel (written SMS, email).
-/// A channel's ParticipationMode code and its display.
+/// A channel's HL7 ParticipationMode code (written SMS, email) and its display.
 fn medium_code(channel: Channel) -> (&'static str, &'static str) {
     match channel {
         Channel::Sms => ("SMSWRIT", "SMS message"),
@@ -82,6 +81,7 @@ fn medium_code(channel: Channel) -> (&'static str, &'static str) {
     }
 }
 
+/// The HL7 participation mode of a channel, as a Communication's `medium`.
 fn medium(channel: Channel) -> Value {
     let (code, display) = medium_code(channel);
     json!([{"coding": [{"system": PARTICIPATION_MODE, "code": code, "display": display}]}])
