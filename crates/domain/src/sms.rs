@@ -68,7 +68,12 @@ pub fn segments(body: &str) -> Segments {
     let gsm: Option<usize> = body.chars().map(gsm_width).sum();
     let (encoding, units, single, part) = match gsm {
         Some(units) => (Encoding::Gsm7, units, GSM_SINGLE, GSM_PART),
-        None => (Encoding::Ucs2, body.encode_utf16().count(), UCS2_SINGLE, UCS2_PART),
+        None => (
+            Encoding::Ucs2,
+            body.encode_utf16().count(),
+            UCS2_SINGLE,
+            UCS2_PART,
+        ),
     };
     let width = |c: char| match encoding {
         Encoding::Gsm7 => gsm_width(c).unwrap_or(1),

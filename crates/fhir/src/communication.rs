@@ -412,17 +412,21 @@ pub fn terms(resource: &Value) -> Vec<Term> {
             .iter()
             .filter_map(|m| code_term(m, "/coding/0/code", MEDIUM)),
     );
-    terms.extend(
-        list(resource, "about")
-            .iter()
-            .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT)),
-    );
-    terms.extend(
-        list(resource, "basedOn")
-            .iter()
-            .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON)),
-    );
+    terms.extend(about_terms(resource));
+    terms.extend(based_on_terms(resource));
     terms
+}
+
+fn about_terms(resource: &Value) -> impl Iterator<Item = Term> + '_ {
+    list(resource, "about")
+        .iter()
+        .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT))
+}
+
+fn based_on_terms(resource: &Value) -> impl Iterator<Item = Term> + '_ {
+    list(resource, "basedOn")
+        .iter()
+        .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON))
 }
 
 /// What a message careloop sends is searched by beside its outbox row's patient,
@@ -437,17 +441,11 @@ pub struct SentIndex {
 }
 
 pub fn sent_index(resource: &Value) -> SentIndex {
-    let mut about: Vec<Term> = list(resource, "about")
-        .iter()
-        .filter_map(|a| reference_term(a, "/reference", "Appointment", ABOUT))
-        .collect();
+    let mut about: Vec<Term> = about_terms(resource).collect();
     let one = if about.len() == 1 { about.pop() } else { None };
-    let based_on = list(resource, "basedOn")
-        .iter()
-        .filter_map(|b| reference_term(b, "/reference", "CommunicationRequest", BASED_ON));
     SentIndex {
         about: one.map(|term| term.value),
-        terms: about.into_iter().chain(based_on).collect(),
+        terms: about.into_iter().chain(based_on_terms(resource)).collect(),
     }
 }
 
