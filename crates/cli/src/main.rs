@@ -53,6 +53,9 @@ enum Command {
     /// Work with patient records.
     #[command(subcommand)]
     Patient(commands::patient::PatientCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Play the patient on the sandbox channels.
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(config).await,
             Command::Patient(command) => commands::patient::run(config, command).await,
             Command::Simulate(command) => commands::simulate::run(config, command).await,
+            Command::Audit(command) => commands::audit::run(config, command).await,
         }
     });
     match result {

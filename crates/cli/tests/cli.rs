@@ -306,6 +306,36 @@ async fn patient_erase_removes_a_patient_for_good() {
     assert!(success(dir.path(), &["patient", "erase", "p-7"]).contains("erased Patient/p-7"));
     let stderr = failure(dir.path(), &["patient", "erase", "p-7"], &[]);
     assert_eq!(stderr.trim(), "careloop: Patient/p-7 is not known");
+    // The erasure is in the audit log, once, and the chain holds.
+    assert_eq!(
+        success(dir.path(), &["audit", "verify"]).trim(),
+        "careloop: the audit log holds: 1 entries, each linked to the one before"
+    );
+    // Changed behind the database's guard, the entry is named.
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("careloop-data/careloop.db").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (actor, action, subject): (String, String, String) =
+        sqlx::query_as("SELECT actor, action, subject FROM audit_log WHERE seq = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((actor.as_str(), action.as_str()), ("cli", "patient.erase"));
+    assert_eq!(subject, "Patient/p-7");
+    for sql in [
+        "DROP TRIGGER audit_log_no_update",
+        "UPDATE audit_log SET actor = 'staff:someone' WHERE seq = 1",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let stderr = failure(dir.path(), &["audit", "verify"], &[]);
+    assert_eq!(
+        stderr.trim(),
+        "careloop: audit entry 1 does not match its hash: it was changed after it was written"
+    );
 }
 
 /// The lines a child prints, read on a thread so a test can wait with a deadline.

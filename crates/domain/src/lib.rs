@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod appointment;
 pub mod appointment_events;
+pub mod audit;
 pub mod clock;
 pub mod consent;
 pub mod contact;

@@ -259,6 +259,22 @@ pub trait Backend: Send + Sync + 'static {
         now_us: i64,
     ) -> Result<i64, BackendError>;
 
+    /// Appends `entry` to the audit log after its last entry, in one transaction; fails
+    /// as a conflict when another writer appended first.
+    async fn append_audit(
+        &self,
+        org: &str,
+        entry: careloop_domain::audit::AuditEntry,
+    ) -> Result<careloop_domain::audit::AuditLink, BackendError>;
+
+    /// Up to `limit` audit entries after `after_seq`, in order.
+    async fn audit_page(
+        &self,
+        org: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<careloop_domain::audit::AuditLink>, BackendError>;
+
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
 

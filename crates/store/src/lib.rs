@@ -11,6 +11,7 @@ pub mod error;
 mod key_cache;
 pub mod model;
 pub mod sql;
+pub mod sql_audit;
 pub mod sql_batch;
 pub mod sql_work;
 mod sqlx_backend;
@@ -19,6 +20,8 @@ pub mod work;
 mod write_turns;
 
 pub use backend::{Backend, BackendError, PoolStats};
+/// The audit log's entries, as the backends read and write them.
+pub use careloop_domain::audit;
 pub use crypto::{MasterKey, MasterKeyError};
 pub use error::StoreError;
 pub use model::{

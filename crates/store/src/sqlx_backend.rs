@@ -237,6 +237,61 @@ macro_rules! sqlx_backend {
                 Ok(granted)
             }
 
+            async fn append_audit(
+                &self,
+                org: &str,
+                entry: $crate::audit::AuditEntry,
+            ) -> Result<$crate::audit::AuditLink, $crate::BackendError> {
+                use sqlx::Row as _;
+                let _turn = self.writes.take().await;
+                let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
+                let tail = $crate::sql_audit::tail($dialect, org);
+                let tail = bind_all(sqlx::query(&tail.sql), &tail.binds)?
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(database)?
+                    .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
+                    .transpose()
+                    .map_err(database)?;
+                let link = $crate::sql_audit::next_link(tail, entry);
+                let insert = $crate::sql_audit::insert($dialect, org, &link);
+                bind_all(sqlx::query(&insert.sql), &insert.binds)?
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                tx.commit().await.map_err(database)?;
+                Ok(link)
+            }
+
+            async fn audit_page(
+                &self,
+                org: &str,
+                after_seq: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::audit::AuditLink>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_audit::page($dialect, org, after_seq, limit);
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::audit::AuditLink {
+                            seq: row.try_get(0)?,
+                            entry: $crate::audit::AuditEntry {
+                                at_us: row.try_get(1)?,
+                                actor: row.try_get(2)?,
+                                action: row.try_get(3)?,
+                                subject: row.try_get(4)?,
+                            },
+                            hash: $crate::sql_audit::hash_of(row.try_get(5)?),
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(database)
+            }
+
             async fn ping(&self) -> Result<(), $crate::BackendError> {
                 sqlx::query($crate::sql::PING)
                     .execute(&self.pool)

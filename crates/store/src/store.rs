@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use careloop_domain::audit::{AuditEntry, AuditLink};
 use careloop_domain::{Clock, OrgId, ResourceId};
 use jiff::{SignedDuration, Timestamp};
 
@@ -46,6 +47,9 @@ struct Inner {
 type KnownHeads = HashMap<(String, String), Option<Head>>;
 /// Ids per query when reading heads ahead.
 const HEADS_PER_QUERY: usize = 500;
+/// How many times an audit entry is written again after another writer took its place:
+/// far more than writers racing at one instant.
+const AUDIT_TRIES: usize = 50;
 
 /// Data keys unwrapped or created during one call, by key id.
 type CallKeys = HashMap<String, Arc<DataKey>>;
@@ -155,6 +159,50 @@ impl Store {
             .head(org.as_str(), resource_type, id.as_str())
             .await?;
         Ok(head.is_some_and(|h| !h.deleted))
+    }
+
+    /// Writes to the audit log that `actor` did `action` to `subject` (`Patient/123`),
+    /// now. Appends racing on PostgreSQL take turns: the one that lost its place goes
+    /// again after the other's entry.
+    pub async fn audit(
+        &self,
+        org: &OrgId,
+        actor: &str,
+        action: &str,
+        subject: &str,
+    ) -> Result<AuditLink, StoreError> {
+        let entry = AuditEntry {
+            at_us: micros(self.now()),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+        };
+        let mut tries = 0;
+        loop {
+            match self
+                .inner
+                .backend
+                .append_audit(org.as_str(), entry.clone())
+                .await
+            {
+                Err(crate::BackendError::Conflict) if tries < AUDIT_TRIES => tries += 1,
+                done => return Ok(done?),
+            }
+        }
+    }
+
+    /// Up to `limit` audit log entries after `after_seq`, in order.
+    pub async fn audit_page(
+        &self,
+        org: &OrgId,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditLink>, StoreError> {
+        Ok(self
+            .inner
+            .backend
+            .audit_page(org.as_str(), after_seq, limit)
+            .await?)
     }
 
     /// The raw row of a resource, ciphertext and all, as a backup would hold it.

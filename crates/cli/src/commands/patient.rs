@@ -18,18 +18,18 @@ pub enum PatientCommand {
 }
 
 pub async fn run(config: Config, command: PatientCommand) -> anyhow::Result<()> {
-    let fhir = open::fhir(&config, open::data(&config).await?);
+    let store = open::data(&config).await?;
+    let fhir = open::fhir(&config, store.clone());
+    let org = OrgId::default_org();
     match command {
         PatientCommand::Erase { id } => {
-            fhir.delete(
-                &OrgId::default_org(),
-                ResourceType::Patient,
-                &id,
-                true,
-                None,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.diagnostics))?;
+            fhir.delete(&org, ResourceType::Patient, &id, true, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.diagnostics))?;
+            // The record is gone; that it was erased, by whom and when, stays.
+            store
+                .audit(&org, "cli", "patient.erase", &format!("Patient/{id}"))
+                .await?;
             println!("careloop: erased Patient/{id}, its appointments and its data key");
         }
     }

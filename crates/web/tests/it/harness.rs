@@ -255,6 +255,33 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs `sql` on the app's database as someone with direct access to it would, past
+    /// careloop; `{schema}.` stands for the schema of the app's tables (nothing on
+    /// SQLite). The database's own error, when it refuses.
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite { dir } => {
+                let url = format!("sqlite://{}", sqlite_path(dir).display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let done = sqlx::query(&sql.replace("{schema}.", ""))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+                done.map(|d| d.rows_affected())
+            }
+            Db::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let done = sqlx::query(&sql.replace("{schema}.", &format!("\"{schema}\".")))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+                done.map(|d| d.rows_affected())
+            }
+        }
+    }
+}
+
 /// Every column of a row as its raw bytes: `bytea` as stored, text as UTF-8, numbers and
 /// booleans as text.
 fn dump_row(row: &sqlx::postgres::PgRow, out: &mut Vec<u8>) {

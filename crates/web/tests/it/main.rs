@@ -9,6 +9,7 @@
 mod harness;
 
 mod appointments;
+mod audit;
 mod bad_input;
 mod encryption;
 mod events;
