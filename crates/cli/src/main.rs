@@ -53,6 +53,12 @@ enum Command {
     /// Work with patient records.
     #[command(subcommand)]
     Patient(commands::patient::PatientCommand),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(commands::staff::UserCommand),
+    /// Manage the departments staff work in.
+    #[command(subcommand)]
+    Department(commands::staff::DepartmentCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
             Command::Patient(command) => commands::patient::run(config, command).await,
             Command::Simulate(command) => commands::simulate::run(config, command).await,
             Command::Audit(command) => commands::audit::run(config, command).await,
+            Command::User(command) => commands::staff::user(config, command).await,
+            Command::Department(command) => commands::staff::department(config, command).await,
         }
     });
     match result {

@@ -603,3 +603,172 @@ fn bench_runs_on_postgres_in_a_schema_of_its_own() {
     );
     assert!(pace > 0.0, "{stdout}");
 }
+
+#[tokio::test]
+async fn staff_accounts_are_added_to_departments_that_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    assert_eq!(
+        success(
+            path,
+            &[
+                "department",
+                "add",
+                "Nursing",
+                "--on-call",
+                "+1 617 555 0199"
+            ]
+        )
+        .trim(),
+        "careloop: added department nursing"
+    );
+    success(
+        path,
+        &["department", "add", "front-desk", "--name", "Front desk"],
+    );
+    assert_eq!(
+        success(path, &["department", "list"]),
+        "front-desk\tFront desk\tno on-call contact\nnursing\tnursing\t+16175550199\n"
+    );
+    // A made password is printed once; a given one never.
+    let made = success(
+        path,
+        &[
+            "user",
+            "add",
+            "--email",
+            "Ana@Clinic.example",
+            "--role",
+            "clinician",
+            "--department",
+            "nursing",
+            "--department",
+            "front-desk",
+        ],
+    );
+    let mut lines = made.lines();
+    assert_eq!(
+        lines.next(),
+        Some("careloop: added clinician ana@clinic.example (front-desk, nursing)")
+    );
+    let password = lines
+        .next()
+        .and_then(|l| l.strip_prefix("careloop: their password, shown this once: "))
+        .unwrap();
+    assert_eq!(password.len(), 20);
+    let mut given = careloop(
+        path,
+        &[
+            "user",
+            "add",
+            "--email",
+            "bo@clinic.example",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &[],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    use std::io::Write as _;
+    given
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a phrase only bo knows\n")
+        .unwrap();
+    let output = given.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "careloop: added admin bo@clinic.example (every department)\n"
+    );
+    let db = std::fs::read(path.join("careloop-data/careloop.db")).unwrap();
+    assert!(!db.windows(password.len()).any(|w| w == password.as_bytes()));
+    assert!(!db.windows(11).any(|w| w == b"only bo kno"));
+
+    // Each refusal is one line, and changes nothing.
+    for (args, said) in [
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "ANA@clinic.example",
+                "--role",
+                "agent",
+                "--department",
+                "nursing",
+            ],
+            "careloop: an account with this email exists already",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "cy@clinic.example",
+                "--role",
+                "agent",
+                "--department",
+                "billing",
+            ],
+            "careloop: there is no department 'billing'",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "cy@clinic.example",
+                "--role",
+                "root",
+                "--department",
+                "nursing",
+            ],
+            "careloop: unknown role 'root'; the roles are admin, agent and clinician",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "cy@clinic.example",
+                "--role",
+                "agent",
+            ],
+            "careloop: agents work in at least one department: add --department KEY",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--email",
+                "not-an-email",
+                "--role",
+                "agent",
+                "--department",
+                "nursing",
+            ],
+            "careloop: --email: not an email address of the form name@domain.tld",
+        ),
+        (
+            vec!["department", "add", "nursing"],
+            "careloop: a department 'nursing' exists already",
+        ),
+        (
+            vec!["department", "add", "on-call", "--on-call", "call me"],
+            "careloop: --on-call: a phone number may contain only digits, spaces, '+', '-', '.', '/' and parentheses",
+        ),
+    ] {
+        assert_eq!(failure(path, &args, &[]).trim(), said, "{args:?}");
+    }
+    // Two departments, two accounts: four entries in the audit log, and it holds.
+    assert_eq!(
+        success(path, &["audit", "verify"]).trim(),
+        "careloop: the audit log holds: 4 entries, each linked to the one before"
+    );
+}

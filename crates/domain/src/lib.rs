@@ -24,6 +24,7 @@ pub mod redact;
 pub mod reply;
 pub mod send_rate;
 pub mod sms;
+pub mod staff;
 pub mod tcpa;
 pub mod template;
 pub mod zone;

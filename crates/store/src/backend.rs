@@ -275,6 +275,30 @@ pub trait Backend: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<careloop_domain::audit::AuditLink>, BackendError>;
 
+    /// Fails as a conflict when the key is taken.
+    async fn add_department(
+        &self,
+        org: &str,
+        row: &crate::staff::DepartmentRow,
+    ) -> Result<(), BackendError>;
+
+    /// Every department, by key.
+    async fn departments(
+        &self,
+        org: &str,
+    ) -> Result<Vec<crate::staff::DepartmentRow>, BackendError>;
+
+    /// The account and its memberships, or nothing; fails as a conflict when the email is
+    /// taken or a department is not there.
+    async fn add_staff(&self, org: &str, row: &crate::staff::StaffRow) -> Result<(), BackendError>;
+
+    /// The account with this (lower-cased) email, with its departments.
+    async fn staff_by_email(
+        &self,
+        org: &str,
+        email: &str,
+    ) -> Result<Option<crate::staff::StaffRow>, BackendError>;
+
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
 

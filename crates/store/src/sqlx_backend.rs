@@ -292,6 +292,99 @@ macro_rules! sqlx_backend {
                     .map_err(database)
             }
 
+            async fn add_department(
+                &self,
+                org: &str,
+                row: &$crate::staff::DepartmentRow,
+            ) -> Result<(), $crate::BackendError> {
+                let _turn = self.writes.take().await;
+                let step = $crate::sql_staff::insert_department($dialect, org, row);
+                bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database)?;
+                Ok(())
+            }
+
+            async fn departments(
+                &self,
+                org: &str,
+            ) -> Result<Vec<$crate::staff::DepartmentRow>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_staff::departments($dialect, org);
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::staff::DepartmentRow {
+                            id: row.try_get(0)?,
+                            name: row.try_get(1)?,
+                            on_call: row.try_get(2)?,
+                            created_us: row.try_get(3)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(database)
+            }
+
+            async fn add_staff(
+                &self,
+                org: &str,
+                row: &$crate::staff::StaffRow,
+            ) -> Result<(), $crate::BackendError> {
+                let _turn = self.writes.take().await;
+                let mut tx = self.writer.begin_with($begin).await.map_err(database)?;
+                for step in $crate::sql_staff::insert_staff($dialect, org, row) {
+                    bind_all(sqlx::query(&step.sql), &step.binds)?
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(database)?;
+                }
+                tx.commit().await.map_err(database)
+            }
+
+            async fn staff_by_email(
+                &self,
+                org: &str,
+                email: &str,
+            ) -> Result<Option<$crate::staff::StaffRow>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_staff::staff_by_email($dialect, org, email);
+                let Some(row) = bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)?
+                else {
+                    return Ok(None);
+                };
+                let mut staff = (|| {
+                    Ok::<_, sqlx::Error>($crate::staff::StaffRow {
+                        id: row.try_get(0)?,
+                        email: row.try_get(1)?,
+                        role: row.try_get(2)?,
+                        password_hash: row.try_get(3)?,
+                        failed_logins: row.try_get(4)?,
+                        locked_until_us: row.try_get(5)?,
+                        created_us: row.try_get(6)?,
+                        updated_us: row.try_get(7)?,
+                        departments: Vec::new(),
+                    })
+                })()
+                .map_err(database)?;
+                let step = $crate::sql_staff::memberships($dialect, org, &staff.id);
+                staff.departments = bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database)?
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(database)?;
+                Ok(Some(staff))
+            }
+
             async fn ping(&self) -> Result<(), $crate::BackendError> {
                 sqlx::query($crate::sql::PING)
                     .execute(&self.pool)

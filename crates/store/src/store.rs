@@ -124,6 +124,11 @@ impl Store {
         bytes
     }
 
+    /// The backend, for the store's other modules.
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        self.inner.backend.as_ref()
+    }
+
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }

@@ -7,4 +7,5 @@ pub mod migrate;
 pub mod patient;
 pub mod serve;
 pub mod simulate;
+pub mod staff;
 pub mod worker;

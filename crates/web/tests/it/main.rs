@@ -23,6 +23,7 @@ mod operations;
 mod patients;
 mod replies;
 mod requests;
+mod staff;
 mod transactions;
 mod twilio;
 mod versioning;
