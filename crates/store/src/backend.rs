@@ -299,6 +299,45 @@ pub trait Backend: Send + Sync + 'static {
         email: &str,
     ) -> Result<Option<crate::staff::StaffRow>, BackendError>;
 
+    /// The account with this id, with its departments.
+    async fn staff_by_id(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<crate::staff::StaffRow>, BackendError>;
+
+    /// Records an account's failed logins in a row and until when they lock it.
+    async fn set_login_failures(
+        &self,
+        org: &str,
+        staff_id: &str,
+        failures: i64,
+        locked_until_us: Option<i64>,
+        now_us: i64,
+    ) -> Result<(), BackendError>;
+
+    async fn insert_session(
+        &self,
+        org: &str,
+        row: &crate::staff::SessionRow,
+    ) -> Result<(), BackendError>;
+
+    /// The session of this token hash, unless it expired by `now_us`.
+    async fn session(
+        &self,
+        org: &str,
+        token_hash: &[u8],
+        now_us: i64,
+    ) -> Result<Option<crate::staff::SessionRow>, BackendError>;
+
+    /// Ends a session, and every one expired by `now_us`.
+    async fn delete_session(
+        &self,
+        org: &str,
+        token_hash: &[u8],
+        now_us: i64,
+    ) -> Result<(), BackendError>;
+
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
 

@@ -104,7 +104,7 @@ impl DataKey {
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The OS random source failing is not something to recover from: no key or nonce
     // may ever be produced without it.

@@ -2,7 +2,7 @@
 
 use crate::sql::{Bind, Check, Dialect, Step};
 use crate::sql_work::step;
-use crate::staff::{DepartmentRow, StaffRow};
+use crate::staff::{DepartmentRow, SessionRow, StaffRow};
 
 /// The columns every read of a department selects, in [`DepartmentRow`]'s order.
 pub const DEPARTMENT_COLUMNS: &str = "id, name, on_call, created_us";
@@ -91,6 +91,90 @@ pub fn memberships(dialect: Dialect, org: &str, staff_id: &str) -> Step {
     )
 }
 
+/// The account with this id.
+pub fn staff_by_id(dialect: Dialect, org: &str, id: &str) -> Step {
+    step(
+        dialect,
+        &format!("SELECT {STAFF_COLUMNS} FROM staff WHERE org_id = ? AND id = ?"),
+        vec![Bind::Text(org.to_owned()), Bind::Text(id.to_owned())],
+        Check::Nothing,
+    )
+}
+
+/// Records an account's failed logins in a row and its lock (both reset by a good
+/// login).
+pub fn set_failures(
+    dialect: Dialect,
+    org: &str,
+    staff_id: &str,
+    failures: i64,
+    locked_until_us: Option<i64>,
+    now_us: i64,
+) -> Step {
+    step(
+        dialect,
+        "UPDATE staff SET failed_logins = ?, locked_until_us = ?, updated_us = ? WHERE org_id = ? AND id = ?",
+        vec![
+            Bind::Int(failures),
+            Bind::OptInt(locked_until_us),
+            Bind::Int(now_us),
+            Bind::Text(org.to_owned()),
+            Bind::Text(staff_id.to_owned()),
+        ],
+        Check::ChangesOne,
+    )
+}
+
+pub const SESSION_COLUMNS: &str = "token_hash, staff_id, csrf, created_us, expires_us";
+
+pub fn insert_session(dialect: Dialect, org: &str, row: &SessionRow) -> Step {
+    step(
+        dialect,
+        &format!(
+            "INSERT INTO staff_sessions (org_id, {SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        vec![
+            Bind::Text(org.to_owned()),
+            Bind::Bytes(row.token_hash.clone()),
+            Bind::Text(row.staff_id.clone()),
+            Bind::Text(row.csrf.clone()),
+            Bind::Int(row.created_us),
+            Bind::Int(row.expires_us),
+        ],
+        Check::ChangesOne,
+    )
+}
+
+/// The session of this token hash, if it has not expired by `now_us`.
+pub fn session(dialect: Dialect, org: &str, token_hash: &[u8], now_us: i64) -> Step {
+    step(
+        dialect,
+        &format!(
+            "SELECT {SESSION_COLUMNS} FROM staff_sessions WHERE org_id = ? AND token_hash = ? AND expires_us > ?"
+        ),
+        vec![
+            Bind::Text(org.to_owned()),
+            Bind::Bytes(token_hash.to_vec()),
+            Bind::Int(now_us),
+        ],
+        Check::Nothing,
+    )
+}
+
+/// Ends a session, and with it every session that expired by `now_us`.
+pub fn delete_session(dialect: Dialect, org: &str, token_hash: &[u8], now_us: i64) -> Step {
+    step(
+        dialect,
+        "DELETE FROM staff_sessions WHERE org_id = ? AND (token_hash = ? OR expires_us <= ?)",
+        vec![
+            Bind::Text(org.to_owned()),
+            Bind::Bytes(token_hash.to_vec()),
+            Bind::Int(now_us),
+        ],
+        Check::Nothing,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +206,21 @@ mod tests {
                 memberships(dialect, "o", "s1"),
             ];
             steps.extend(insert_staff(dialect, "o", &staff));
-            assert_eq!(steps.len(), 7);
+            let session_row = SessionRow {
+                token_hash: vec![1],
+                staff_id: "s1".into(),
+                csrf: "c".into(),
+                created_us: 1,
+                expires_us: 2,
+            };
+            steps.extend([
+                staff_by_id(dialect, "o", "s1"),
+                set_failures(dialect, "o", "s1", 1, None, 1),
+                insert_session(dialect, "o", &session_row),
+                session(dialect, "o", &[1], 1),
+                delete_session(dialect, "o", &[1], 1),
+            ]);
+            assert_eq!(steps.len(), 12);
             for step in steps {
                 let placeholders = match dialect {
                     Dialect::Sqlite => step.sql.matches('?').count(),

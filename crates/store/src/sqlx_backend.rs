@@ -117,6 +117,65 @@ macro_rules! sqlx_backend {
             })
         }
 
+        /// One statement that must change one row, in the writers' turn.
+        async fn execute_one(
+            writer: &sqlx::Pool<$db>,
+            writes: &$crate::WriteTurns,
+            step: &$crate::sql::Step,
+        ) -> Result<(), $crate::BackendError> {
+            let _turn = writes.take().await;
+            let changed = bind_all(sqlx::query(&step.sql), &step.binds)?
+                .execute(writer)
+                .await
+                .map_err(database)?
+                .rows_affected();
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err($crate::BackendError::Conflict)
+            }
+        }
+
+        /// The account `step` selects, with its departments.
+        async fn fetch_staff(
+            pool: &sqlx::Pool<$db>,
+            org: &str,
+            step: &$crate::sql::Step,
+        ) -> Result<Option<$crate::staff::StaffRow>, $crate::BackendError> {
+            use sqlx::Row as _;
+            let Some(row) = bind_all(sqlx::query(&step.sql), &step.binds)?
+                .fetch_optional(pool)
+                .await
+                .map_err(database)?
+            else {
+                return Ok(None);
+            };
+            let mut staff = (|| {
+                Ok::<_, sqlx::Error>($crate::staff::StaffRow {
+                    id: row.try_get(0)?,
+                    email: row.try_get(1)?,
+                    role: row.try_get(2)?,
+                    password_hash: row.try_get(3)?,
+                    failed_logins: row.try_get(4)?,
+                    locked_until_us: row.try_get(5)?,
+                    created_us: row.try_get(6)?,
+                    updated_us: row.try_get(7)?,
+                    departments: Vec::new(),
+                })
+            })()
+            .map_err(database)?;
+            let step = $crate::sql_staff::memberships($dialect, org, &staff.id);
+            staff.departments = bind_all(sqlx::query(&step.sql), &step.binds)?
+                .fetch_all(pool)
+                .await
+                .map_err(database)?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(database)?;
+            Ok(Some(staff))
+        }
+
         async fn fetch_rows<T>(
             pool: &sqlx::Pool<$db>,
             step: &$crate::sql::Step,
@@ -350,8 +409,55 @@ macro_rules! sqlx_backend {
                 org: &str,
                 email: &str,
             ) -> Result<Option<$crate::staff::StaffRow>, $crate::BackendError> {
-                use sqlx::Row as _;
                 let step = $crate::sql_staff::staff_by_email($dialect, org, email);
+                fetch_staff(&self.pool, org, &step).await
+            }
+
+            async fn staff_by_id(
+                &self,
+                org: &str,
+                id: &str,
+            ) -> Result<Option<$crate::staff::StaffRow>, $crate::BackendError> {
+                let step = $crate::sql_staff::staff_by_id($dialect, org, id);
+                fetch_staff(&self.pool, org, &step).await
+            }
+
+            async fn set_login_failures(
+                &self,
+                org: &str,
+                staff_id: &str,
+                failures: i64,
+                locked_until_us: Option<i64>,
+                now_us: i64,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::sql_staff::set_failures(
+                    $dialect,
+                    org,
+                    staff_id,
+                    failures,
+                    locked_until_us,
+                    now_us,
+                );
+                execute_one(&self.writer, &self.writes, &step).await
+            }
+
+            async fn insert_session(
+                &self,
+                org: &str,
+                row: &$crate::staff::SessionRow,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::sql_staff::insert_session($dialect, org, row);
+                execute_one(&self.writer, &self.writes, &step).await
+            }
+
+            async fn session(
+                &self,
+                org: &str,
+                token_hash: &[u8],
+                now_us: i64,
+            ) -> Result<Option<$crate::staff::SessionRow>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_staff::session($dialect, org, token_hash, now_us);
                 let Some(row) = bind_all(sqlx::query(&step.sql), &step.binds)?
                     .fetch_optional(&self.pool)
                     .await
@@ -359,30 +465,31 @@ macro_rules! sqlx_backend {
                 else {
                     return Ok(None);
                 };
-                let mut staff = (|| {
-                    Ok::<_, sqlx::Error>($crate::staff::StaffRow {
-                        id: row.try_get(0)?,
-                        email: row.try_get(1)?,
-                        role: row.try_get(2)?,
-                        password_hash: row.try_get(3)?,
-                        failed_logins: row.try_get(4)?,
-                        locked_until_us: row.try_get(5)?,
-                        created_us: row.try_get(6)?,
-                        updated_us: row.try_get(7)?,
-                        departments: Vec::new(),
-                    })
+                (|| {
+                    Ok::<_, sqlx::Error>(Some($crate::staff::SessionRow {
+                        token_hash: row.try_get(0)?,
+                        staff_id: row.try_get(1)?,
+                        csrf: row.try_get(2)?,
+                        created_us: row.try_get(3)?,
+                        expires_us: row.try_get(4)?,
+                    }))
                 })()
-                .map_err(database)?;
-                let step = $crate::sql_staff::memberships($dialect, org, &staff.id);
-                staff.departments = bind_all(sqlx::query(&step.sql), &step.binds)?
-                    .fetch_all(&self.pool)
+                .map_err(database)
+            }
+
+            async fn delete_session(
+                &self,
+                org: &str,
+                token_hash: &[u8],
+                now_us: i64,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::sql_staff::delete_session($dialect, org, token_hash, now_us);
+                let _turn = self.writes.take().await;
+                bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .execute(&self.writer)
                     .await
-                    .map_err(database)?
-                    .iter()
-                    .map(|row| row.try_get(0))
-                    .collect::<Result<_, sqlx::Error>>()
                     .map_err(database)?;
-                Ok(Some(staff))
+                Ok(())
             }
 
             async fn ping(&self) -> Result<(), $crate::BackendError> {

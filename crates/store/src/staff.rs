@@ -1,9 +1,13 @@
 //! Staff accounts and departments, as the store keeps them.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use careloop_domain::OrgId;
-use careloop_domain::staff::{DepartmentKey, NewPassword, Role};
+use careloop_domain::staff::{self, DepartmentKey, NewPassword, Role};
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
 
-use crate::crypto::new_resource_id;
+use crate::crypto::{new_resource_id, random_bytes};
 use crate::password::{self, PasswordError};
 use crate::{Store, StoreError, micros};
 
@@ -98,6 +102,86 @@ impl Store {
         }
     }
 
+    pub async fn staff_by_id(&self, org: &OrgId, id: &str) -> Result<Option<StaffRow>, StoreError> {
+        Ok(self.backend().staff_by_id(org.as_str(), id).await?)
+    }
+
+    /// Counts one more failed login of `account` as read, now; returns until when the
+    /// failures lock it, if they do.
+    pub async fn login_failed(
+        &self,
+        org: &OrgId,
+        account: &StaffRow,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let now = self.now();
+        let failures = account.failed_logins.saturating_add(1);
+        let locked_until = staff::locked_until(u32::try_from(failures).unwrap_or(u32::MAX), now);
+        self.backend()
+            .set_login_failures(
+                org.as_str(),
+                &account.id,
+                failures,
+                locked_until.map(micros),
+                micros(now),
+            )
+            .await?;
+        Ok(locked_until)
+    }
+
+    /// Starts a session of `account` for `life`, its failed logins forgotten; returns
+    /// the token for its cookie (shown to nobody else, kept only as a hash).
+    pub async fn start_session(
+        &self,
+        org: &OrgId,
+        account: &StaffRow,
+        life: SignedDuration,
+    ) -> Result<(String, SessionRow), StoreError> {
+        let now = self.now();
+        if account.failed_logins != 0 || account.locked_until_us.is_some() {
+            self.backend()
+                .set_login_failures(org.as_str(), &account.id, 0, None, micros(now))
+                .await?;
+        }
+        let token = random_token();
+        let row = SessionRow {
+            token_hash: token_hash(&token),
+            staff_id: account.id.clone(),
+            csrf: random_token(),
+            created_us: micros(now),
+            expires_us: micros(now.checked_add(life).unwrap_or(now)),
+        };
+        self.backend().insert_session(org.as_str(), &row).await?;
+        Ok((token, row))
+    }
+
+    /// The live session of a cookie's token, with its account.
+    pub async fn session(
+        &self,
+        org: &OrgId,
+        token: &str,
+    ) -> Result<Option<(SessionRow, StaffRow)>, StoreError> {
+        let now = micros(self.now());
+        let Some(session) = self
+            .backend()
+            .session(org.as_str(), &token_hash(token), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .staff_by_id(org, &session.staff_id)
+            .await?
+            .map(|account| (session, account)))
+    }
+
+    /// Ends the session of a cookie's token (and sweeps out expired ones).
+    pub async fn end_session(&self, org: &OrgId, token: &str) -> Result<(), StoreError> {
+        Ok(self
+            .backend()
+            .delete_session(org.as_str(), &token_hash(token), micros(self.now()))
+            .await?)
+    }
+
     /// The account with this email (in any case), with its departments.
     pub async fn staff_by_email(
         &self,
@@ -122,6 +206,17 @@ pub struct DepartmentRow {
     pub created_us: i64,
 }
 
+/// A signed-in session as stored: the hash of its cookie's token, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub token_hash: Vec<u8>,
+    pub staff_id: String,
+    /// What every form the session posts must carry.
+    pub csrf: String,
+    pub created_us: i64,
+    pub expires_us: i64,
+}
+
 /// A staff account as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffRow {
@@ -138,4 +233,14 @@ pub struct StaffRow {
     pub updated_us: i64,
     /// The keys of the departments they belong to, in order.
     pub departments: Vec<String>,
+}
+
+/// What the store keeps of a session's token.
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// 256 random bits, URL-safe: a session's token, a form's token.
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }

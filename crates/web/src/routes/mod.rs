@@ -2,6 +2,7 @@
 
 mod api;
 mod fhir;
+mod inbox;
 mod ops;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/fhir", fhir::router(state.clone()))
         .nest("/webhooks", webhooks::router())
         .nest("/api/v1", api::router(state.clone()))
+        .nest("/inbox", inbox::router())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

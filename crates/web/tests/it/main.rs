@@ -17,6 +17,7 @@ mod fake_twilio;
 mod fhir_basics;
 mod fhir_options;
 mod gates;
+mod inbox_login;
 mod logs;
 mod messaging;
 mod operations;

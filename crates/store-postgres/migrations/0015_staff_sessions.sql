@@ -1,0 +1,13 @@
+-- Signed-in staff. The cookie holds a random token; only its SHA-256 is kept, so the
+-- table lets nobody in. Each session has its own token against cross-site requests,
+-- which every form it posts carries.
+CREATE TABLE staff_sessions (
+    org_id     TEXT COLLATE "C" NOT NULL,
+    token_hash BYTEA NOT NULL,
+    staff_id   TEXT COLLATE "C" NOT NULL,
+    csrf       TEXT NOT NULL,
+    created_us BIGINT NOT NULL,
+    expires_us BIGINT NOT NULL,
+    PRIMARY KEY (org_id, token_hash),
+    FOREIGN KEY (org_id, staff_id) REFERENCES staff (org_id, id) ON DELETE CASCADE
+);
