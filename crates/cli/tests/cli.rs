@@ -693,77 +693,35 @@ async fn staff_accounts_are_added_to_departments_that_exist() {
     // Each refusal is one line, and changes nothing.
     for (args, said) in [
         (
-            vec![
-                "user",
-                "add",
-                "--email",
-                "ANA@clinic.example",
-                "--role",
-                "agent",
-                "--department",
-                "nursing",
-            ],
+            "user add --email ANA@clinic.example --role agent --department nursing",
             "careloop: an account with this email exists already",
         ),
         (
-            vec![
-                "user",
-                "add",
-                "--email",
-                "cy@clinic.example",
-                "--role",
-                "agent",
-                "--department",
-                "billing",
-            ],
+            "user add --email cy@clinic.example --role agent --department billing",
             "careloop: there is no department 'billing'",
         ),
         (
-            vec![
-                "user",
-                "add",
-                "--email",
-                "cy@clinic.example",
-                "--role",
-                "root",
-                "--department",
-                "nursing",
-            ],
+            "user add --email cy@clinic.example --role root --department nursing",
             "careloop: unknown role 'root'; the roles are admin, agent and clinician",
         ),
         (
-            vec![
-                "user",
-                "add",
-                "--email",
-                "cy@clinic.example",
-                "--role",
-                "agent",
-            ],
+            "user add --email cy@clinic.example --role agent",
             "careloop: agents work in at least one department: add --department KEY",
         ),
         (
-            vec![
-                "user",
-                "add",
-                "--email",
-                "not-an-email",
-                "--role",
-                "agent",
-                "--department",
-                "nursing",
-            ],
+            "user add --email not-an-email --role agent --department nursing",
             "careloop: --email: not an email address of the form name@domain.tld",
         ),
         (
-            vec!["department", "add", "nursing"],
+            "department add nursing",
             "careloop: a department 'nursing' exists already",
         ),
         (
-            vec!["department", "add", "on-call", "--on-call", "call me"],
+            "department add on-call --on-call call-me",
             "careloop: --on-call: a phone number may contain only digits, spaces, '+', '-', '.', '/' and parentheses",
         ),
     ] {
+        let args: Vec<&str> = args.split(' ').collect();
         assert_eq!(failure(path, &args, &[]).trim(), said, "{args:?}");
     }
     // Two departments, two accounts: four entries in the audit log, and it holds.

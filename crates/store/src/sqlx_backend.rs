@@ -117,6 +117,62 @@ macro_rules! sqlx_backend {
             })
         }
 
+        fn department_from(row: &$row) -> Result<$crate::staff::DepartmentRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::staff::DepartmentRow {
+                id: row.try_get(0)?,
+                name: row.try_get(1)?,
+                on_call: row.try_get(2)?,
+                created_us: row.try_get(3)?,
+            })
+        }
+
+        /// An account without its departments, which are read apart.
+        fn staff_from(row: &$row) -> Result<$crate::staff::StaffRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::staff::StaffRow {
+                id: row.try_get(0)?,
+                email: row.try_get(1)?,
+                role: row.try_get(2)?,
+                password_hash: row.try_get(3)?,
+                failed_logins: row.try_get(4)?,
+                locked_until_us: row.try_get(5)?,
+                created_us: row.try_get(6)?,
+                updated_us: row.try_get(7)?,
+                departments: Vec::new(),
+            })
+        }
+
+        fn session_from(row: &$row) -> Result<$crate::staff::SessionRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::staff::SessionRow {
+                token_hash: row.try_get(0)?,
+                staff_id: row.try_get(1)?,
+                csrf: row.try_get(2)?,
+                created_us: row.try_get(3)?,
+                expires_us: row.try_get(4)?,
+            })
+        }
+
+        fn audit_link_from(row: &$row) -> Result<$crate::audit::AuditLink, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::audit::AuditLink {
+                seq: row.try_get(0)?,
+                entry: $crate::audit::AuditEntry {
+                    at_us: row.try_get(1)?,
+                    actor: row.try_get(2)?,
+                    action: row.try_get(3)?,
+                    subject: row.try_get(4)?,
+                },
+                hash: $crate::sql_audit::hash_of(row.try_get(5)?),
+            })
+        }
+
+        fn text_from(row: &$row) -> Result<String, sqlx::Error> {
+            use sqlx::Row as _;
+            row.try_get(0)
+        }
+
         /// One statement that must change one row, in the writers' turn.
         async fn execute_one(
             writer: &sqlx::Pool<$db>,
@@ -142,37 +198,11 @@ macro_rules! sqlx_backend {
             org: &str,
             step: &$crate::sql::Step,
         ) -> Result<Option<$crate::staff::StaffRow>, $crate::BackendError> {
-            use sqlx::Row as _;
-            let Some(row) = bind_all(sqlx::query(&step.sql), &step.binds)?
-                .fetch_optional(pool)
-                .await
-                .map_err(database)?
-            else {
+            let Some(mut staff) = fetch_rows(pool, step, staff_from).await?.pop() else {
                 return Ok(None);
             };
-            let mut staff = (|| {
-                Ok::<_, sqlx::Error>($crate::staff::StaffRow {
-                    id: row.try_get(0)?,
-                    email: row.try_get(1)?,
-                    role: row.try_get(2)?,
-                    password_hash: row.try_get(3)?,
-                    failed_logins: row.try_get(4)?,
-                    locked_until_us: row.try_get(5)?,
-                    created_us: row.try_get(6)?,
-                    updated_us: row.try_get(7)?,
-                    departments: Vec::new(),
-                })
-            })()
-            .map_err(database)?;
             let step = $crate::sql_staff::memberships($dialect, org, &staff.id);
-            staff.departments = bind_all(sqlx::query(&step.sql), &step.binds)?
-                .fetch_all(pool)
-                .await
-                .map_err(database)?
-                .iter()
-                .map(|row| row.try_get(0))
-                .collect::<Result<_, sqlx::Error>>()
-                .map_err(database)?;
+            staff.departments = fetch_rows(pool, &step, text_from).await?;
             Ok(Some(staff))
         }
 
@@ -328,27 +358,8 @@ macro_rules! sqlx_backend {
                 after_seq: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::audit::AuditLink>, $crate::BackendError> {
-                use sqlx::Row as _;
                 let step = $crate::sql_audit::page($dialect, org, after_seq, limit);
-                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(database)?;
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::audit::AuditLink {
-                            seq: row.try_get(0)?,
-                            entry: $crate::audit::AuditEntry {
-                                at_us: row.try_get(1)?,
-                                actor: row.try_get(2)?,
-                                action: row.try_get(3)?,
-                                subject: row.try_get(4)?,
-                            },
-                            hash: $crate::sql_audit::hash_of(row.try_get(5)?),
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(database)
+                fetch_rows(&self.pool, &step, audit_link_from).await
             }
 
             async fn add_department(
@@ -369,23 +380,8 @@ macro_rules! sqlx_backend {
                 &self,
                 org: &str,
             ) -> Result<Vec<$crate::staff::DepartmentRow>, $crate::BackendError> {
-                use sqlx::Row as _;
                 let step = $crate::sql_staff::departments($dialect, org);
-                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(database)?;
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::staff::DepartmentRow {
-                            id: row.try_get(0)?,
-                            name: row.try_get(1)?,
-                            on_call: row.try_get(2)?,
-                            created_us: row.try_get(3)?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(database)
+                fetch_rows(&self.pool, &step, department_from).await
             }
 
             async fn add_staff(
@@ -456,25 +452,8 @@ macro_rules! sqlx_backend {
                 token_hash: &[u8],
                 now_us: i64,
             ) -> Result<Option<$crate::staff::SessionRow>, $crate::BackendError> {
-                use sqlx::Row as _;
                 let step = $crate::sql_staff::session($dialect, org, token_hash, now_us);
-                let Some(row) = bind_all(sqlx::query(&step.sql), &step.binds)?
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(database)?
-                else {
-                    return Ok(None);
-                };
-                (|| {
-                    Ok::<_, sqlx::Error>(Some($crate::staff::SessionRow {
-                        token_hash: row.try_get(0)?,
-                        staff_id: row.try_get(1)?,
-                        csrf: row.try_get(2)?,
-                        created_us: row.try_get(3)?,
-                        expires_us: row.try_get(4)?,
-                    }))
-                })()
-                .map_err(database)
+                Ok(fetch_rows(&self.pool, &step, session_from).await?.pop())
             }
 
             async fn delete_session(
