@@ -59,6 +59,9 @@ enum Command {
     /// Manage the departments staff work in.
     #[command(subcommand)]
     Department(commands::staff::DepartmentCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
             Command::Patient(command) => commands::patient::run(config, command).await,
             Command::Simulate(command) => commands::simulate::run(config, command).await,
             Command::Audit(command) => commands::audit::run(config, command).await,
+            Command::Token(command) => commands::token::run(config, command).await,
             Command::User(command) => commands::staff::user(config, command).await,
             Command::Department(command) => commands::staff::department(config, command).await,
         }

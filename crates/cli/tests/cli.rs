@@ -730,3 +730,46 @@ async fn staff_accounts_are_added_to_departments_that_exist() {
         "careloop: the audit log holds: 4 entries, each linked to the one before"
     );
 }
+
+#[tokio::test]
+async fn a_made_token_opens_the_api_until_it_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let made = success(path, &["token", "create", "--name", "reporting"]);
+    let mut lines = made.lines();
+    assert_eq!(
+        lines.next(),
+        Some("careloop: made token reporting; it is shown this once:")
+    );
+    let token = lines.next().unwrap().to_owned();
+    assert!(token.starts_with("clt_"), "{token}");
+    let (child, address, _) = serve(path, &[]);
+    let _stop = Stop(child);
+    let status = || async {
+        reqwest::Client::new()
+            .get(format!("{address}/api/v1/outbox"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(status().await, 200);
+    let listed = success(path, &["token", "list"]);
+    assert!(listed.starts_with("reporting\tmade 20"), "{listed}");
+    assert!(listed.trim_end().ends_with("live"), "{listed}");
+    assert_eq!(
+        success(path, &["token", "revoke", "--name", "reporting"]).trim(),
+        "careloop: revoked token reporting"
+    );
+    assert_eq!(status().await, 401);
+    assert!(success(path, &["token", "list"]).contains("\trevoked 20"));
+    assert_eq!(
+        failure(path, &["token", "revoke", "--name", "reporting"], &[]).trim(),
+        "careloop: no live token is named 'reporting'"
+    );
+    assert_eq!(
+        failure(path, &["token", "create", "--name", "has space"], &[]).trim(),
+        "careloop: a token's name is 1 to 64 letters, digits, dots, dashes or underscores (got 'has space')"
+    );
+}

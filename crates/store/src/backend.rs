@@ -338,6 +338,31 @@ pub trait Backend: Send + Sync + 'static {
         now_us: i64,
     ) -> Result<(), BackendError>;
 
+    /// Fails as a conflict when the name is taken.
+    async fn insert_api_token(
+        &self,
+        org: &str,
+        name: &str,
+        token_hash: &[u8],
+        now_us: i64,
+    ) -> Result<(), BackendError>;
+
+    /// The live token of this hash, in any organization.
+    async fn api_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<crate::tokens::TokenRow>, BackendError>;
+
+    async fn api_tokens(&self, org: &str) -> Result<Vec<crate::tokens::TokenRow>, BackendError>;
+
+    /// Fails as a conflict when no live token has the name.
+    async fn revoke_api_token(
+        &self,
+        org: &str,
+        name: &str,
+        now_us: i64,
+    ) -> Result<(), BackendError>;
+
     /// Applies every write or none.
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
 

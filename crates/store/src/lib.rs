@@ -19,6 +19,7 @@ pub mod sql_work;
 mod sqlx_backend;
 pub mod staff;
 mod store;
+pub mod tokens;
 pub mod work;
 mod write_turns;
 

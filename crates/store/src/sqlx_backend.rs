@@ -168,6 +168,16 @@ macro_rules! sqlx_backend {
             })
         }
 
+        fn token_from(row: &$row) -> Result<$crate::tokens::TokenRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::tokens::TokenRow {
+                org_id: row.try_get(0)?,
+                name: row.try_get(1)?,
+                created_us: row.try_get(2)?,
+                revoked_us: row.try_get(3)?,
+            })
+        }
+
         fn text_from(row: &$row) -> Result<String, sqlx::Error> {
             use sqlx::Row as _;
             row.try_get(0)
@@ -469,6 +479,43 @@ macro_rules! sqlx_backend {
                     .await
                     .map_err(database)?;
                 Ok(())
+            }
+
+            async fn insert_api_token(
+                &self,
+                org: &str,
+                name: &str,
+                token_hash: &[u8],
+                now_us: i64,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::tokens::insert($dialect, org, name, token_hash, now_us);
+                execute_one(&self.writer, &self.writes, &step).await
+            }
+
+            async fn api_token(
+                &self,
+                token_hash: &[u8],
+            ) -> Result<Option<$crate::tokens::TokenRow>, $crate::BackendError> {
+                let step = $crate::tokens::by_hash($dialect, token_hash);
+                Ok(fetch_rows(&self.pool, &step, token_from).await?.pop())
+            }
+
+            async fn api_tokens(
+                &self,
+                org: &str,
+            ) -> Result<Vec<$crate::tokens::TokenRow>, $crate::BackendError> {
+                let step = $crate::tokens::list($dialect, org);
+                fetch_rows(&self.pool, &step, token_from).await
+            }
+
+            async fn revoke_api_token(
+                &self,
+                org: &str,
+                name: &str,
+                now_us: i64,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::tokens::revoke($dialect, org, name, now_us);
+                execute_one(&self.writer, &self.writes, &step).await
             }
 
             async fn ping(&self) -> Result<(), $crate::BackendError> {

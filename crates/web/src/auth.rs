@@ -1,5 +1,7 @@
-//! Bearer-token authentication for the API. The token is kept only as its SHA-256 digest
-//! and compared in constant time, so neither memory dumps nor timing reveal it.
+//! Bearer-token authentication for the API: the token careloop was started with (kept
+//! only as its SHA-256 digest and compared in constant time, so neither memory dumps nor
+//! timing reveal it), or one made by `careloop token create` (looked up by its SHA-256,
+//! which is all the database keeps of it).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -48,9 +50,21 @@ pub async fn require_token(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    match presented.and_then(|token| state.token.check(token)) {
+    let mut org = presented.and_then(|token| state.token.check(token).cloned());
+    if org.is_none()
+        && let Some(token) = presented
+    {
+        match state.store.api_token(token).await {
+            Ok(found) => org = found.map(|row| OrgId::new(row.org_id)),
+            Err(error) => {
+                tracing::error!(error = %error, "the API tokens could not be read");
+                return FhirFailure(FhirError::unavailable()).into_response();
+            }
+        }
+    }
+    match org {
         Some(org) => {
-            request.extensions_mut().insert(org.clone());
+            request.extensions_mut().insert(org);
             next.run(request).await
         }
         None => {

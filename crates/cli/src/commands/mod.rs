@@ -8,4 +8,5 @@ pub mod patient;
 pub mod serve;
 pub mod simulate;
 pub mod staff;
+pub mod token;
 pub mod worker;

@@ -25,6 +25,7 @@ mod patients;
 mod replies;
 mod requests;
 mod staff;
+mod tokens;
 mod transactions;
 mod twilio;
 mod versioning;
