@@ -16,4 +16,5 @@ pub fn router() -> Router<AppState> {
         .route("/", get(pages::home))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/inbox.css", get(pages::stylesheet))
 }

@@ -11,8 +11,12 @@ use super::login::signed_in;
 use crate::state::AppState;
 
 /// What the browser may do with the inbox's pages: nothing from elsewhere, no scripts
-/// yet, no framing, forms posted only back here.
-const CSP: &str = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// yet, only careloop's own stylesheet, no framing, forms posted only back here.
+const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+/// The stylesheet every page links to.
+const STYLESHEET: &str = include_str!("inbox.css");
 
 /// A page of the inbox, with the headers every page carries.
 pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
@@ -23,6 +27,7 @@ pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · careloop" }
+                link rel="stylesheet" href="/inbox/inbox.css";
             }
             body {
                 main { (body) }
@@ -81,6 +86,19 @@ pub fn login_form(status: StatusCode, csrf: &str, email: &str, problem: Option<&
             }
         },
     )
+}
+
+/// `GET /inbox/inbox.css`.
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
 }
 
 /// `GET /inbox`: who is signed in, and the way out.

@@ -1,0 +1,62 @@
+//! The inbox in a real browser (headless Chromium): a person signs in with the form,
+//! sees who they are, and signs out. Screenshots are kept in `target/screenshots/`.
+
+use careloop_domain::OrgId;
+use careloop_domain::staff::{DepartmentKey, NewPassword, Role};
+use careloop_store::staff::NewStaff;
+
+use crate::harness::TestApp;
+use crate::webdriver::Browser;
+
+#[tokio::test]
+async fn a_person_signs_in_and_out_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let org = OrgId::default_org();
+    let nursing = DepartmentKey::parse("nursing").unwrap();
+    app.store
+        .add_department(&org, &nursing, "Nursing", None)
+        .await
+        .unwrap();
+    app.store
+        .add_staff(
+            &org,
+            &NewStaff {
+                email: "ana@clinic.example",
+                role: Role::Clinician,
+                departments: &[nursing],
+                password: &NewPassword::parse("a long and private phrase".into()).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+
+    browser.go(&app.url("/inbox")).await;
+    browser.wait_for("/inbox/login").await;
+    browser.type_into("#email", "ana@clinic.example").await;
+    browser.type_into("#password", "not the password").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("/inbox/login").await;
+    assert!(browser.text("[role=alert]").await.contains("not right"));
+    browser.screenshot("inbox-sign-in-refused").await;
+
+    browser
+        .type_into("#password", "a long and private phrase")
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("/inbox").await;
+    assert_eq!(
+        browser.text("main p").await,
+        "Signed in as ana@clinic.example (clinician, nursing)."
+    );
+    browser.screenshot("inbox-signed-in").await;
+
+    browser.click("button[type=submit]").await;
+    browser.wait_for("/inbox/login").await;
+    // Signed out for good: the inbox sends the browser back to the form.
+    browser.go(&app.url("/inbox")).await;
+    browser.wait_for("/inbox/login").await;
+    assert!(browser.source().await.contains("Sign in to careloop"));
+}
