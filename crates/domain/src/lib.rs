@@ -22,6 +22,7 @@ pub mod locale;
 pub mod patient;
 pub mod phi;
 pub mod quiet_hours;
+pub mod red_flags;
 pub mod redact;
 pub mod reply;
 pub mod send_rate;
