@@ -151,6 +151,21 @@ pub fn help(language: Language, from: Sender<'_>) -> String {
     }
 }
 
+/// The answer to a message that may tell of an emergency (see [`crate::red_flags`]),
+/// sent at once and every time, whatever the hour.
+pub fn urgent(language: Language, from: Sender<'_>) -> String {
+    match language {
+        Language::English => format!(
+            "{}: if this is an emergency, call your local emergency number now. Your message is marked urgent for our care team.",
+            from.clinic
+        ),
+        Language::Spanish => format!(
+            "{}: si es una emergencia, llame ahora al numero de emergencias. Su mensaje quedo marcado como urgente para nuestro equipo.",
+            from.clinic
+        ),
+    }
+}
+
 /// The acknowledgement of a message for staff.
 pub fn received(language: Language, from: Sender<'_>) -> String {
     match language {
@@ -198,6 +213,7 @@ mod tests {
                 opted_in(language, LONG),
                 help(language, LONG),
                 received(language, LONG),
+                urgent(language, LONG),
             ] {
                 let counted = segments(&text);
                 assert_eq!(counted.encoding, Encoding::Gsm7, "{text}");

@@ -14,6 +14,7 @@ use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::phi::PhiLevel;
+use careloop_domain::red_flags::Found;
 use careloop_store::from_micros;
 use careloop_store::model::{OutboxColumn, SentFilter, Term};
 use careloop_store::work::OutboxRow;
@@ -34,6 +35,7 @@ pub const EMAIL_SUBJECT: &str = "email-subject";
 pub const REPLY_INTENT: &str = "reply-intent";
 pub const PURPOSE: &str = "message-purpose";
 pub const PHI_LEVEL: &str = "phi-level";
+pub const RED_FLAG: &str = "red-flag";
 
 const MEDIUM: &str = "medium";
 const ABOUT: &str = "about";
@@ -223,6 +225,9 @@ pub struct NewInbound<'a> {
     /// What careloop read in it (`confirm`, `opt-out`).
     pub intent: &'a str,
     pub received: Timestamp,
+    /// The red flags found in it: each makes it urgent, and is shown with the words
+    /// that raised it.
+    pub red_flags: &'a [Found],
 }
 
 pub fn inbound(message: &NewInbound<'_>) -> Value {
@@ -249,7 +254,24 @@ pub fn inbound(message: &NewInbound<'_>) -> Value {
     if let Some(original) = message.in_response_to {
         resource["inResponseTo"] = json!([{"reference": format!("Communication/{original}")}]);
     }
+    if !message.red_flags.is_empty() {
+        resource["priority"] = json!("urgent");
+        if let Some(list) = resource["extension"].as_array_mut() {
+            list.extend(message.red_flags.iter().map(red_flag));
+        }
+    }
     resource
+}
+
+/// A red flag as an extension: what it may be, and the words that raised it.
+fn red_flag(found: &Found) -> Value {
+    json!({
+        "url": format!("{EXTENSION_BASE}{RED_FLAG}"),
+        "extension": [
+            {"url": "flag", "valueString": found.flag.name()},
+            {"url": "words", "valueString": found.because.join(", ")},
+        ],
+    })
 }
 
 /// What a delivery report changes on a Communication.

@@ -10,6 +10,7 @@ use careloop_domain::answers::{self, Choice, Sender};
 use careloop_domain::consent::{Decision, Source};
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::phi::PhiLevel;
+use careloop_domain::red_flags;
 use careloop_domain::reply::{self, Intent};
 use careloop_domain::template::{Language, when};
 use careloop_domain::{EmailAddress, PhoneNumber, ResourceId};
@@ -171,6 +172,12 @@ impl Engine {
             let asked = plan.ask.iter().map(|c| c.appointment.clone()).collect();
             answers.push((text, WHICH_STEP, asked, Some(Purpose::Transactional)));
         }
+        // Only a message that is no command is read for red flags: "C" is never urgent.
+        let flags = if matches!(plan.intent, Intent::Other) {
+            red_flags::find(&message.text)
+        } else {
+            Vec::new()
+        };
         let intent_code = match (&plan.intent, &plan.target) {
             (Intent::Confirm, Some(target)) => {
                 let when = self.when(target, language).await?;
@@ -278,6 +285,16 @@ impl Engine {
                 ));
                 "help"
             }
+            // A message that may tell of an emergency is answered at once, every time.
+            (Intent::Other, _) if !flags.is_empty() => {
+                answers.push((
+                    answers::urgent(language, from),
+                    "reply/urgent",
+                    Vec::new(),
+                    None,
+                ));
+                "other"
+            }
             (Intent::Other, _) => {
                 let now = self.store.now();
                 let acknowledged_lately = sent.iter().any(|m| {
@@ -305,6 +322,7 @@ impl Engine {
             provider_id: &message.provider_id,
             intent: intent_code,
             received: self.store.now(),
+            red_flags: &flags,
         });
         let mut kept = put(
             "Communication",

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     an_opt_out_in_own_words_is_confirmed_once_and_logged,
     help_names_the_clinic_and_the_rates,
     other_text_is_kept_for_staff_and_acknowledged,
+    a_red_flag_is_answered_at_once_and_marked_urgent,
     a_shared_phone_answers_the_latest_reminder,
     a_shared_phone_is_asked_which_when_unsure,
     forged_malformed_and_unknown_texts_change_nothing,
@@ -317,6 +318,69 @@ async fn other_text_is_kept_for_staff_and_acknowledged(app: &TestApp) {
     assert_eq!(
         read(app, "/fhir/Appointment/appt-1").await["participant"][0]["status"],
         "needs-action"
+    );
+}
+
+async fn a_red_flag_is_answered_at_once_and_marked_urgent(app: &TestApp) {
+    reminded(app).await;
+    // 02:00 in Boston: quiet hours hold automated texts, not this answer.
+    app.clock.set("2026-03-10T06:00:00Z".parse().unwrap());
+    let sent = ana_says(
+        app,
+        "SM0000000000000000000000000000u001",
+        "I'm still bleeding a lot after my surgery",
+    )
+    .await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].2.contains("call your local emergency number now"),
+        "{}",
+        sent[0].2
+    );
+    // Every such message is answered, however soon after the last.
+    let again = ana_says(
+        app,
+        "SM0000000000000000000000000000u002",
+        "sigo sangrando mucho",
+    )
+    .await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    let kept = inbound_with_intent(&communications(app).await, "other");
+    assert_eq!(kept.len(), 2);
+    for message in &kept {
+        assert_eq!(message["priority"], "urgent", "{message}");
+    }
+    let flag = kept
+        .iter()
+        .flat_map(|m| m["extension"].as_array().unwrap())
+        .find(|e| e["url"].as_str().unwrap().ends_with("/red-flag"))
+        .unwrap();
+    assert_eq!(
+        flag["extension"][0]["valueString"],
+        "bleeding that does not stop"
+    );
+    let words = flag["extension"][1]["valueString"].as_str().unwrap();
+    assert!(
+        ["bleeding, still", "sangrando, mucho"].contains(&words),
+        "{words}"
+    );
+    // A calm question is not urgent: its acknowledgement waits for the morning.
+    let calm = ana_says(
+        app,
+        "SM0000000000000000000000000000u003",
+        "Is parking free?",
+    )
+    .await;
+    assert!(calm.is_empty(), "{calm:?}");
+    let morning = at(app, "2026-03-10T12:00:00Z").await;
+    assert!(
+        morning.iter().any(|m| m.2.contains("we got your message")),
+        "{morning:?}"
+    );
+    let all = inbound_with_intent(&communications(app).await, "other");
+    assert_eq!(
+        all.iter().filter(|m| m.get("priority").is_none()).count(),
+        1
     );
 }
 
