@@ -21,6 +21,9 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Verifies Twilio's webhooks; `None` when Twilio is not configured.
     pub twilio_auth_token: Option<Arc<str>>,
+    /// The password inbound-mail services post with; `None` when inbound email is not
+    /// configured.
+    pub email_inbound_secret: Option<Arc<str>>,
     pub token: Arc<ApiToken>,
     pub metrics: Arc<Metrics>,
     pub started: Timestamp,
@@ -44,10 +47,17 @@ impl AppState {
             engine,
             public_url: Arc::from(public_url),
             twilio_auth_token: None,
+            email_inbound_secret: None,
             token: Arc::new(ApiToken::new(api_token, OrgId::default_org())),
             metrics: Arc::new(Metrics::new()),
             started: clock.now(),
         }
+    }
+
+    /// Takes inbound email posted with this secret.
+    pub fn with_email_inbound(mut self, secret: &str) -> Self {
+        self.email_inbound_secret = Some(Arc::from(secret));
+        self
     }
 
     /// Verifies Twilio's webhooks with this auth token.

@@ -66,6 +66,9 @@ pub async fn serve(
     if let Some(twilio) = &config.twilio {
         state = state.with_twilio(twilio.auth_token.expose_secret());
     }
+    if let Some(secret) = &config.email_inbound_secret {
+        state = state.with_email_inbound(secret.expose_secret());
+    }
     // One signal stops both, and a server that fails stops the engine too.
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);

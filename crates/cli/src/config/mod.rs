@@ -63,6 +63,9 @@ pub struct Config {
     pub twilio: Option<Twilio>,
     /// Emails go through an SMTP relay when set, else stay in the sandbox.
     pub smtp: Option<Smtp>,
+    /// The password inbound-mail services post patients' email with; inbound email is
+    /// refused when unset.
+    pub email_inbound_secret: Option<SecretString>,
     pub gates: Gates,
 }
 
@@ -193,6 +196,11 @@ pub const EMAIL_FROM: Setting = Setting {
     key: "email_from",
 };
 
+pub const EMAIL_INBOUND_SECRET: Setting = Setting {
+    env: "CARELOOP_EMAIL_INBOUND_SECRET",
+    key: "email_inbound_secret",
+};
+
 pub const SMS_PHI_LEVEL: Setting = Setting {
     env: "CARELOOP_SMS_PHI_LEVEL",
     key: "sms_phi_level",
@@ -222,7 +230,7 @@ pub const TCPA_HEALTHCARE: Setting = Setting {
     key: "tcpa_healthcare",
 };
 
-pub const ALL: [&Setting; 28] = [
+pub const ALL: [&Setting; 29] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -244,6 +252,7 @@ pub const ALL: [&Setting; 28] = [
     &TWILIO_API_BASE,
     &SMTP_URL,
     &EMAIL_FROM,
+    &EMAIL_INBOUND_SECRET,
     &SMS_PHI_LEVEL,
     &EMAIL_PHI_LEVEL,
     &SMS_FREQUENCY_CAP,

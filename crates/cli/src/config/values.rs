@@ -14,10 +14,10 @@ use jiff::SignedDuration;
 
 use super::{
     API_TOKEN, CLINIC_NAME, CLINIC_PHONE, CLINIC_TIMEZONE, Config, ConfigError, DATA_DIR,
-    DATABASE_URL, DEFAULT_REGION, EMAIL_FROM, LISTEN, LOG_FORMAT, LogFormat, MASTER_KEY,
-    OUTBOX_LEASE, PUBLIC_URL, QUIET_HOURS, Raw, SMTP_URL, Setting, Smtp, TWILIO_ACCOUNT_SID,
-    TWILIO_API_BASE, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID, Twilio,
-    UNKNOWN_GRACE,
+    DATABASE_URL, DEFAULT_REGION, EMAIL_FROM, EMAIL_INBOUND_SECRET, LISTEN, LOG_FORMAT, LogFormat,
+    MASTER_KEY, OUTBOX_LEASE, PUBLIC_URL, QUIET_HOURS, Raw, SMTP_URL, Setting, Smtp,
+    TWILIO_ACCOUNT_SID, TWILIO_API_BASE, TWILIO_AUTH_TOKEN, TWILIO_FROM,
+    TWILIO_MESSAGING_SERVICE_SID, Twilio, UNKNOWN_GRACE,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -75,18 +75,8 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         Some(r) => public_url(&r)?,
         None => format!("http://{listen}"),
     };
-    let api_token = raw(&API_TOKEN)
-        .map(|r| {
-            if r.value.len() < MIN_TOKEN_LEN || r.value.chars().any(char::is_whitespace) {
-                Err(ConfigError::new(
-                    &r.source,
-                    format!("a token needs at least {MIN_TOKEN_LEN} characters and no spaces"),
-                ))
-            } else {
-                Ok(SecretString::from(r.value))
-            }
-        })
-        .transpose()?;
+    let api_token = raw(&API_TOKEN).map(secret).transpose()?;
+    let email_inbound_secret = raw(&EMAIL_INBOUND_SECRET).map(secret).transpose()?;
     let master_key = raw(&MASTER_KEY)
         .map(|r| {
             MasterKey::from_base64(&r.value).map_err(|e| {
@@ -140,6 +130,7 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         unknown_grace,
         twilio,
         smtp,
+        email_inbound_secret,
         clinic,
         quiet_hours,
         listen,
@@ -151,6 +142,18 @@ pub fn check(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Config, ConfigErro
         default_region,
         log_format,
     })
+}
+
+/// A shared secret: long enough not to be guessed, and with no spaces to lose in a URL.
+fn secret(r: Raw) -> Result<SecretString, ConfigError> {
+    if r.value.len() < MIN_TOKEN_LEN || r.value.chars().any(char::is_whitespace) {
+        Err(ConfigError::new(
+            &r.source,
+            format!("a token needs at least {MIN_TOKEN_LEN} characters and no spaces"),
+        ))
+    } else {
+        Ok(SecretString::from(r.value))
+    }
 }
 
 fn clinic(raw: &dyn Fn(&Setting) -> Option<Raw>) -> Result<Clinic, ConfigError> {

@@ -18,6 +18,7 @@ use serde_json::Value;
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 /// The Twilio auth token webhooks are verified with.
 pub const TWILIO_AUTH_TOKEN: &str = "twilio-test-auth-token";
+pub const EMAIL_INBOUND_SECRET: &str = "inbound-email-secret-0123";
 pub const POSTGRES_URL: &str = "CARELOOP_TEST_POSTGRES_URL";
 /// Set in CI so that the PostgreSQL half of the suite cannot be skipped by accident.
 pub const REQUIRE_POSTGRES: &str = "CARELOOP_TEST_REQUIRE_POSTGRES";
@@ -106,7 +107,8 @@ impl TestApp {
             },
         );
         let state = AppState::new(engine.clone(), clock.as_ref(), &address, TOKEN)
-            .with_twilio(TWILIO_AUTH_TOKEN);
+            .with_twilio(TWILIO_AUTH_TOKEN)
+            .with_email_inbound(EMAIL_INBOUND_SECRET);
         let server = tokio::spawn(async move {
             axum::serve(listener, router(state)).await.unwrap();
         });

@@ -12,6 +12,7 @@ mod appointments;
 mod audit;
 mod bad_input;
 mod browser;
+mod email_inbound;
 mod encryption;
 mod events;
 mod fake_twilio;

@@ -1,6 +1,7 @@
 //! `/webhooks/...`: what providers tell careloop. Each is verified before anything is
 //! read from it; an unverified request gets 403 and changes nothing.
 
+mod email;
 mod twilio;
 
 use axum::Router;
@@ -12,4 +13,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/twilio/status", post(twilio::status))
         .route("/twilio/sms", post(twilio::sms))
+        .route("/email/inbound", post(email::inbound))
 }
