@@ -59,4 +59,5 @@ async fn a_person_signs_in_and_out_in_a_browser() {
     browser.go(&app.url("/inbox")).await;
     browser.wait_for("/inbox/login").await;
     assert!(browser.source().await.contains("Sign in to careloop"));
+    browser.quit().await;
 }

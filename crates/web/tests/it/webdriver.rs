@@ -6,6 +6,7 @@
 //! `CARELOOP_TEST_REQUIRE_BROWSER` is set (as CI sets it): then it fails.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -17,7 +18,9 @@ const REQUIRE_BROWSER: &str = "CARELOOP_TEST_REQUIRE_BROWSER";
 /// The key W3C WebDriver names an element by.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// A headless browser and the chromedriver that drives it; both end when it drops.
+/// A headless browser and the chromedriver that drives it. [`Browser::quit`] closes the
+/// browser; dropped without it (a test that failed), the driver and every process it
+/// started are ended together.
 pub struct Browser {
     driver: Child,
     base: String,
@@ -53,6 +56,8 @@ impl Browser {
             .port();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            // A group of its own, with the browser it starts, to end them together.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -209,9 +214,20 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Ends the session, which closes the browser.
+    pub async fn quit(self) {
+        let _ = self.client.delete(&self.base).send().await;
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.wait();
     }
 }
