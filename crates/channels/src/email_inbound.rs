@@ -67,7 +67,8 @@ struct PostmarkHeader {
 /// Postmark's inbound webhook body. Its `MessageID` is Postmark's own; the sender's
 /// `Message-ID` header is preferred when the headers carry it.
 pub fn from_postmark(body: &[u8]) -> Result<InboundEmail, BadEmail> {
-    let mail: Postmark = serde_json::from_slice(body).map_err(|e| BadEmail::Json(e.to_string()))?;
+    let mail: Postmark =
+        serde_json::from_slice(body).map_err(|e| BadEmail::Json(where_wrong(&e)))?;
     let from = mail
         .from_full
         .map(|f| f.email)
@@ -95,18 +96,26 @@ pub fn from_postmark(body: &[u8]) -> Result<InboundEmail, BadEmail> {
     })
 }
 
+/// What is wrong with a body that is not the JSON expected, and where: never the value
+/// itself, which serde would quote ("invalid type: string \"ana@…\"") and which may be a
+/// patient's address or words.
+fn where_wrong(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Eof => "it ends too soon",
+        Category::Syntax | Category::Io => "it is not JSON",
+        Category::Data => "a field has the wrong type",
+    };
+    format!("{what} (line {}, column {})", error.line(), error.column())
+}
+
 /// A raw RFC 5322 message: its headers, and its first `text/plain` part (the whole body
 /// when it is not multipart), decoded from quoted-printable or base64.
 pub fn from_rfc5322(raw: &[u8]) -> Result<InboundEmail, BadEmail> {
     let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
     let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
     let headers = unfold(head);
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let header = |name: &str| header(&headers, name);
     let from = header("From")
         .and_then(address_in)
         .ok_or(BadEmail::NoSender)?;
@@ -115,12 +124,7 @@ pub fn from_rfc5322(raw: &[u8]) -> Result<InboundEmail, BadEmail> {
         .filter(|id| !id.is_empty())
         .ok_or(BadEmail::Missing("Message-ID"))?
         .to_owned();
-    let plain = text_part(
-        header("Content-Type").unwrap_or("text/plain"),
-        header("Content-Transfer-Encoding").unwrap_or("7bit"),
-        body,
-    )
-    .ok_or(BadEmail::NoText)?;
+    let plain = text_part(&headers, body, 0).ok_or(BadEmail::NoText)?;
     Ok(InboundEmail {
         from: from.to_lowercase(),
         message_id,
@@ -145,14 +149,28 @@ fn unfold(head: &str) -> Vec<(String, String)> {
     headers
 }
 
-/// The text of a body of this content type: itself when `text/plain`, its first
+/// The value of the first header of this name.
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Parts within parts read at most: real mail nests two or three deep, and a message
+/// built to nest without end must not exhaust the stack.
+const MOST_NESTED: usize = 8;
+
+/// The text of a body with these headers: itself when `text/plain`, its first
 /// `text/plain` part (searched depth first) when multipart.
-fn text_part(content_type: &str, encoding: &str, body: &str) -> Option<String> {
+fn text_part(headers: &[(String, String)], body: &str, depth: usize) -> Option<String> {
+    let content_type = header(headers, "Content-Type").unwrap_or("text/plain");
     let kind = content_type.split(';').next()?.trim().to_ascii_lowercase();
     if kind == "text/plain" {
+        let encoding = header(headers, "Content-Transfer-Encoding").unwrap_or("7bit");
         return Some(decode(encoding, body));
     }
-    if !kind.starts_with("multipart/") {
+    if !kind.starts_with("multipart/") || depth >= MOST_NESTED {
         return None;
     }
     let boundary = parameter(content_type, "boundary")?;
@@ -163,18 +181,7 @@ fn text_part(content_type: &str, encoding: &str, body: &str) -> Option<String> {
         .find_map(|part| {
             let part = part.strip_prefix('\n').unwrap_or(part);
             let (head, body) = part.split_once("\n\n").unwrap_or((part, ""));
-            let headers = unfold(head);
-            let header = |name: &str| {
-                headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_str())
-            };
-            text_part(
-                header("Content-Type").unwrap_or("text/plain"),
-                header("Content-Transfer-Encoding").unwrap_or("7bit"),
-                body,
-            )
+            text_part(&unfold(head), body, depth + 1)
         })
 }
 
@@ -301,10 +308,13 @@ mod tests {
         );
         assert_eq!(
             from_postmark(b"{"),
-            Err(BadEmail::Json(
-                "EOF while parsing an object at line 1 column 1".into()
-            ))
+            Err(BadEmail::Json("it ends too soon (line 1, column 1)".into()))
         );
+        // A value in the wrong place is not repeated in the error (nor in the log).
+        let wrong = from_postmark(br#"{"FromFull": "ana@example.org", "MessageID": "x"}"#);
+        let said = wrong.unwrap_err().to_string();
+        assert!(said.contains("a field has the wrong type"), "{said}");
+        assert!(!said.contains("ana@"), "{said}");
         assert_eq!(
             from_postmark(br#"{"From": "nobody", "MessageID": "x", "TextBody": "t"}"#),
             Err(BadEmail::NoSender)
@@ -363,5 +373,23 @@ mod tests {
         );
         let html_only = "From: a@b.c\nMessage-ID: <x>\nContent-Type: text/html\n\n<p>hi</p>";
         assert_eq!(from_rfc5322(html_only.as_bytes()), Err(BadEmail::NoText));
+    }
+
+    #[test]
+    fn parts_nested_without_end_are_not_followed() {
+        let mut raw = String::from("From: a@b.c\nMessage-ID: <deep>\n");
+        for n in 0..10_000 {
+            raw.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"b{n}\"\n\n--b{n}\n"
+            ));
+        }
+        raw.push_str("Content-Type: text/plain\n\nburied");
+        assert_eq!(from_rfc5322(raw.as_bytes()), Err(BadEmail::NoText));
+        // Two levels, as real mail nests, are read.
+        let two = "From: a@b.c\nMessage-ID: <two>\n\
+            Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\n\
+            Content-Type: multipart/alternative; boundary=\"i\"\n\n--i\n\
+            Content-Type: text/plain\n\nfound\n--i--\n--o--\n";
+        assert_eq!(from_rfc5322(two.as_bytes()).unwrap().text, "found");
     }
 }

@@ -557,6 +557,16 @@ pub fn search(dialect: Dialect, org: &str, search: &HashedSearch) -> (Step, Step
     (page, count)
 }
 
+/// Checks that a step, rendered for either database, has a placeholder for each bind.
+#[cfg(test)]
+pub(crate) fn assert_binds_match(step: &Step) {
+    let placeholders = match step.sql.matches('?').count() {
+        0 => step.sql.matches('$').count(),
+        n => n,
+    };
+    assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,11 +103,7 @@ mod tests {
                 insert(dialect, "o", &link),
                 page(dialect, "o", 0, 10),
             ] {
-                let placeholders = match dialect {
-                    Dialect::Sqlite => step.sql.matches('?').count(),
-                    Dialect::Postgres => step.sql.matches('$').count(),
-                };
-                assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
+                crate::sql::assert_binds_match(&step);
             }
         }
     }

@@ -222,11 +222,7 @@ mod tests {
             ]);
             assert_eq!(steps.len(), 12);
             for step in steps {
-                let placeholders = match dialect {
-                    Dialect::Sqlite => step.sql.matches('?').count(),
-                    Dialect::Postgres => step.sql.matches('$').count(),
-                };
-                assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
+                crate::sql::assert_binds_match(&step);
             }
         }
     }

@@ -235,8 +235,9 @@ pub struct StaffRow {
     pub departments: Vec<String>,
 }
 
-/// What the store keeps of a session's token.
-fn token_hash(token: &str) -> Vec<u8> {
+/// What the store keeps of a secret token (a session's, an API token): its SHA-256,
+/// enough for 256 random bits.
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 

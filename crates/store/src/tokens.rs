@@ -1,11 +1,10 @@
 //! API tokens: made once, shown once, kept as a hash, revoked by name.
 
 use careloop_domain::OrgId;
-use sha2::{Digest, Sha256};
 
 use crate::sql::{Bind, Check, Dialect, Step};
 use crate::sql_work::step;
-use crate::staff::random_token;
+use crate::staff::{random_token, token_hash};
 use crate::{Store, StoreError, micros};
 
 /// What every token starts with, so that one pasted somewhere it should not be is
@@ -83,10 +82,6 @@ pub fn revoke(dialect: Dialect, org: &str, name: &str, now_us: i64) -> Step {
     )
 }
 
-fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 fn check_name(name: &str) -> Result<(), TokenError> {
     let fine = (1..=64).contains(&name.len())
         && name
@@ -106,7 +101,7 @@ impl Store {
         let token = format!("{PREFIX}{}", random_token());
         match self
             .backend()
-            .insert_api_token(org.as_str(), name, &hash(&token), micros(self.now()))
+            .insert_api_token(org.as_str(), name, &token_hash(&token), micros(self.now()))
             .await
         {
             Ok(()) => Ok(token),
@@ -120,7 +115,7 @@ impl Store {
         if !presented.starts_with(PREFIX) {
             return Ok(None);
         }
-        Ok(self.backend().api_token(&hash(presented)).await?)
+        Ok(self.backend().api_token(&token_hash(presented)).await?)
     }
 
     /// Every token of the organization, live or revoked, by name.
@@ -164,11 +159,7 @@ mod tests {
                 list(dialect, "o"),
                 revoke(dialect, "o", "n", 1),
             ] {
-                let placeholders = match dialect {
-                    Dialect::Sqlite => step.sql.matches('?').count(),
-                    Dialect::Postgres => step.sql.matches('$').count(),
-                };
-                assert_eq!(placeholders, step.binds.len(), "{}", step.sql);
+                crate::sql::assert_binds_match(&step);
             }
         }
     }

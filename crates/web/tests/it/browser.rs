@@ -1,11 +1,8 @@
 //! The inbox in a real browser (headless Chromium): a person signs in with the form,
 //! sees who they are, and signs out. Screenshots are kept in `target/screenshots/`.
 
-use careloop_domain::OrgId;
-use careloop_domain::staff::{DepartmentKey, NewPassword, Role};
-use careloop_store::staff::NewStaff;
-
 use crate::harness::TestApp;
+use crate::inbox_login::{PASSWORD, with_nurse};
 use crate::webdriver::Browser;
 
 #[tokio::test]
@@ -14,24 +11,7 @@ async fn a_person_signs_in_and_out_in_a_browser() {
         return;
     };
     let app = TestApp::sqlite().await;
-    let org = OrgId::default_org();
-    let nursing = DepartmentKey::parse("nursing").unwrap();
-    app.store
-        .add_department(&org, &nursing, "Nursing", None)
-        .await
-        .unwrap();
-    app.store
-        .add_staff(
-            &org,
-            &NewStaff {
-                email: "ana@clinic.example",
-                role: Role::Clinician,
-                departments: &[nursing],
-                password: &NewPassword::parse("a long and private phrase".into()).unwrap(),
-            },
-        )
-        .await
-        .unwrap();
+    with_nurse(&app).await;
 
     browser.go(&app.url("/inbox")).await;
     browser.wait_for("/inbox/login").await;
@@ -42,9 +22,7 @@ async fn a_person_signs_in_and_out_in_a_browser() {
     assert!(browser.text("[role=alert]").await.contains("not right"));
     browser.screenshot("inbox-sign-in-refused").await;
 
-    browser
-        .type_into("#password", "a long and private phrase")
-        .await;
+    browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
     browser.wait_for("/inbox").await;
     assert_eq!(

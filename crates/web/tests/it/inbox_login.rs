@@ -17,9 +17,10 @@ crate::on_both_backends!(
     another_site_cannot_sign_in_or_out_for_the_browser,
 );
 
-const PASSWORD: &str = "a long and private phrase";
+pub(crate) const PASSWORD: &str = "a long and private phrase";
 
-async fn with_nurse(app: &TestApp) {
+/// Ana, a clinician in nursing, with [`PASSWORD`].
+pub(crate) async fn with_nurse(app: &TestApp) {
     let org = OrgId::default_org();
     let nursing = DepartmentKey::parse("nursing").unwrap();
     app.store
