@@ -137,6 +137,20 @@ impl Priority {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
+
+    /// Its place in a queue: 0 for urgent, first.
+    pub fn rank(self) -> i64 {
+        match self {
+            Self::Urgent => 0,
+            Self::High => 1,
+            Self::Normal => 2,
+            Self::Low => 3,
+        }
+    }
+
+    pub fn from_rank(rank: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.rank() == rank)
+    }
 }
 
 impl ResponseTargets {

@@ -99,6 +99,23 @@ impl Patient {
             .and_then(|n| n.given.first())
             .map(String::as_str)
     }
+
+    /// The name staff see: the usual name (else the first) in full, given names then
+    /// family name; `None` for a record without a name.
+    pub fn full_name(&self) -> Option<String> {
+        let name = self
+            .names
+            .iter()
+            .find(|n| n.usage.as_deref() == Some("usual"))
+            .or(self.names.first())?;
+        let words: Vec<&str> = name
+            .given
+            .iter()
+            .map(String::as_str)
+            .chain(name.family.as_deref())
+            .collect();
+        (!words.is_empty()).then(|| words.join(" "))
+    }
 }
 
 impl fmt::Debug for Patient {

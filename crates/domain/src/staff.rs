@@ -68,6 +68,11 @@ impl DepartmentKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Where urgent messages go unless a clinic says otherwise.
+    pub fn nursing() -> Self {
+        Self("nursing".to_owned())
+    }
 }
 
 impl fmt::Display for DepartmentKey {

@@ -10,6 +10,7 @@
 mod bookings;
 mod compose;
 mod consent;
+pub mod conversations;
 mod dispatch;
 mod gates;
 mod handoff;
@@ -19,6 +20,7 @@ pub mod library;
 pub mod outcome;
 mod request;
 pub mod settings;
+pub mod staff_reply;
 mod subject;
 
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub use inbound::{Inbound, Received, SimulateError};
 pub use library::{Library, LibraryError};
 pub use outcome::Outcome;
 pub use settings::{Clinic, Settings};
+pub use staff_reply::{Replied, ReplyRefused, StaffReply};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

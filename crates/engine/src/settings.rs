@@ -1,11 +1,13 @@
 //! What a clinic sets about its messages.
 
 use careloop_domain::Region;
+use careloop_domain::business_hours::{BusinessHours, ResponseTargets};
 use careloop_domain::frequency::FrequencyCap;
 use careloop_domain::journey::Channel;
 use careloop_domain::phi::PhiPolicy;
 use careloop_domain::quiet_hours::QuietHours;
 use careloop_domain::send_rate::SendRate;
+use careloop_domain::staff::DepartmentKey;
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 
@@ -50,6 +52,13 @@ pub struct Settings {
     /// a week (on top of `caps`), at most 160 characters, naming the clinic and its
     /// number.
     pub tcpa_healthcare: bool,
+    /// When the clinic is open: the clock of every target but the urgent one runs only
+    /// then.
+    pub business_hours: BusinessHours,
+    /// How soon each priority must have a first answer from staff.
+    pub response_targets: ResponseTargets,
+    /// Where the built-in red flags send a message, when the department exists.
+    pub urgent_department: DepartmentKey,
 }
 
 /// A setting for each channel.
@@ -70,6 +79,7 @@ impl<T: Copy> PerChannel<T> {
 
 impl Settings {
     pub fn new(clinic: Clinic, region: Region) -> Self {
+        let clinic_zone = clinic.zone.clone();
         Self {
             clinic,
             region,
@@ -86,6 +96,9 @@ impl Settings {
             caps: PerChannel::default(),
             rates: PerChannel::default(),
             tcpa_healthcare: false,
+            business_hours: BusinessHours::weekdays(clinic_zone),
+            response_targets: ResponseTargets::default(),
+            urgent_department: DepartmentKey::nursing(),
         }
     }
 

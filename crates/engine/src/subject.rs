@@ -164,19 +164,21 @@ impl Subject {
 
     /// Every address the patient can be reached at, on every channel.
     pub fn addresses(&self) -> Vec<(Channel, String)> {
-        let Some(patient) = self.patient.as_ref() else {
-            return Vec::new();
-        };
-        patient
-            .reachable_contacts()
-            .into_iter()
-            .flat_map(|contact| {
-                [Channel::Sms, Channel::Email]
-                    .into_iter()
-                    .filter_map(|channel| contact_address(contact, channel).map(|a| (channel, a)))
-            })
-            .collect()
+        self.patient.as_ref().map(addresses_of).unwrap_or_default()
     }
+}
+
+/// Every address `patient` can be reached at, most preferred first, on every channel.
+pub fn addresses_of(patient: &Patient) -> Vec<(Channel, String)> {
+    patient
+        .reachable_contacts()
+        .into_iter()
+        .flat_map(|contact| {
+            [Channel::Sms, Channel::Email]
+                .into_iter()
+                .filter_map(|channel| contact_address(contact, channel).map(|a| (channel, a)))
+        })
+        .collect()
 }
 
 /// Where `contact` reaches the patient on `channel`, if it does: texts go to phones the

@@ -15,6 +15,7 @@ pub mod date_param;
 pub mod directory;
 pub mod identifier;
 pub mod json;
+pub mod message_view;
 pub mod meta;
 pub mod outcome;
 pub mod patient;

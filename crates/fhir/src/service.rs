@@ -395,6 +395,32 @@ impl FhirService {
         }))
     }
 
+    /// The newest `count` resources a search finds, as clients read them, newest first:
+    /// the latest messages of a long conversation.
+    pub async fn newest(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        params: &[(String, String)],
+        count: u32,
+    ) -> Result<Vec<Value>, FhirError> {
+        let mut request = search::parse(resource_type, params, &self.context, true)?;
+        request.search.sort = careloop_store::Sort::Newest;
+        request.search.count = count.min(search::MAX_COUNT);
+        request.search.offset = 0;
+        let page = self
+            .store
+            .search(org, &request.search)
+            .await
+            .map_err(|e| store_error(e, resource_type.as_str()))?;
+        Ok(self
+            .shown(org, resource_type, page.resources)
+            .await?
+            .into_iter()
+            .map(|shown| shown.resource)
+            .collect())
+    }
+
     /// The write of a new version of a resource careloop changes on a patient's behalf
     /// (an appointment confirmed by a text), validated and with its events, pinned to
     /// `version`: the commit fails with a conflict if it changed since.

@@ -53,14 +53,20 @@ pub enum WriteOp {
     /// Fails the batch with a conflict if anything matches (a conditional create).
     RequireNone(HashedSearch),
     /// Creates the organization unless it exists.
-    EnsureOrg { name: String, created_us: i64 },
+    EnsureOrg {
+        name: String,
+        created_us: i64,
+    },
     InsertKey {
         key_id: String,
         wrapped: Vec<u8>,
         created_us: i64,
     },
     /// Fails with [`BackendError::Conflict`] if the row exists.
-    Insert { row: Row, terms: Vec<HashedTerm> },
+    Insert {
+        row: Row,
+        terms: Vec<HashedTerm>,
+    },
     /// Fails with [`BackendError::Conflict`] unless the row is at `prev_version`.
     Update {
         row: Row,
@@ -85,9 +91,22 @@ pub enum WriteOp {
     /// Fails with [`BackendError::Conflict`] if the idempotency key was used.
     InsertOutbox(OutboxRow),
     /// Fails with [`BackendError::Conflict`] unless the row is at `prev_version`.
-    UpdateOutbox { row: OutboxRow, prev_version: i64 },
+    UpdateOutbox {
+        row: OutboxRow,
+        prev_version: i64,
+    },
     /// Marks domain events handled.
-    MarkEventsHandled { seqs: Vec<i64>, handled_us: i64 },
+    MarkEventsHandled {
+        seqs: Vec<i64>,
+        handled_us: i64,
+    },
+    /// Inserts a conversation (`prev_version` `None`), or updates it if it is still at
+    /// `prev_version`; fails with [`BackendError::Conflict`] otherwise.
+    SaveConversation {
+        row: crate::conversations::ConversationRow,
+        prev_version: Option<i64>,
+    },
+    InsertConversationEvent(crate::conversations::ConversationEventRow),
 }
 
 /// Rows of `resource_type` whose term `param` has this hash.
@@ -364,6 +383,31 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<(), BackendError>;
 
     /// Applies every write or none.
+    async fn conversation(
+        &self,
+        org: &str,
+        patient_id: &str,
+    ) -> Result<Option<crate::conversations::ConversationRow>, BackendError>;
+
+    async fn conversations(
+        &self,
+        org: &str,
+        query: &crate::conversations::ConversationQuery,
+    ) -> Result<Vec<crate::conversations::ConversationRow>, BackendError>;
+
+    async fn count_conversations(
+        &self,
+        org: &str,
+        query: &crate::conversations::ConversationQuery,
+    ) -> Result<i64, BackendError>;
+
+    /// A patient's conversation events, oldest first.
+    async fn conversation_events(
+        &self,
+        org: &str,
+        patient_id: &str,
+    ) -> Result<Vec<crate::conversations::ConversationEventRow>, BackendError>;
+
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
 
     /// Makes deleted data unrecoverable from the database files as far as the database

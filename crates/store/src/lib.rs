@@ -6,6 +6,7 @@
 //! each in its own crate). A backend sees ciphertext, hashes and timestamps only.
 
 pub mod backend;
+pub mod conversations;
 pub mod crypto;
 pub mod error;
 mod key_cache;
@@ -14,6 +15,7 @@ pub mod password;
 pub mod sql;
 pub mod sql_audit;
 pub mod sql_batch;
+pub mod sql_conversations;
 pub mod sql_staff;
 pub mod sql_work;
 mod sqlx_backend;

@@ -119,6 +119,10 @@ pub enum Change {
     },
     /// Marks domain events handled by these sequence numbers, with what they caused.
     MarkHandled(Vec<i64>),
+    /// Writes a patient's conversation at its next version; fails the batch with a
+    /// conflict if it is new and exists, or is not at its version any more.
+    SaveConversation(crate::conversations::ConversationRecord),
+    AddConversationEvent(crate::conversations::ConversationEvent),
 }
 
 /// What a write produced.

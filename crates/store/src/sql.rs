@@ -4,7 +4,7 @@
 
 use crate::Sort;
 use crate::backend::{HashedSearch, Row, WriteOp};
-use crate::{sql_batch, sql_work};
+use crate::{sql_batch, sql_conversations, sql_work};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -383,6 +383,12 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
         WriteOp::UpdateOutbox { row, prev_version } => {
             vec![sql_work::update_outbox(dialect, org, row, *prev_version)]
         }
+        WriteOp::SaveConversation { row, prev_version } => {
+            vec![sql_conversations::save(dialect, org, row, *prev_version)]
+        }
+        WriteOp::InsertConversationEvent(row) => {
+            vec![sql_conversations::insert_event(dialect, org, row)]
+        }
         WriteOp::ErasePatient {
             patient_id,
             key_id,
@@ -423,6 +429,7 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
                 ));
             }
             steps.extend(sql_work::erase_patient_work(dialect, org, patient_id));
+            steps.extend(sql_conversations::erase_patient(dialect, org, patient_id));
             let binds = || vec![org_bind(), Bind::Text(key_id.clone())];
             steps.push(step(
                 dialect,

@@ -238,7 +238,12 @@ fn groupable(ops: &[WriteOp]) -> bool {
         }
         WriteOp::InsertKey { key_id, .. } => seen.insert(("k", "", key_id.as_str())),
         WriteOp::AppendEvent { .. } | WriteOp::MarkEventsHandled { .. } => true,
-        WriteOp::RequireNone(_) | WriteOp::EnsureOrg { .. } | WriteOp::ErasePatient { .. } => false,
+        // Conversations are written a row at a time, after the messages they tell of.
+        WriteOp::RequireNone(_)
+        | WriteOp::EnsureOrg { .. }
+        | WriteOp::ErasePatient { .. }
+        | WriteOp::SaveConversation { .. }
+        | WriteOp::InsertConversationEvent(_) => false,
     })
 }
 

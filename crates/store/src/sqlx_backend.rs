@@ -178,6 +178,50 @@ macro_rules! sqlx_backend {
             })
         }
 
+        fn conversation_from(
+            row: &$row,
+        ) -> Result<$crate::conversations::ConversationRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::conversations::ConversationRow {
+                patient_id: row.try_get(0)?,
+                state: row.try_get(1)?,
+                snoozed_until_us: row.try_get(2)?,
+                assignee: row.try_get(3)?,
+                department: row.try_get(4)?,
+                priority: row.try_get(5)?,
+                tags: row.try_get(6)?,
+                waiting_since_us: row.try_get(7)?,
+                due_us: row.try_get(8)?,
+                escalations: row.try_get(9)?,
+                last_channel: row.try_get(10)?,
+                last_message_us: row.try_get(11)?,
+                key_id: row.try_get(12)?,
+                preview: row.try_get(13)?,
+                version: row.try_get(14)?,
+                created_us: row.try_get(15)?,
+                updated_us: row.try_get(16)?,
+            })
+        }
+
+        fn conversation_event_from(
+            row: &$row,
+        ) -> Result<$crate::conversations::ConversationEventRow, sqlx::Error> {
+            use sqlx::Row as _;
+            let key_id: Option<String> = row.try_get(6)?;
+            let note: Option<Vec<u8>> = row.try_get(7)?;
+            Ok($crate::conversations::ConversationEventRow {
+                id: row.try_get(0)?,
+                patient_id: row.try_get(1)?,
+                at_us: row.try_get(2)?,
+                actor: row.try_get(3)?,
+                kind: row.try_get(4)?,
+                detail: row.try_get(5)?,
+                // An event without a note keeps an empty one.
+                note: note.filter(|_| key_id.is_some()),
+                key_id,
+            })
+        }
+
         fn text_from(row: &$row) -> Result<String, sqlx::Error> {
             use sqlx::Row as _;
             row.try_get(0)
@@ -665,6 +709,50 @@ macro_rules! sqlx_backend {
                     .await
                     .map_err(database)?;
                 Ok(())
+            }
+
+            async fn conversation(
+                &self,
+                org: &str,
+                patient_id: &str,
+            ) -> Result<Option<$crate::conversations::ConversationRow>, $crate::BackendError> {
+                let step = $crate::sql_conversations::conversation($dialect, org, patient_id);
+                Ok(fetch_rows(&self.pool, &step, conversation_from)
+                    .await?
+                    .pop())
+            }
+
+            async fn conversations(
+                &self,
+                org: &str,
+                query: &$crate::conversations::ConversationQuery,
+            ) -> Result<Vec<$crate::conversations::ConversationRow>, $crate::BackendError> {
+                let step = $crate::sql_conversations::queue($dialect, org, query);
+                fetch_rows(&self.pool, &step, conversation_from).await
+            }
+
+            async fn count_conversations(
+                &self,
+                org: &str,
+                query: &$crate::conversations::ConversationQuery,
+            ) -> Result<i64, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_conversations::count($dialect, org, query);
+                let row = bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(database)?;
+                row.try_get(0).map_err(database)
+            }
+
+            async fn conversation_events(
+                &self,
+                org: &str,
+                patient_id: &str,
+            ) -> Result<Vec<$crate::conversations::ConversationEventRow>, $crate::BackendError>
+            {
+                let step = $crate::sql_conversations::events($dialect, org, patient_id);
+                fetch_rows(&self.pool, &step, conversation_event_from).await
             }
 
             async fn apply(

@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::backend::{
     Backend, HashedFilter, HashedSearch, HashedTerm, Head, PoolStats, Reference, Row, WriteOp,
 };
+use crate::conversations::{seal_conversation, seal_event};
 use crate::crypto::{DataKey, MasterKey, Vault, new_key_id};
 use crate::error::StoreError;
 use crate::key_cache::KeyCache;
@@ -554,6 +555,17 @@ impl Store {
         Ok(())
     }
 
+    /// The keys of `key_ids` for one call, through [`Self::fetch_keys`].
+    pub(crate) async fn call_keys<'k>(
+        &self,
+        org: &OrgId,
+        key_ids: impl Iterator<Item = &'k str>,
+    ) -> Result<CallKeys, StoreError> {
+        let mut keys = CallKeys::new();
+        self.fetch_keys(org, key_ids, &mut keys).await?;
+        Ok(keys)
+    }
+
     /// One key, through [`Self::fetch_keys`]: [`StoreError::KeyDestroyed`] when it is
     /// gone (the patient was erased).
     async fn data_key(
@@ -663,6 +675,49 @@ impl Plan<'_> {
                 self.ops.push(WriteOp::RequireNone(hashed));
                 Ok(())
             }
+            Change::SaveConversation(record) => {
+                let key_id = self.owner_key_id(&record.patient).await?;
+                let key = self
+                    .store
+                    .data_key(self.org, &key_id, &mut self.keys)
+                    .await?;
+                let row = seal_conversation(self.org, record, &key_id, &key, self.now);
+                self.ops.push(WriteOp::SaveConversation {
+                    row,
+                    prev_version: (record.version > 0).then_some(record.version),
+                });
+                Ok(())
+            }
+            Change::AddConversationEvent(event) => {
+                let row = if event.note.is_some() {
+                    let key_id = self.owner_key_id(&event.patient).await?;
+                    let key = self
+                        .store
+                        .data_key(self.org, &key_id, &mut self.keys)
+                        .await?;
+                    seal_event(self.org, event, Some((&key_id, &key)))
+                } else {
+                    seal_event(self.org, event, None)
+                };
+                self.ops.push(WriteOp::InsertConversationEvent(row));
+                Ok(())
+            }
+        }
+    }
+
+    /// The key a patient's own data is sealed under: one written earlier in the batch,
+    /// else the stored patient's.
+    async fn owner_key_id(&self, patient: &ResourceId) -> Result<String, StoreError> {
+        if let Some(key_id) = self.batch_patient_keys.get(patient) {
+            return Ok(key_id.clone());
+        }
+        match self.read_head(PATIENT, patient).await? {
+            Some(Head {
+                deleted: false,
+                key_id: Some(key_id),
+                ..
+            }) => Ok(key_id),
+            _ => Err(StoreError::MissingOwner),
         }
     }
 
@@ -909,20 +964,7 @@ impl Plan<'_> {
                     .insert(version.id.clone(), key_id.clone());
                 Ok(Some(key_id))
             }
-            Protection::OwnedBy(patient) => {
-                if let Some(key_id) = self.batch_patient_keys.get(patient) {
-                    return Ok(Some(key_id.clone()));
-                }
-                let owner = self.read_head(PATIENT, patient).await?;
-                match owner {
-                    Some(Head {
-                        deleted: false,
-                        key_id: Some(key_id),
-                        ..
-                    }) => Ok(Some(key_id)),
-                    _ => Err(StoreError::MissingOwner),
-                }
-            }
+            Protection::OwnedBy(patient) => self.owner_key_id(patient).await.map(Some),
         }
     }
 }

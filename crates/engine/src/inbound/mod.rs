@@ -336,6 +336,12 @@ impl Engine {
         }
         let mut all = vec![kept];
         all.extend(changes);
+        // What careloop carried out in full (a confirmation, STOP) asks nothing of staff.
+        let wants_staff = matches!(intent_code, "other" | "reschedule");
+        all.extend(
+            self.patient_wrote(&owner, message.channel, &message.text, wants_staff, &flags)
+                .await?,
+        );
         for (n, (text, step, about, purpose)) in answers.iter().enumerate() {
             all.extend(
                 Outgoing {
@@ -417,7 +423,7 @@ impl Engine {
         }
     }
 
-    fn fhir(&self) -> FhirService {
+    pub(crate) fn fhir(&self) -> FhirService {
         FhirService::new(
             self.store.clone(),
             Context {

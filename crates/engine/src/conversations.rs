@@ -1,0 +1,346 @@
+//! A patient's one conversation: what their messages do to it (triage, the first-response
+//! clock) and what staff do to it (assign, move it between states, notes). Every change
+//! is written with the event that tells of it, pinned to the version read, so two people
+//! acting at once never undo each other silently.
+
+use std::collections::HashMap;
+
+use careloop_domain::business_hours::Priority;
+use careloop_domain::conversation::{self, Event, Refused, State};
+use careloop_domain::journey::Channel;
+use careloop_domain::red_flags::Found;
+use careloop_domain::staff::DepartmentKey;
+use careloop_domain::{Patient, ResourceId};
+use careloop_fhir::message_view::{self, Message};
+use careloop_fhir::resource::ResourceType;
+use careloop_store::conversations::{
+    Author, CARELOOP, ConversationEvent, ConversationRecord, Preview,
+};
+use careloop_store::crypto::new_resource_id;
+use careloop_store::{Change, StoreError};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::subject::read_patients;
+use crate::{Engine, EngineError};
+
+/// The most messages a conversation shows at once.
+const MESSAGES_SHOWN: u32 = 500;
+/// Tries of a staff action whose conversation changed while it was being written.
+const TRIES: usize = 3;
+
+/// What triage decided about a patient's message, and the rule that decided it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Triage {
+    pub department: Option<DepartmentKey>,
+    pub priority: Priority,
+    /// The rule, as staff read it on the message.
+    pub rule: String,
+}
+
+/// What a person does to a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Assign(Option<String>),
+    Pend,
+    Snooze(Timestamp),
+    Resolve,
+    Reopen,
+    Route {
+        department: Option<DepartmentKey>,
+        priority: Priority,
+    },
+    Tag(String),
+    Untag(String),
+    /// An internal note: staff see it, the patient never does.
+    Note(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    #[error("the patient has no conversation")]
+    NoConversation,
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error("a note is 1 to 4000 characters")]
+    BadNote,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<StoreError> for ActError {
+    fn from(error: StoreError) -> Self {
+        Self::Engine(error.into())
+    }
+}
+
+/// The longest internal note.
+const NOTE_CHARS: usize = 4000;
+
+/// What the built-in rules decide of a message's red flags: urgent, for nursing.
+pub(crate) fn built_in_triage(flags: &[Found], urgent: Option<&DepartmentKey>) -> Option<Triage> {
+    if flags.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = flags.iter().map(|f| f.flag.name()).collect();
+    let label = if flags.len() > 1 {
+        "red flags"
+    } else {
+        "red flag"
+    };
+    Some(Triage {
+        department: urgent.cloned(),
+        priority: Priority::Urgent,
+        rule: format!("built-in {label}: {}", names.join(", ")),
+    })
+}
+
+impl Engine {
+    /// The writes that add a patient's message to their conversation: it opens again
+    /// and starts the clock when it wants staff, triage routes it, and the queue's
+    /// preview shows it. A message careloop answered in full (a confirmation, STOP)
+    /// changes nothing for staff.
+    pub(crate) async fn patient_wrote(
+        &self,
+        patient: &ResourceId,
+        channel: Channel,
+        text: &str,
+        wants_staff: bool,
+        flags: &[Found],
+    ) -> Result<Vec<Change>, EngineError> {
+        let now = self.store.now();
+        let preview = Preview::new(Author::Patient, text);
+        let stored = self.store.conversation(&self.org, patient).await?;
+        let is_new = stored.is_none();
+        let mut record = stored
+            .unwrap_or_else(|| ConversationRecord::new(patient.clone(), now, preview.clone()));
+        if is_new && !wants_staff {
+            record.conversation.state = State::Resolved;
+        }
+        let mut events = Vec::new();
+        if wants_staff {
+            let before = record.conversation.state.clone();
+            record.conversation =
+                conversation::apply(&record.conversation, &Event::PatientWrote, now)
+                    .map_err(|_| EngineError::Corrupt("a conversation"))?;
+            if before == State::Resolved && !is_new {
+                events.push(self.event(
+                    patient,
+                    CARELOOP,
+                    "state",
+                    json!({"state": "open", "because": "the patient wrote"}),
+                    None,
+                ));
+            }
+            let urgent = self
+                .existing_department(&self.settings.urgent_department)
+                .await?;
+            if let Some(triage) = built_in_triage(flags, urgent.as_ref()) {
+                events.push(self.event(
+                    patient,
+                    CARELOOP,
+                    "triage",
+                    json!({
+                        "rule": triage.rule,
+                        "department": triage.department.as_ref().map(DepartmentKey::as_str),
+                        "priority": triage.priority.name(),
+                    }),
+                    None,
+                ));
+                let priority = record.conversation.escalated(triage.priority);
+                let department = triage
+                    .department
+                    .or_else(|| record.conversation.department.clone());
+                record.conversation = conversation::apply(
+                    &record.conversation,
+                    &Event::Route {
+                        department,
+                        priority,
+                    },
+                    now,
+                )
+                .map_err(|_| EngineError::Corrupt("a conversation"))?;
+            }
+        }
+        self.set_due(&mut record);
+        record.last_channel = Some(channel.name().to_owned());
+        record.last_message_at = now;
+        record.preview = preview;
+        let mut changes = vec![Change::SaveConversation(record)];
+        changes.extend(events.into_iter().map(Change::AddConversationEvent));
+        Ok(changes)
+    }
+
+    /// The department, if the clinic has it.
+    async fn existing_department(
+        &self,
+        key: &DepartmentKey,
+    ) -> Result<Option<DepartmentKey>, EngineError> {
+        let departments = self.store.departments(&self.org).await?;
+        Ok(departments
+            .iter()
+            .any(|d| d.id == key.as_str())
+            .then(|| key.clone()))
+    }
+
+    /// Sets when the first answer is due, from the clock and the priority; a new clock
+    /// starts its escalations afresh.
+    fn set_due(&self, record: &mut ConversationRecord) {
+        let due = record.conversation.answer_due(
+            &self.settings.response_targets,
+            &self.settings.business_hours,
+        );
+        if due.is_none() || record.due.is_none() {
+            record.escalations = 0;
+        }
+        record.due = due;
+    }
+
+    pub(crate) fn event(
+        &self,
+        patient: &ResourceId,
+        actor: &str,
+        kind: &str,
+        detail: serde_json::Value,
+        note: Option<String>,
+    ) -> ConversationEvent {
+        ConversationEvent {
+            id: new_resource_id().as_str().to_owned(),
+            patient: patient.clone(),
+            at: self.store.now(),
+            actor: actor.to_owned(),
+            kind: kind.to_owned(),
+            detail: detail.to_string(),
+            note,
+        }
+    }
+
+    /// The latest messages to and from a patient, on every channel, oldest first.
+    pub async fn messages_of(&self, patient: &ResourceId) -> Result<Vec<Message>, EngineError> {
+        let params = [("patient".to_owned(), patient.as_str().to_owned())];
+        let resources = self
+            .fhir()
+            .newest(
+                &self.org,
+                ResourceType::Communication,
+                &params,
+                MESSAGES_SHOWN,
+            )
+            .await
+            .map_err(|error| EngineError::Fhir(error.status))?;
+        let mut messages: Vec<Message> =
+            resources.iter().filter_map(message_view::message).collect();
+        messages.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        Ok(messages)
+    }
+
+    /// The patients of `ids` on record, by id.
+    pub async fn patients(
+        &self,
+        ids: &[ResourceId],
+    ) -> Result<HashMap<ResourceId, Patient>, EngineError> {
+        read_patients(&self.store, &self.org, &self.settings, ids).await
+    }
+
+    /// Carries out what `actor` (a staff account's id) does to a patient's conversation.
+    pub async fn act(
+        &self,
+        patient: &ResourceId,
+        actor: &str,
+        action: &Action,
+    ) -> Result<ConversationRecord, ActError> {
+        for _ in 0..TRIES {
+            let mut record = self
+                .store
+                .conversation(&self.org, patient)
+                .await?
+                .ok_or(ActError::NoConversation)?;
+            let now = self.store.now();
+            let (event, detail, note) = match action {
+                Action::Assign(who) => (
+                    Some(Event::Assign(who.clone())),
+                    json!({"kind": "assign", "assignee": who}),
+                    None,
+                ),
+                Action::Pend => (
+                    Some(Event::Pend),
+                    json!({"kind": "state", "state": "pending"}),
+                    None,
+                ),
+                Action::Snooze(until) => (
+                    Some(Event::Snooze { until: *until }),
+                    json!({"kind": "state", "state": "snoozed", "until": until.to_string()}),
+                    None,
+                ),
+                Action::Resolve => (
+                    Some(Event::Resolve),
+                    json!({"kind": "state", "state": "resolved"}),
+                    None,
+                ),
+                Action::Reopen => (
+                    Some(Event::Reopen),
+                    json!({"kind": "state", "state": "open"}),
+                    None,
+                ),
+                Action::Route {
+                    department,
+                    priority,
+                } => (
+                    Some(Event::Route {
+                        department: department.clone(),
+                        priority: *priority,
+                    }),
+                    json!({
+                        "kind": "route",
+                        "department": department.as_ref().map(DepartmentKey::as_str),
+                        "priority": priority.name(),
+                    }),
+                    None,
+                ),
+                Action::Tag(tag) => (
+                    Some(Event::Tag(tag.clone())),
+                    json!({"kind": "tag", "tag": tag.trim().to_lowercase()}),
+                    None,
+                ),
+                Action::Untag(tag) => (
+                    Some(Event::Untag(tag.clone())),
+                    json!({"kind": "untag", "tag": tag.trim()}),
+                    None,
+                ),
+                Action::Note(text) => {
+                    let text = text.trim();
+                    if text.is_empty() || text.chars().count() > NOTE_CHARS {
+                        return Err(ActError::BadNote);
+                    }
+                    (None, json!({"kind": "note"}), Some(text.to_owned()))
+                }
+            };
+            if let Some(event) = &event {
+                record.conversation = conversation::apply(&record.conversation, event, now)?;
+            }
+            self.set_due(&mut record);
+            let kind = detail["kind"].as_str().unwrap_or("note").to_owned();
+            let saved = record.clone();
+            let changes = vec![
+                Change::SaveConversation(record),
+                Change::AddConversationEvent(self.event(patient, actor, &kind, detail, note)),
+            ];
+            match self.store.commit(&self.org, &changes).await {
+                Ok(_) => {
+                    return Ok(ConversationRecord {
+                        version: saved.version + 1,
+                        ..saved
+                    });
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(EngineError::Busy.into())
+    }
+}
+
+/// The conversation as the first-response clock reads it at `now`.
+pub fn is_overdue(record: &ConversationRecord, now: Timestamp) -> bool {
+    record.due.is_some_and(|due| due <= now)
+}
