@@ -156,11 +156,11 @@ pub fn help(language: Language, from: Sender<'_>) -> String {
 pub fn urgent(language: Language, from: Sender<'_>) -> String {
     match language {
         Language::English => format!(
-            "{}: if this is an emergency, call your local emergency number now. Your message is marked urgent for our care team.",
+            "{}: if this is an emergency, call your local emergency number now. Your message is marked urgent and a nurse is being alerted.",
             from.clinic
         ),
         Language::Spanish => format!(
-            "{}: si es una emergencia, llame ahora al numero de emergencias. Su mensaje quedo marcado como urgente para nuestro equipo.",
+            "{}: si es una emergencia, llame ahora al numero de emergencias. Su mensaje quedo marcado como urgente y estamos avisando a una enfermera.",
             from.clinic
         ),
     }

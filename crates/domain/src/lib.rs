@@ -30,6 +30,7 @@ pub mod sms;
 pub mod staff;
 pub mod tcpa;
 pub mod template;
+pub mod words;
 pub mod zone;
 
 pub use appointment::{

@@ -21,11 +21,14 @@ use careloop_store::{Change, StoreError};
 use jiff::Timestamp;
 use serde_json::json;
 
+pub use crate::subject::addresses_of;
 use crate::subject::read_patients;
 use crate::{Engine, EngineError};
 
 /// The most messages a conversation shows at once.
 const MESSAGES_SHOWN: u32 = 500;
+/// The most patients a search in the inbox looks at.
+const PATIENTS_FOUND: u32 = 200;
 /// Tries of a staff action whose conversation changed while it was being written.
 const TRIES: usize = 3;
 
@@ -234,6 +237,41 @@ impl Engine {
         Ok(messages)
     }
 
+    /// The patients a person's search names: by email with an `@`, by phone when it
+    /// reads as a number, else by every word of a name. At most a page of them.
+    pub async fn find_patients(&self, query: &str) -> Result<Vec<ResourceId>, EngineError> {
+        let query = query.trim();
+        let params: Vec<(String, String)> = if query.contains('@') {
+            vec![("email".to_owned(), query.to_owned())]
+        } else if careloop_domain::PhoneNumber::parse(query, self.settings.region).is_ok()
+            && query.chars().filter(char::is_ascii_digit).count() >= 7
+        {
+            vec![("phone".to_owned(), query.to_owned())]
+        } else {
+            careloop_domain::words::words(query)
+                .into_iter()
+                .map(|word| ("name".to_owned(), word))
+                .collect()
+        };
+        if params.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = match self
+            .fhir()
+            .newest(&self.org, ResourceType::Patient, &params, PATIENTS_FOUND)
+            .await
+        {
+            Ok(found) => found,
+            // Not an address or a name careloop can look for: nobody has it.
+            Err(error) if error.status == 400 => return Ok(Vec::new()),
+            Err(error) => return Err(EngineError::Fhir(error.status)),
+        };
+        Ok(found
+            .iter()
+            .filter_map(|p| ResourceId::parse(p.get("id")?.as_str()?).ok())
+            .collect())
+    }
+
     /// The patients of `ids` on record, by id.
     pub async fn patients(
         &self,
@@ -343,4 +381,15 @@ impl Engine {
 /// The conversation as the first-response clock reads it at `now`.
 pub fn is_overdue(record: &ConversationRecord, now: Timestamp) -> bool {
     record.due.is_some_and(|due| due <= now)
+}
+
+/// The channels `patient` can be reached on, most preferred first.
+pub fn channels_of(patient: &Patient) -> Vec<Channel> {
+    let mut channels: Vec<Channel> = Vec::new();
+    for (channel, _) in addresses_of(patient) {
+        if !channels.contains(&channel) {
+            channels.push(channel);
+        }
+    }
+    channels
 }

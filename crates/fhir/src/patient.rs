@@ -21,6 +21,8 @@ pub const TZ_EXTENSION: &str = "http://hl7.org/fhir/StructureDefinition/tz-code"
 
 pub const PHONE: &str = "phone";
 pub const EMAIL: &str = "email";
+/// Each word of each name, as [`careloop_domain::words`] compares words.
+pub const NAME: &str = "name";
 
 fn invalid(path: &str, diagnostics: String) -> FhirError {
     FhirError::unprocessable(IssueCode::Value, diagnostics).at(path)
@@ -189,9 +191,23 @@ fn first_code<'a>(concept: &Obj<'a>) -> Result<Option<(String, &'a str)>, FhirEr
 }
 
 /// The search terms of a patient: identifiers, phones (E.164 when the number resolved),
-/// and emails (lower case).
+/// emails (lower case), and every word of their names.
 pub fn terms(patient: &Patient) -> Vec<Term> {
     let mut terms = identifier::terms(&patient.identifiers);
+    for name in &patient.names {
+        let text = name
+            .given
+            .iter()
+            .chain(name.family.as_ref())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        terms.extend(
+            careloop_domain::words::words(&text)
+                .into_iter()
+                .map(|value| Term { param: NAME, value }),
+        );
+    }
     for contact in &patient.contacts {
         terms.push(match &contact.address {
             ContactAddress::Phone(number) => Term {

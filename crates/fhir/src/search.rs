@@ -72,6 +72,11 @@ pub fn supported(
             ),
             ("phone", "token", "A phone number, matched in E.164 form"),
             (
+                "name",
+                "string",
+                "One whole word of a name, given or family, without regard to case or accents",
+            ),
+            (
                 "email",
                 "token",
                 "An email address, matched case-insensitively",
@@ -327,6 +332,17 @@ fn term(
         "identifier" => identifier::search_term(value),
         "phone" => phone(value)?,
         "email" => email(value)?,
+        "name" if resource_type == ResourceType::Patient => {
+            match careloop_domain::words::words(value).as_slice() {
+                [word] => (crate::patient::NAME, word.clone()),
+                _ => {
+                    return Err(bad(
+                        format!("{name}: one word at a time; repeat {name}= for more"),
+                        name,
+                    ));
+                }
+            }
+        }
         "telecom" => match value.split_once('|') {
             Some(("phone" | "sms", v)) => phone(v)?,
             Some(("email", v)) => email(v)?,

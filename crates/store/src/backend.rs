@@ -319,6 +319,9 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Option<crate::staff::StaffRow>, BackendError>;
 
     /// The account with this id, with its departments.
+    /// Every account, with its departments.
+    async fn all_staff(&self, org: &str) -> Result<Vec<crate::staff::StaffRow>, BackendError>;
+
     async fn staff_by_id(
         &self,
         org: &str,

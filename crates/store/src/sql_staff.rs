@@ -91,6 +91,26 @@ pub fn memberships(dialect: Dialect, org: &str, staff_id: &str) -> Step {
     )
 }
 
+/// Every account, by email.
+pub fn all_staff(dialect: Dialect, org: &str) -> Step {
+    step(
+        dialect,
+        &format!("SELECT {STAFF_COLUMNS} FROM staff WHERE org_id = ? ORDER BY email"),
+        vec![Bind::Text(org.to_owned())],
+        Check::Nothing,
+    )
+}
+
+/// Every membership: account and department.
+pub fn all_memberships(dialect: Dialect, org: &str) -> Step {
+    step(
+        dialect,
+        "SELECT staff_id, department FROM staff_departments WHERE org_id = ? ORDER BY department",
+        vec![Bind::Text(org.to_owned())],
+        Check::Nothing,
+    )
+}
+
 /// The account with this id.
 pub fn staff_by_id(dialect: Dialect, org: &str, id: &str) -> Step {
     step(
@@ -204,6 +224,8 @@ mod tests {
                 departments(dialect, "o"),
                 staff_by_email(dialect, "o", "a"),
                 memberships(dialect, "o", "s1"),
+                all_staff(dialect, "o"),
+                all_memberships(dialect, "o"),
             ];
             steps.extend(insert_staff(dialect, "o", &staff));
             let session_row = SessionRow {
@@ -220,7 +242,7 @@ mod tests {
                 session(dialect, "o", &[1], 1),
                 delete_session(dialect, "o", &[1], 1),
             ]);
-            assert_eq!(steps.len(), 12);
+            assert_eq!(steps.len(), 14);
             for step in steps {
                 crate::sql::assert_binds_match(&step);
             }

@@ -463,6 +463,28 @@ macro_rules! sqlx_backend {
                 fetch_staff(&self.pool, org, &step).await
             }
 
+            async fn all_staff(
+                &self,
+                org: &str,
+            ) -> Result<Vec<$crate::staff::StaffRow>, $crate::BackendError> {
+                use sqlx::Row as _;
+                let step = $crate::sql_staff::all_staff($dialect, org);
+                let mut staff = fetch_rows(&self.pool, &step, staff_from).await?;
+                let step = $crate::sql_staff::all_memberships($dialect, org);
+                let rows = bind_all(sqlx::query(&step.sql), &step.binds)?
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database)?;
+                for row in rows {
+                    let staff_id: String = row.try_get(0).map_err(database)?;
+                    let department: String = row.try_get(1).map_err(database)?;
+                    if let Some(account) = staff.iter_mut().find(|s| s.id == staff_id) {
+                        account.departments.push(department);
+                    }
+                }
+                Ok(staff)
+            }
+
             async fn staff_by_id(
                 &self,
                 org: &str,

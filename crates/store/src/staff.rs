@@ -102,6 +102,11 @@ impl Store {
         }
     }
 
+    /// Every account, by email, with its departments.
+    pub async fn all_staff(&self, org: &OrgId) -> Result<Vec<StaffRow>, StoreError> {
+        Ok(self.backend().all_staff(org.as_str()).await?)
+    }
+
     pub async fn staff_by_id(&self, org: &OrgId, id: &str) -> Result<Option<StaffRow>, StoreError> {
         Ok(self.backend().staff_by_id(org.as_str(), id).await?)
     }

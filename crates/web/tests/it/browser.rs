@@ -26,12 +26,12 @@ async fn a_person_signs_in_and_out_in_a_browser() {
     browser.click("button[type=submit]").await;
     browser.wait_for("/inbox").await;
     assert_eq!(
-        browser.text("main p").await,
-        "Signed in as ana@clinic.example (clinician, nursing)."
+        browser.text("header .who").await,
+        "Signed in as ana@clinic.example (clinician, nursing)"
     );
     browser.screenshot("inbox-signed-in").await;
 
-    browser.click("button[type=submit]").await;
+    browser.click("header button[type=submit]").await;
     browser.wait_for("/inbox/login").await;
     // Signed out for good: the inbox sends the browser back to the form.
     browser.go(&app.url("/inbox")).await;

@@ -15,7 +15,7 @@ crate::on_both_backends!(
     unauthenticated_or_malformed_email_changes_nothing,
 );
 
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     content_type: &str,
     body: Vec<u8>,
@@ -32,7 +32,7 @@ async fn post(
     request.send().await.unwrap().status()
 }
 
-fn postmark(message_id: &str, from: &str, text: &str) -> Vec<u8> {
+pub(crate) fn postmark(message_id: &str, from: &str, text: &str) -> Vec<u8> {
     json!({
         "From": format!("Ana Ruiz <{from}>"),
         "FromFull": {"Email": from, "Name": "Ana Ruiz"},

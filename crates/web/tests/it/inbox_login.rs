@@ -41,7 +41,35 @@ pub(crate) async fn with_nurse(app: &TestApp) {
         .unwrap();
 }
 
-fn browser() -> reqwest::Client {
+/// A signed-in browser's session: its cookie's token, and the token its forms carry.
+pub(crate) struct Session {
+    pub token: String,
+    pub csrf: String,
+}
+
+impl Session {
+    pub fn cookie(&self) -> String {
+        format!("careloop_session={}", self.token)
+    }
+}
+
+/// Signs `email` in with [`PASSWORD`] over HTTP.
+pub(crate) async fn session_for(app: &TestApp, email: &str) -> Session {
+    let token = login_token(app).await;
+    let signed = sign_in(app, &token, email, PASSWORD).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER, "{email}");
+    let token = value(&set_cookie(&signed, "careloop_session").unwrap()).to_owned();
+    let html = inbox(app, &token).await.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    Session { token, csrf }
+}
+
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -19,6 +19,7 @@ mod fake_twilio;
 mod fhir_basics;
 mod fhir_options;
 mod gates;
+mod inbox;
 mod inbox_login;
 mod logs;
 mod messaging;

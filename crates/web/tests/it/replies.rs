@@ -33,7 +33,7 @@ crate::on_both_backends!(
 const ANA_PHONE: &str = "+16175550101";
 
 /// Texts careloop as Twilio would; returns the status careloop answered.
-async fn text_from(app: &TestApp, sid: &str, from: &str, body: &str) -> StatusCode {
+pub(crate) async fn text_from(app: &TestApp, sid: &str, from: &str, body: &str) -> StatusCode {
     let url = app.url("/webhooks/twilio/sms");
     let params = form(sid, from, body);
     crate::fake_twilio::post_signed(&url, &params, TWILIO_AUTH_TOKEN).await

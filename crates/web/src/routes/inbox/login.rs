@@ -9,18 +9,17 @@ use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use careloop_domain::OrgId;
 use careloop_domain::staff::NewPassword;
 use careloop_store::staff::{SessionRow, StaffRow, random_token};
 use careloop_store::{micros, password};
 use jiff::SignedDuration;
-use maud::html;
-use subtle::ConstantTimeEq;
 
 use super::cookies::{self, LOGIN, SESSION};
-use super::pages::{login_form, page};
+use super::forms::{Form, append_cookie, bad_request, forbidden, same, secure, unavailable};
+use super::pages::login_form;
 use crate::state::AppState;
 
 /// How long a session lasts: a working day and then some.
@@ -186,59 +185,6 @@ fn expired(state: &AppState) -> Response {
     )
 }
 
-fn forbidden() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        "Refused",
-        html! {
-            h1 { "Refused" }
-            p { "The form came from elsewhere or from an older page. Nothing was changed." }
-            p { a href="/inbox" { "Back to the inbox" } }
-        },
-    )
-}
-
-fn bad_request() -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Bad request",
-        html! {
-            h1 { "Bad request" }
-            p { "The form was incomplete. Nothing was changed." }
-            p { a href="/inbox/login" { "Sign in" } }
-        },
-    )
-}
-
-fn unavailable(error: &careloop_store::StoreError) -> Response {
-    tracing::error!(error = %error, "the inbox could not reach the database");
-    page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Unavailable",
-        html! {
-            h1 { "Unavailable" }
-            p { "careloop cannot reach its database just now. Try again in a moment." }
-        },
-    )
-}
-
-/// Whether the token a form carried is the one expected, compared in constant time.
-fn same(expected: Option<&str>, given: &str) -> bool {
-    expected.is_some_and(|expected| {
-        !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
-    })
-}
-
-fn secure(state: &AppState) -> bool {
-    state.public_url.starts_with("https://")
-}
-
-fn append_cookie(response: &mut Response, cookie: &str) {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-}
-
 /// A hash no password matches, to check an unknown email's password against.
 fn dummy_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -248,20 +194,4 @@ fn dummy_hash() -> &'static str {
             .and_then(|p| password::hash(&p).ok())
             .unwrap_or_default()
     })
-}
-
-/// A posted form's fields, the first of each name.
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Self {
-        Self(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
 }

@@ -2,9 +2,13 @@
 //! SameSite=Strict, Secure when careloop is reached over https) once signed in, and a
 //! token against cross-site requests in every form that changes anything.
 
+mod access;
+mod conversation;
 mod cookies;
+mod forms;
 mod login;
 mod pages;
+mod queue;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -13,7 +17,10 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(queue::queue))
+        .route("/c/{patient}", get(conversation::view))
+        .route("/c/{patient}/act", post(conversation::act))
+        .route("/c/{patient}/reply", post(conversation::reply))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/inbox.css", get(pages::stylesheet))

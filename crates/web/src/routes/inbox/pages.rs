@@ -1,14 +1,13 @@
 //! The inbox's pages, rendered on the server. maud escapes every value it is given, so
 //! nothing a patient or a person typed becomes markup.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use careloop_store::staff::StaffRow;
 use maud::{DOCTYPE, Markup, html};
 
-use super::login::signed_in;
-use crate::state::AppState;
+use super::access::Signed;
+use jiff::Timestamp;
 
 /// What the browser may do with the inbox's pages: nothing from elsewhere, no scripts
 /// yet, only careloop's own stylesheet, no framing, forms posted only back here.
@@ -101,24 +100,37 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// `GET /inbox`: who is signed in, and the way out.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match signed_in(&state, &headers).await {
-        Ok(Some((session, account))) => page(
-            StatusCode::OK,
-            "Inbox",
-            html! {
-                h1 { "Inbox" }
-                p { "Signed in as " strong { (account.email) } " (" (who(&account)) ")." }
-                form method="post" action="/inbox/logout" {
-                    input type="hidden" name="csrf" value=(session.csrf);
-                    button type="submit" { "Sign out" }
-                }
-            },
-        ),
-        Ok(None) => Redirect::to("/inbox/login").into_response(),
-        Err(response) => response,
+/// The frame of every signed-in page: where one is, who is signed in, the way out.
+pub fn chrome(signed: &Signed, current: &str, body: Markup) -> Markup {
+    html! {
+        header.top {
+            a.brand href="/inbox" aria-current=[(current == "queue").then_some("page")] { "careloop inbox" }
+            span.who { "Signed in as " strong { (signed.account.email) } " (" (who(&signed.account)) ")" }
+            form method="post" action="/inbox/logout" {
+                input type="hidden" name="csrf" value=(signed.session.csrf);
+                button.quiet type="submit" { "Sign out" }
+            }
+        }
+        (body)
     }
+}
+
+/// How long ago `since` was, as a person says it.
+pub fn ago(since: Timestamp, now: Timestamp) -> String {
+    let minutes = now.duration_since(since).as_secs().max(0) / 60;
+    match minutes {
+        0 => "just now".to_owned(),
+        1..=59 => format!("{minutes} min"),
+        60..=1439 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} days", minutes / 1440),
+    }
+}
+
+/// When `at` was, in the clinic's zone, as staff read it.
+pub fn when(at: Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%a %-d %b %H:%M")
+        .to_string()
 }
 
 /// An account's role and departments, as a person reads them.

@@ -1,0 +1,52 @@
+//! Text compared as words: without case, accents or punctuation, so that "SANGRANDO!!"
+//! reads "sangrando" and "García" reads "garcia".
+
+/// Lower-case words without accents, joined by single spaces, with a space at each
+/// end so that a phrase is found as whole words.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::from(" ");
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' | 'î' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' | 'û' => 'u',
+            'ñ' => 'n',
+            // "can't" and "cant" read alike.
+            '\'' | '’' => continue,
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        };
+        if c != ' ' || !out.ends_with(' ') {
+            out.push(c);
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// The words of `text`, compared as [`normalise`] compares them.
+pub fn words(text: &str) -> Vec<String> {
+    normalise(text)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_lose_case_accents_and_punctuation() {
+        assert_eq!(normalise("SANGRANDO!!  ¿Qué?"), " sangrando que ");
+        assert_eq!(words("María-José  García"), ["maria", "jose", "garcia"]);
+        assert_eq!(words("can't"), ["cant"]);
+        assert_eq!(normalise("  ¡Sí, CIRUGÍA!  "), " si cirugia ");
+        assert_eq!(normalise(""), " ");
+        assert!(words(" ,. ").is_empty());
+    }
+}

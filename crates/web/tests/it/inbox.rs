@@ -1,0 +1,385 @@
+//! The staff inbox over a real socket, on both databases: a patient's text and email are
+//! one conversation that a nurse answers, assigns and resolves; a red flag lands in
+//! nursing as urgent with the rule that decided it; another department's agent, a form
+//! without its token and a patient's markup are all refused or shown as text, and each
+//! refusal changes nothing and is audited.
+
+use careloop_domain::journey::Channel;
+use careloop_domain::staff::{DepartmentKey, NewPassword, Role};
+use careloop_domain::{OrgId, ResourceId};
+use careloop_store::staff::NewStaff;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION};
+
+use crate::email_inbound::{self, postmark};
+use crate::harness::{EMAIL_INBOUND_SECRET, TestApp};
+use crate::inbox_login::{PASSWORD, Session, browser, session_for, with_nurse};
+use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::replies::text_from;
+
+crate::on_both_backends!(
+    a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved,
+    a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open_it,
+);
+
+const ANA_PHONE: &str = "+16175550101";
+const NURSE: &str = "ana@clinic.example";
+const AGENT: &str = "ben@clinic.example";
+
+/// Ben, an agent at the front desk, with [`PASSWORD`].
+async fn with_front_desk_agent(app: &TestApp) {
+    let org = OrgId::default_org();
+    let front = DepartmentKey::parse("front-desk").unwrap();
+    app.store
+        .add_department(&org, &front, "Front desk", None)
+        .await
+        .unwrap();
+    app.store
+        .add_staff(
+            &org,
+            &NewStaff {
+                email: AGENT,
+                role: Role::Agent,
+                departments: &[front],
+                password: &NewPassword::parse(PASSWORD.into()).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+fn patient() -> ResourceId {
+    ResourceId::parse(PATIENT).unwrap()
+}
+
+async fn get(app: &TestApp, session: &Session, path: &str) -> (StatusCode, String) {
+    let response = browser()
+        .get(app.url(path))
+        .header(COOKIE, session.cookie())
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn post(
+    app: &TestApp,
+    session: &Session,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let response = browser()
+        .post(app.url(path))
+        .header(COOKIE, session.cookie())
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn act(app: &TestApp, session: &Session, fields: &[(&str, &str)]) -> StatusCode {
+    let mut all = vec![("csrf", session.csrf.as_str())];
+    all.extend_from_slice(fields);
+    post(app, session, &format!("/inbox/c/{PATIENT}/act"), &all)
+        .await
+        .0
+}
+
+/// Ana texts; returns what careloop sent meanwhile.
+async fn texts(app: &TestApp, sid: &str, body: &str) -> Vec<(Channel, String, String)> {
+    assert_eq!(text_from(app, sid, ANA_PHONE, body).await, StatusCode::OK);
+    sent_now(app).await
+}
+
+async fn actions(app: &TestApp) -> Vec<String> {
+    app.store
+        .audit_page(&OrgId::default_org(), 0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.entry.action)
+        .collect()
+}
+
+async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved(app: &TestApp) {
+    with_nurse(app).await;
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    texts(
+        app,
+        "SM0000000000000000000000000000i001",
+        "Can I bring my daughter along?",
+    )
+    .await;
+    app.clock.advance(jiff::SignedDuration::from_mins(1));
+    let status = email_inbound::post(
+        app,
+        "application/json",
+        postmark(
+            "<m1@example.org>",
+            "ana@example.org",
+            "Also, where do I park?",
+        ),
+        Some(EMAIL_INBOUND_SECRET),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let nurse = session_for(app, NURSE).await;
+    let (status, queue) = get(app, &nurse, "/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(queue.contains("Ana Ruiz"), "{queue}");
+    assert!(queue.contains("Also, where do I park?"), "{queue}");
+    assert!(
+        queue.contains(&format!("href=\"/inbox/c/{PATIENT}\"")),
+        "{queue}"
+    );
+    // Found by name and by phone; a stranger's name finds nothing.
+    for q in ["ruiz", "617-555-0101", "ANA"] {
+        let (_, found) = get(app, &nurse, &format!("/inbox?q={q}")).await;
+        assert!(found.contains("Ana Ruiz"), "{q}: {found}");
+    }
+    let (_, none) = get(app, &nurse, "/inbox?q=nobody").await;
+    assert!(!none.contains("Ana Ruiz"), "{none}");
+
+    let path = format!("/inbox/c/{PATIENT}");
+    let (status, page) = get(app, &nurse, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let text_at = page.find("Can I bring my daughter along?").unwrap();
+    let email_at = page.find("Also, where do I park?").unwrap();
+    assert!(text_at < email_at, "in time order");
+    assert!(page.contains("Text") && page.contains("Email"), "{page}");
+
+    // The answer goes by text, the channel chosen; the clock stops.
+    let reply_path = format!("{path}/reply");
+    let (status, _) = post(
+        app,
+        &nurse,
+        &reply_path,
+        &[
+            ("csrf", nurse.csrf.as_str()),
+            ("text", "Yes, she is welcome."),
+            ("channel", "sms"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let sent = sent_now(app).await;
+    assert!(
+        sent.contains(&(
+            Channel::Sms,
+            ANA_PHONE.to_owned(),
+            "Yes, she is welcome.".to_owned()
+        )),
+        "{} sent",
+        sent.len()
+    );
+    let org = OrgId::default_org();
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.conversation.waiting_since, None);
+    assert_eq!(record.due, None);
+
+    // Assigned to herself, then resolved.
+    assert_eq!(
+        act(app, &nurse, &[("do", "assign-me")]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        act(app, &nurse, &[("do", "resolve")]).await,
+        StatusCode::SEE_OTHER
+    );
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    let account = app
+        .store
+        .staff_by_email(&org, NURSE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.conversation.assignee.as_deref(),
+        Some(account.id.as_str())
+    );
+    assert_eq!(record.conversation.state.name(), "resolved");
+    let (_, page) = get(app, &nurse, &path).await;
+    assert!(page.contains("answered"), "{page}");
+    assert!(page.contains("set it resolved"), "{page}");
+    let (_, open) = get(app, &nurse, "/inbox").await;
+    assert!(
+        !open.contains("Ana Ruiz"),
+        "a resolved conversation leaves the open queue"
+    );
+
+    // A new message opens it again.
+    texts(
+        app,
+        "SM0000000000000000000000000000i002",
+        "One more question",
+    )
+    .await;
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.conversation.state.name(), "open");
+    assert!(record.conversation.waiting_since.is_some());
+
+    let done = actions(app).await;
+    for action in [
+        "conversation.read",
+        "conversation.reply",
+        "conversation.assign",
+        "conversation.state",
+    ] {
+        assert!(done.iter().any(|a| a == action), "{action}: {done:?}");
+    }
+}
+
+async fn a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open_it(app: &TestApp) {
+    with_nurse(app).await;
+    with_front_desk_agent(app).await;
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    let answers = texts(
+        app,
+        "SM0000000000000000000000000000u001",
+        "still bleeding a lot after my surgery",
+    )
+    .await;
+    assert!(
+        answers
+            .iter()
+            .any(|(_, _, text)| text.contains("emergency number")
+                && text.contains("a nurse is being alerted")),
+        "the emergency answer goes at once: {answers:?}"
+    );
+    let org = OrgId::default_org();
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.conversation.priority.name(), "urgent");
+    assert_eq!(
+        record
+            .conversation
+            .department
+            .as_ref()
+            .map(DepartmentKey::as_str),
+        Some("nursing")
+    );
+    let due = record.due.unwrap();
+    assert_eq!(
+        due.duration_since(record.conversation.waiting_since.unwrap()),
+        jiff::SignedDuration::from_mins(15)
+    );
+
+    let nurse = session_for(app, NURSE).await;
+    let (_, urgent) = get(app, &nurse, "/inbox?view=urgent").await;
+    assert!(urgent.contains("Ana Ruiz"), "{urgent}");
+    let path = format!("/inbox/c/{PATIENT}");
+    let (_, page) = get(app, &nurse, &path).await;
+    assert!(
+        page.contains(
+            "routed it to nursing as urgent: built-in red flag: bleeding that does not stop"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("Red flag: <strong>bleeding that does not stop</strong>"),
+        "{page}"
+    );
+
+    // What a patient writes is shown as text.
+    texts(
+        app,
+        "SM0000000000000000000000000000u002",
+        "<script>alert(1)</script><img src=x onerror=alert(2)>",
+    )
+    .await;
+    let (_, page) = get(app, &nurse, &path).await;
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("<img src=x"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;")
+    );
+    let (_, queue) = get(app, &nurse, "/inbox").await;
+    assert!(!queue.contains("<img src=x"), "{queue}");
+
+    // The front desk neither lists nor opens nursing's conversation.
+    let agent = session_for(app, AGENT).await;
+    let (_, theirs) = get(app, &agent, "/inbox").await;
+    assert!(!theirs.contains("Ana Ruiz"), "{theirs}");
+    let before = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, refused) = get(app, &agent, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!refused.contains("bleeding"), "{refused}");
+    assert_eq!(
+        act(app, &agent, &[("do", "resolve")]).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // A form without the session's token, or with another's, changes nothing.
+    let (status, _) = post(app, &nurse, &format!("{path}/act"), &[("do", "resolve")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post(
+        app,
+        &nurse,
+        &format!("{path}/act"),
+        &[("do", "resolve"), ("csrf", agent.csrf.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post(app, &nurse, &format!("{path}/reply"), &[("text", "hello")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A forged cookie is no session.
+    let forged = browser()
+        .get(app.url(&path))
+        .header(COOKIE, "careloop_session=bm90IGEgdG9rZW4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::SEE_OTHER);
+    assert_eq!(forged.headers()[LOCATION], "/inbox/login");
+    assert_eq!(
+        app.store
+            .conversation(&org, &patient())
+            .await
+            .unwrap()
+            .unwrap(),
+        before
+    );
+
+    let done = actions(app).await;
+    assert!(
+        done.iter()
+            .filter(|a| *a == "conversation.read-refused")
+            .count()
+            >= 2,
+        "{done:?}"
+    );
+    assert!(
+        done.iter().filter(|a| *a == "inbox.form-refused").count() >= 3,
+        "{done:?}"
+    );
+}
