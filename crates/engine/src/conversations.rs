@@ -233,7 +233,9 @@ impl Engine {
             .map_err(|error| EngineError::Fhir(error.status))?;
         let mut messages: Vec<Message> =
             resources.iter().filter_map(message_view::message).collect();
-        messages.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        // At one instant, what the patient wrote comes before what answered it.
+        messages
+            .sort_by(|a, b| (a.at, !a.from_patient, &a.id).cmp(&(b.at, !b.from_patient, &b.id)));
         Ok(messages)
     }
 

@@ -121,6 +121,51 @@ careloop_store::sqlx_backend! {
     scrub: None,
     max_connections: MAX_CONNECTIONS,
     bind_column: bind_column,
+    watch: listen_for_conversations,
+}
+
+/// Listens for the conversations every process saves (their batches `NOTIFY` on
+/// commit) and tells `changes`, on a connection of its own, until the pool closes. A
+/// dropped connection is opened again; what was said meanwhile is missed, and live
+/// views catch up on their next change.
+fn listen_for_conversations(pool: &PgPool, changes: careloop_store::ConversationChanges) -> bool {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return false;
+    };
+    let pool = pool.clone();
+    runtime.spawn(async move {
+        while !pool.is_closed() {
+            if let Err(error) = listen(&pool, &changes).await {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %error, "listening for conversations failed; listening again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
+    true
+}
+
+async fn listen(
+    pool: &PgPool,
+    changes: &careloop_store::ConversationChanges,
+) -> Result<(), sqlx::Error> {
+    let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(pool)
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener
+        .listen(&format!(
+            "{}{schema}",
+            careloop_store::sql_conversations::INBOX_CHANNEL
+        ))
+        .await?;
+    loop {
+        let notification = listener.recv().await?;
+        // Nobody may be watching just now: that is no error.
+        let _ = changes.send(notification.payload().to_owned());
+    }
 }
 
 /// A column of values as one array.

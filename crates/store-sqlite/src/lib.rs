@@ -86,6 +86,7 @@ careloop_store::sqlx_backend! {
     scrub: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
     max_connections: MAX_CONNECTIONS,
     bind_column: no_arrays,
+    watch: one_process,
 }
 
 /// SQLite has no arrays; its dialect writes a list of placeholders instead.
@@ -99,4 +100,9 @@ fn no_arrays<'q>(
     Err(careloop_store::BackendError::Database(
         "an array bound on SQLite, which has none".into(),
     ))
+}
+
+/// One process writes a SQLite database: the store tells of its own writes.
+fn one_process(_: &sqlx::SqlitePool, _: careloop_store::ConversationChanges) -> bool {
+    false
 }

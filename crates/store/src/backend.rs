@@ -413,6 +413,11 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn apply(&self, org: &str, ops: &[WriteOp]) -> Result<(), BackendError>;
 
+    /// Starts telling `changes` of every conversation any process saves (the patient's
+    /// id), where the database can tell (PostgreSQL's `LISTEN`); `false` where it cannot,
+    /// and the store tells of its own writes.
+    fn watch_conversations(&self, changes: crate::ConversationChanges) -> bool;
+
     /// Makes deleted data unrecoverable from the database files as far as the database
     /// allows (after an erasure).
     async fn scrub(&self) -> Result<(), BackendError>;

@@ -36,3 +36,6 @@ pub use model::{
 };
 pub use store::{Store, from_micros, micros};
 pub use write_turns::WriteTurns;
+
+/// Where a backend tells of the conversations saved (the patients' ids).
+pub type ConversationChanges = tokio::sync::broadcast::Sender<String>;

@@ -384,7 +384,9 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             vec![sql_work::update_outbox(dialect, org, row, *prev_version)]
         }
         WriteOp::SaveConversation { row, prev_version } => {
-            vec![sql_conversations::save(dialect, org, row, *prev_version)]
+            let mut steps = vec![sql_conversations::save(dialect, org, row, *prev_version)];
+            steps.extend(sql_conversations::notify(dialect, &row.patient_id));
+            steps
         }
         WriteOp::InsertConversationEvent(row) => {
             vec![sql_conversations::insert_event(dialect, org, row)]

@@ -220,6 +220,24 @@ pub fn count(dialect: Dialect, org: &str, query: &ConversationQuery) -> Step {
     )
 }
 
+/// The channel every process of one schema listens on for saved conversations:
+/// `careloop_inbox_` and the schema's name, so that deployments (and tests) sharing a
+/// database hear only their own.
+pub const INBOX_CHANNEL: &str = "careloop_inbox_";
+
+/// On PostgreSQL, tells every listening process, when the batch commits, that the
+/// patient's conversation changed; SQLite has one process, which the store tells itself.
+pub fn notify(dialect: Dialect, patient_id: &str) -> Option<Step> {
+    (dialect == Dialect::Postgres).then(|| {
+        step(
+            dialect,
+            &format!("SELECT pg_notify('{INBOX_CHANNEL}' || current_schema(), ?)"),
+            vec![Bind::Text(patient_id.to_owned())],
+            Check::Nothing,
+        )
+    })
+}
+
 /// Erasing a patient: their conversation and everything that happened to it.
 pub fn erase_patient(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 2] {
     ["conversations", "conversation_events"].map(|table| {
@@ -295,6 +313,7 @@ mod tests {
                 count(dialect, "o", &full),
             ];
             steps.extend(erase_patient(dialect, "o", "p"));
+            steps.extend(notify(dialect, "p"));
             for step in steps {
                 crate::sql::assert_binds_match(&step);
             }

@@ -22,7 +22,8 @@ macro_rules! sqlx_backend {
         kind: $kind:literal,
         scrub: $scrub:expr,
         max_connections: $max:expr,
-        bind_column: $bind_column:path $(,)?
+        bind_column: $bind_column:path,
+        watch: $watch:path $(,)?
     ) => {
         fn bind_all<'q>(
             mut query: sqlx::query::Query<'q, $db, $args>,
@@ -836,6 +837,10 @@ macro_rules! sqlx_backend {
 
             fn kind(&self) -> &'static str {
                 $kind
+            }
+
+            fn watch_conversations(&self, changes: $crate::ConversationChanges) -> bool {
+                $watch(&self.pool, changes)
             }
         }
     };

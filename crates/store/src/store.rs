@@ -2,7 +2,9 @@
 //! seals bodies, and hands the backend one atomic list of writes.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::broadcast;
 
 use careloop_domain::audit::{AuditEntry, AuditLink};
 use careloop_domain::{Clock, OrgId, ResourceId};
@@ -41,7 +43,14 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Data keys unwrapped recently, shared by every call.
     unwrapped: KeyCache,
+    /// Patients whose conversation changed, for live views.
+    changes: broadcast::Sender<String>,
+    /// Whether the backend tells of changes itself (set when first watched).
+    watching: OnceLock<bool>,
 }
+
+/// Changes a slow live view may fall behind by before it is told it missed some.
+const CHANGES_BUFFERED: usize = 1024;
 
 /// The heads read ahead for a batch, by type and id: `None` for a row that does not
 /// exist.
@@ -63,6 +72,8 @@ impl Store {
                 vault: Vault::new(master),
                 clock,
                 unwrapped: KeyCache::default(),
+                changes: broadcast::channel(CHANGES_BUFFERED).0,
+                watching: OnceLock::new(),
             }),
         }
     }
@@ -385,6 +396,18 @@ impl Store {
             .await?)
     }
 
+    /// The patients whose conversation changes from now on, in this process or (on
+    /// PostgreSQL) any other on the same database.
+    pub fn watch_conversations(&self) -> broadcast::Receiver<String> {
+        let receiver = self.inner.changes.subscribe();
+        self.inner.watching.get_or_init(|| {
+            self.inner
+                .backend
+                .watch_conversations(self.inner.changes.clone())
+        });
+        receiver
+    }
+
     /// Applies every change or none.
     pub async fn commit(
         &self,
@@ -406,6 +429,14 @@ impl Store {
         }
         let Plan { ops, committed, .. } = plan;
         self.inner.backend.apply(org.as_str(), &ops).await?;
+        if self.inner.watching.get() != Some(&true) {
+            for op in &ops {
+                if let WriteOp::SaveConversation { row, .. } = op {
+                    // Nobody may be watching: that is no error.
+                    let _ = self.inner.changes.send(row.patient_id.clone());
+                }
+            }
+        }
         let mut erased = false;
         for op in &ops {
             if let WriteOp::ErasePatient { key_id, .. } = op {

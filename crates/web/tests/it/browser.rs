@@ -1,9 +1,31 @@
-//! The inbox in a real browser (headless Chromium): a person signs in with the form,
-//! sees who they are, and signs out. Screenshots are kept in `target/screenshots/`.
+//! The inbox in a real browser (headless Chromium): a person signs in with the form and
+//! out again; a nurse works a conversation of a text and an email, answering it through
+//! Twilio, assigning and resolving it, while a second browser sees the answer appear
+//! without reloading. Screenshots are kept in `target/screenshots/`.
 
-use crate::harness::TestApp;
+use std::time::Duration;
+
+use careloop_domain::OrgId;
+use careloop_domain::ResourceId;
+use reqwest::StatusCode;
+
+use crate::email_inbound::{self, postmark};
+use crate::fake_twilio::FakeTwilio;
+use crate::harness::{EMAIL_INBOUND_SECRET, TestApp};
 use crate::inbox_login::{PASSWORD, with_nurse};
+use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::replies::text_from;
+use crate::twilio::twilio_engine;
 use crate::webdriver::Browser;
+
+async fn sign_in(browser: &Browser, app: &TestApp) {
+    browser.go(&app.url("/inbox")).await;
+    browser.wait_for("/inbox/login").await;
+    browser.type_into("#email", "ana@clinic.example").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("/inbox").await;
+}
 
 #[tokio::test]
 async fn a_person_signs_in_and_out_in_a_browser() {
@@ -38,4 +60,96 @@ async fn a_person_signs_in_and_out_in_a_browser() {
     browser.wait_for("/inbox/login").await;
     assert!(browser.source().await.contains("Sign in to careloop"));
     browser.quit().await;
+}
+
+#[tokio::test]
+async fn a_nurse_answers_assigns_and_resolves_while_another_browser_watches() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let Some(watcher) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    with_nurse(&app).await;
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(&app, "appt-1").await;
+    at(&app, "2026-03-02T15:00:00Z").await;
+    let sid = "SM0000000000000000000000000000b001";
+    let status = text_from(&app, sid, "+16175550101", "Can I bring my daughter along?").await;
+    assert_eq!(status, StatusCode::OK);
+    sent_now(&app).await;
+    app.clock.advance(jiff::SignedDuration::from_mins(1));
+    let status = email_inbound::post(
+        &app,
+        "application/json",
+        postmark(
+            "<b1@example.org>",
+            "ana@example.org",
+            "Also, where do I park?",
+        ),
+        Some(EMAIL_INBOUND_SECRET),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    sign_in(&browser, &app).await;
+    let queue = browser.text("#queue").await;
+    assert!(queue.contains("Ana Ruiz") && queue.contains("Also, where do I park?"));
+    browser.screenshot("inbox-queue").await;
+    browser.click("#queue a").await;
+    let path = format!("/inbox/c/{PATIENT}");
+    browser.wait_for(&path).await;
+    let timeline = browser.text("#timeline").await;
+    assert!(
+        timeline.contains("Can I bring my daughter along?"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("Also, where do I park?"), "{timeline}");
+
+    sign_in(&watcher, &app).await;
+    watcher.go(&app.url(&path)).await;
+    watcher
+        .wait_text("#timeline", "Also, where do I park?")
+        .await;
+
+    // The answer goes by email, where she last wrote, unless the nurse picks text.
+    browser.type_into("#reply", "Yes, she is welcome.").await;
+    browser.click("#channel option[value=sms]").await;
+    browser.click("form.reply button[type=submit]").await;
+    browser.wait_for(&path).await;
+    // The other browser shows it without being reloaded.
+    watcher.wait_text("#timeline", "Yes, she is welcome.").await;
+    watcher.screenshot("inbox-conversation-live").await;
+    let fake = FakeTwilio::start().await;
+    twilio_engine(&app, &fake, Duration::from_secs(5))
+        .run_until_idle()
+        .await
+        .unwrap();
+    assert!(
+        fake.received()
+            .iter()
+            .any(|m| m.get("Body") == Some("Yes, she is welcome.")
+                && m.get("To") == Some("+16175550101"))
+    );
+
+    browser.click("form[data-key=a] button").await;
+    browser
+        .wait_text("#panel", "Assignee\nana@clinic.example")
+        .await;
+    browser.click("form[data-key=e] button").await;
+    browser.wait_text("#panel", "resolved").await;
+    browser.screenshot("inbox-conversation").await;
+    let org = OrgId::default_org();
+    let record = app
+        .store
+        .conversation(&org, &ResourceId::parse(PATIENT).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.conversation.state.name(), "resolved");
+    assert!(record.conversation.assignee.is_some());
+    watcher.wait_text("#panel", "resolved").await;
+    browser.quit().await;
+    watcher.quit().await;
 }

@@ -383,3 +383,63 @@ async fn a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open
         "{done:?}"
     );
 }
+
+/// Two nodes on one PostgreSQL: a page watching the second hears of a message the first
+/// took in, through `LISTEN/NOTIFY`.
+#[tokio::test]
+async fn a_change_on_one_node_reaches_a_page_watching_another() {
+    let Some(first) = TestApp::postgres().await else {
+        return;
+    };
+    let second = TestApp::start(first.db.clone(), first.master.clone()).await;
+    with_nurse(&first).await;
+    first.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(&first, "appt-1").await;
+    let nurse = session_for(&second, NURSE).await;
+    let mut events = browser()
+        .get(second.url("/inbox/events"))
+        .header(COOKIE, nurse.cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let expected = format!("event: conversation\ndata: {PATIENT}\n");
+    let mut heard = String::new();
+    // The second node starts listening as the page connects; until it does, what the
+    // first says is missed, so the patient writes until it is heard.
+    for n in 0..50 {
+        let sid = format!("SM{n:0>32}");
+        texts(&first, &sid, "Is parking free?").await;
+        if let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), events.chunk()).await
+        {
+            heard.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        if heard.contains(&expected) {
+            break;
+        }
+    }
+    assert!(heard.contains(&expected), "{heard}");
+    drop(events);
+    drop(second);
+    crate::harness::cleanup(first).await;
+}
+
+#[tokio::test]
+async fn the_live_stream_wants_a_session() {
+    let app = TestApp::sqlite().await;
+    let response = browser()
+        .get(app.url("/inbox/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let forged = browser()
+        .get(app.url("/inbox/events"))
+        .header(COOKIE, "careloop_session=bm90IGEgdG9rZW4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}

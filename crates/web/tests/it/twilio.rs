@@ -22,7 +22,7 @@ crate::on_both_backends!(
     twilio_21610_is_an_opt_out_of_the_number,
 );
 
-fn twilio_engine(app: &TestApp, fake: &FakeTwilio, timeout: Duration) -> Engine {
+pub(crate) fn twilio_engine(app: &TestApp, fake: &FakeTwilio, timeout: Duration) -> Engine {
     let sms = TwilioSms::new(TwilioConfig {
         api_base: fake.base.clone(),
         account_sid: ACCOUNT_SID.to_owned(),

@@ -149,6 +149,18 @@ impl Browser {
         panic!("the browser is at {}, not …{suffix}", self.url().await);
     }
 
+    /// Waits for the element `css` selects to show `expected` (a page changing itself
+    /// on a server-sent event); fails after ten seconds, without reloading anything.
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        for _ in 0..200 {
+            if self.text(css).await.contains(expected) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never showed the text expected");
+    }
+
     pub async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None)
             .await

@@ -328,16 +328,17 @@ async fn render(
             p role=(if notice.alert { "alert" } else { "status" }) { (text) }
         }
         div.conversation {
-            section.timeline aria-label="Messages and events" {
+            section.timeline aria-label="Messages and events" data-patient=(record.patient) {
                 (view.timeline(&messages, &events))
                 (view.reply_form(&notice.draft))
                 (view.note_form())
             }
-            aside.panel aria-label="The patient and the conversation" {
+            aside.panel id="panel" data-live aria-label="The patient and the conversation" {
                 (view.state_panel())
                 (view.patient_panel())
             }
         }
+        p.keys { "Keys: " kbd { "r" } " answer, " kbd { "a" } " assign to me, " kbd { "e" } " resolve, " kbd { "Esc" } " leave a field." }
     };
     page(status, &name, chrome(signed, "conversation", body))
 }
@@ -380,6 +381,7 @@ impl View<'_> {
             .map(|m| (m.at, Entry::Message(m)))
             .chain(events.iter().map(|e| (Some(e.at), Entry::Event(e))))
             .collect();
+        // Stable: at one instant, messages keep their order, and events follow them.
         entries.sort_by_key(|(at, _)| *at);
         // Who answered: each reply event names its message.
         let author_of = |message: &Message| {
@@ -390,7 +392,7 @@ impl View<'_> {
                 .map(|e| self.email_of(&e.actor))
         };
         html! {
-            ol.timeline {
+            ol.timeline id="timeline" data-live aria-live="polite" {
                 @for (_, entry) in &entries {
                     @match entry {
                         Entry::Message(message) => (self.message(message, author_of(message))),
@@ -494,7 +496,7 @@ impl View<'_> {
             form.reply method="post" action={ "/inbox/c/" (self.record.patient) "/reply" } {
                 input type="hidden" name="csrf" value=(self.signed.session.csrf);
                 label for="reply" { "Answer the patient" }
-                textarea id="reply" name="text" rows="4" required maxlength="4000" { (draft) }
+                textarea id="reply" name="text" rows="4" required maxlength="4000" data-key="r" { (draft) }
                 p.row {
                     label for="channel" { "By" }
                     select id="channel" name="channel" {
@@ -547,16 +549,16 @@ impl View<'_> {
                     }
                 }
                 div.actions {
-                    form method="post" action=(self.action()) {
+                    form method="post" action=(self.action()) data-key="a" {
                         input type="hidden" name="csrf" value=(csrf);
                         input type="hidden" name="do" value="assign-me";
                         button type="submit" { "Assign to me" }
                     }
                     @if c.state.name() == "resolved" {
-                        (self.state_button("reopen", "Reopen"))
+                        (self.state_button("reopen", "Reopen", None))
                     } @else {
-                        (self.state_button("resolve", "Resolve"))
-                        @if c.state.name() != "pending" { (self.state_button("pend", "Wait on patient")) }
+                        (self.state_button("resolve", "Resolve", Some("e")))
+                        @if c.state.name() != "pending" { (self.state_button("pend", "Wait on patient", None)) }
                     }
                 }
                 form method="post" action=(self.action()) {
@@ -593,9 +595,9 @@ impl View<'_> {
         }
     }
 
-    fn state_button(&self, action: &str, label: &str) -> Markup {
+    fn state_button(&self, action: &str, label: &str, key: Option<&str>) -> Markup {
         html! {
-            form method="post" action=(self.action()) {
+            form method="post" action=(self.action()) data-key=[key] {
                 input type="hidden" name="csrf" value=(self.signed.session.csrf);
                 input type="hidden" name="do" value=(action);
                 button type="submit" { (label) }

@@ -6,6 +6,7 @@ mod access;
 mod conversation;
 mod cookies;
 mod forms;
+mod live;
 mod login;
 mod pages;
 mod queue;
@@ -23,5 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/c/{patient}/reply", post(conversation::reply))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/events", get(live::events))
         .route("/inbox.css", get(pages::stylesheet))
+        .route("/inbox.js", get(pages::script))
 }

@@ -9,13 +9,17 @@ use maud::{DOCTYPE, Markup, html};
 use super::access::Signed;
 use jiff::Timestamp;
 
-/// What the browser may do with the inbox's pages: nothing from elsewhere, no scripts
-/// yet, only careloop's own stylesheet, no framing, forms posted only back here.
-const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
-     frame-ancestors 'none'; base-uri 'none'";
+/// What the browser may do with the inbox's pages: nothing from elsewhere, only
+/// careloop's own stylesheet and script (no inline script, so markup a patient managed
+/// to slip in could not run), fetches and events only from here, no framing, forms
+/// posted only back here.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The stylesheet every page links to.
 const STYLESHEET: &str = include_str!("inbox.css");
+/// The script every page loads: live updates and keyboard shortcuts.
+const SCRIPT: &str = include_str!("inbox.js");
 
 /// A page of the inbox, with the headers every page carries.
 pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
@@ -27,6 +31,7 @@ pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · careloop" }
                 link rel="stylesheet" href="/inbox/inbox.css";
+                script src="/inbox/inbox.js" defer {}
             }
             body {
                 main { (body) }
@@ -89,13 +94,22 @@ pub fn login_form(status: StatusCode, csrf: &str, email: &str, problem: Option<&
 
 /// `GET /inbox/inbox.css`.
 pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+/// `GET /inbox/inbox.js`.
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
 }

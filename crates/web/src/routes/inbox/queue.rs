@@ -179,10 +179,11 @@ pub async fn queue(
             (select("channel", "Channel", &filters.channel, &[("", "Any channel"), ("sms", "Text"), ("email", "Email")]))
             p.grow {
                 label for="q" { "Search" }
-                input id="q" name="q" type="search" value=(filters.q) placeholder="Name, phone or email";
+                input id="q" name="q" type="search" value=(filters.q) placeholder="Name, phone or email" data-key="/";
             }
             p { button type="submit" { "Filter" } }
         }
+        div id="queue" data-live aria-live="polite" {
         @if records.is_empty() {
             p.empty { "Nothing here. Every patient who writes appears in this queue." }
         } @else {
@@ -203,6 +204,8 @@ pub async fn queue(
                 }
             }
         }
+        }
+        p.keys { "Keys: " kbd { "/" } " search." }
         nav.pages aria-label="Pages" {
             @if filters.page > 0 {
                 a href={ "/inbox?" (filters.link(filters.page - 1)) } rel="prev" { "Newer page" }
