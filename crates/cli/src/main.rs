@@ -59,6 +59,9 @@ enum Command {
     /// Manage the departments staff work in.
     #[command(subcommand)]
     Department(commands::staff::DepartmentCommand),
+    /// Manage the saved replies staff insert into their answers.
+    #[command(subcommand)]
+    SavedReply(commands::staff::SavedReplyCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
             Command::Token(command) => commands::token::run(config, command).await,
             Command::User(command) => commands::staff::user(config, command).await,
             Command::Department(command) => commands::staff::department(config, command).await,
+            Command::SavedReply(command) => commands::staff::saved_reply(config, command).await,
         }
     });
     match result {

@@ -731,6 +731,73 @@ async fn staff_accounts_are_added_to_departments_that_exist() {
     );
 }
 
+#[test]
+fn saved_replies_are_added_listed_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    success(path, &["department", "add", "front-desk"]);
+    let added = success(
+        path,
+        &[
+            "saved-reply",
+            "add",
+            "--title",
+            "Parking",
+            "--department",
+            "front-desk",
+            "--body",
+            "Hi {first_name}, parking is free on Elm Street.",
+        ],
+    );
+    assert_eq!(added.trim(), "careloop: added saved reply Parking");
+    success(
+        path,
+        &[
+            "saved-reply",
+            "add",
+            "--title",
+            "Hours",
+            "--body",
+            "We are open {clinic_hours}.",
+        ],
+    );
+    let listed = success(path, &["saved-reply", "list"]);
+    assert_eq!(
+        listed,
+        "Hours\tevery department\tWe are open {clinic_hours}.\n\
+         Parking\tfront-desk\tHi {first_name}, parking is free on Elm Street.\n"
+    );
+    for (args, said) in [
+        (
+            vec![
+                "saved-reply",
+                "add",
+                "--title",
+                "Oops",
+                "--body",
+                "Hi {name}",
+            ],
+            "careloop: {name} is not a variable; use {first_name}, {next_appointment}, {clinic_hours}, {clinic_name} or {clinic_phone}",
+        ),
+        (
+            vec![
+                "saved-reply",
+                "add",
+                "--title",
+                "X",
+                "--body",
+                "Hi",
+                "--department",
+                "billing",
+            ],
+            "careloop: there is no department 'billing'",
+        ),
+    ] {
+        assert_eq!(failure(path, &args, &[]).trim(), said, "{args:?}");
+    }
+    assert_eq!(success(path, &["saved-reply", "list"]).lines().count(), 2);
+}
+
 #[tokio::test]
 async fn a_made_token_opens_the_api_until_it_is_revoked() {
     let dir = tempfile::tempdir().unwrap();

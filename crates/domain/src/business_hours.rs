@@ -43,6 +43,39 @@ impl BusinessHours {
         Ok(Self { zone, days })
     }
 
+    /// The hours as a person reads them: `Monday to Friday 08:00-17:00`.
+    pub fn describe(&self) -> String {
+        const DAYS: [&str; 7] = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
+        let mut spans: Vec<(usize, usize, (Time, Time))> = Vec::new();
+        for (day, window) in self.days.iter().enumerate() {
+            let Some(window) = window else { continue };
+            match spans.last_mut() {
+                Some((_, last, w)) if *last + 1 == day && w == window => *last = day,
+                _ => spans.push((day, day, *window)),
+            }
+        }
+        spans
+            .iter()
+            .map(|(first, last, (open, close))| {
+                let hours = format!("{}-{}", open.strftime("%H:%M"), close.strftime("%H:%M"));
+                if first == last {
+                    format!("{} {hours}", DAYS[*first])
+                } else {
+                    format!("{} to {} {hours}", DAYS[*first], DAYS[*last])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn window(&self, weekday: Weekday) -> Option<(Time, Time)> {
         self.days[usize::from(weekday.to_monday_zero_offset().unsigned_abs())]
     }
@@ -272,5 +305,13 @@ mod tests {
             // The second before it is due, the clinic is open: the clock was running.
             prop_assert!(hours.is_open(due - SignedDuration::from_secs(1)));
         }
+    }
+
+    #[test]
+    fn hours_read_as_a_person_says_them() {
+        assert_eq!(
+            BusinessHours::weekdays(TimeZone::UTC).describe(),
+            "Monday to Friday 08:00-17:00"
+        );
     }
 }

@@ -25,6 +25,7 @@ pub mod quiet_hours;
 pub mod red_flags;
 pub mod redact;
 pub mod reply;
+pub mod saved_reply;
 pub mod send_rate;
 pub mod sms;
 pub mod staff;

@@ -5,11 +5,14 @@
 
 use std::collections::HashMap;
 
+use careloop_domain::appointment::AppointmentStatus;
 use careloop_domain::business_hours::Priority;
 use careloop_domain::conversation::{self, Event, Refused, State};
 use careloop_domain::journey::Channel;
 use careloop_domain::red_flags::Found;
+use careloop_domain::saved_reply;
 use careloop_domain::staff::DepartmentKey;
+use careloop_domain::template::when;
 use careloop_domain::{Patient, ResourceId};
 use careloop_fhir::message_view::{self, Message};
 use careloop_fhir::resource::ResourceType;
@@ -22,7 +25,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 pub use crate::subject::addresses_of;
-use crate::subject::read_patients;
+use crate::subject::{language_of, read_patients, zone_of};
 use crate::{Engine, EngineError};
 
 /// The most messages a conversation shows at once.
@@ -394,4 +397,79 @@ pub fn channels_of(patient: &Patient) -> Vec<Channel> {
         }
     }
     channels
+}
+
+/// A saved reply as it reads for one patient.
+pub struct FilledReply {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+}
+
+impl Engine {
+    /// The saved replies of `department` and those for everyone, filled in for
+    /// `patient`: their first name, their next booked appointment (in their zone and
+    /// language), the clinic's hours, name and phone.
+    pub async fn saved_replies_for(
+        &self,
+        patient: &Patient,
+        department: Option<&DepartmentKey>,
+    ) -> Result<Vec<FilledReply>, EngineError> {
+        let replies: Vec<_> = self
+            .store
+            .saved_replies(&self.org)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.department.is_none()
+                    || r.department.as_deref() == department.map(DepartmentKey::as_str)
+            })
+            .collect();
+        if replies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let next = self.next_appointment(patient).await?;
+        let hours = self.settings.business_hours.describe();
+        let vars = saved_reply::Vars {
+            first_name: patient.first_name(),
+            next_appointment: next.as_deref(),
+            clinic_hours: &hours,
+            clinic_name: &self.settings.clinic.name,
+            clinic_phone: &self.settings.clinic.phone,
+        };
+        Ok(replies
+            .into_iter()
+            .map(|r| FilledReply {
+                text: saved_reply::fill(&r.body, &vars),
+                id: r.id,
+                title: r.title,
+            })
+            .collect())
+    }
+
+    /// The patient's next booked appointment, as they read its time.
+    async fn next_appointment(&self, patient: &Patient) -> Result<Option<String>, EngineError> {
+        let params = [("patient".to_owned(), patient.id.as_str().to_owned())];
+        let found = self
+            .fhir()
+            .newest(&self.org, ResourceType::Appointment, &params, 100)
+            .await
+            .map_err(|error| EngineError::Fhir(error.status))?;
+        let now = self.store.now();
+        let next = found
+            .iter()
+            .filter_map(|body| careloop_fhir::appointment::from_fhir(body).ok())
+            .map(|parsed| parsed.model)
+            .filter(|a| a.status == AppointmentStatus::Booked)
+            .filter_map(|a| a.start)
+            .filter(|start| *start > now)
+            .min();
+        Ok(next.map(|start| {
+            when::format(
+                start,
+                &zone_of(Some(patient), &self.settings),
+                language_of(Some(patient)),
+            )
+        }))
+    }
 }

@@ -319,6 +319,18 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Option<crate::staff::StaffRow>, BackendError>;
 
     /// The account with this id, with its departments.
+    /// Fails with a conflict when its department is not there.
+    async fn add_saved_reply(
+        &self,
+        org: &str,
+        row: &crate::staff::SavedReplyRow,
+    ) -> Result<(), BackendError>;
+
+    async fn saved_replies(
+        &self,
+        org: &str,
+    ) -> Result<Vec<crate::staff::SavedReplyRow>, BackendError>;
+
     /// Every account, with its departments.
     async fn all_staff(&self, org: &str) -> Result<Vec<crate::staff::StaffRow>, BackendError>;
 

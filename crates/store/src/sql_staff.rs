@@ -2,7 +2,7 @@
 
 use crate::sql::{Bind, Check, Dialect, Step};
 use crate::sql_work::step;
-use crate::staff::{DepartmentRow, SessionRow, StaffRow};
+use crate::staff::{DepartmentRow, SavedReplyRow, SessionRow, StaffRow};
 
 /// The columns every read of a department selects, in [`DepartmentRow`]'s order.
 pub const DEPARTMENT_COLUMNS: &str = "id, name, on_call, created_us";
@@ -195,6 +195,40 @@ pub fn delete_session(dialect: Dialect, org: &str, token_hash: &[u8], now_us: i6
     )
 }
 
+/// The columns every read of a saved reply selects, in [`SavedReplyRow`]'s order.
+pub const SAVED_REPLY_COLUMNS: &str = "id, department, title, body, created_us";
+
+/// Fails as a conflict when the department is not there.
+pub fn insert_saved_reply(dialect: Dialect, org: &str, row: &SavedReplyRow) -> Step {
+    step(
+        dialect,
+        &format!(
+            "INSERT INTO saved_replies (org_id, {SAVED_REPLY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        vec![
+            Bind::Text(org.to_owned()),
+            Bind::Text(row.id.clone()),
+            Bind::OptText(row.department.clone()),
+            Bind::Text(row.title.clone()),
+            Bind::Text(row.body.clone()),
+            Bind::Int(row.created_us),
+        ],
+        Check::ChangesOne,
+    )
+}
+
+/// Every saved reply, by title.
+pub fn saved_replies(dialect: Dialect, org: &str) -> Step {
+    step(
+        dialect,
+        &format!(
+            "SELECT {SAVED_REPLY_COLUMNS} FROM saved_replies WHERE org_id = ? ORDER BY title, id"
+        ),
+        vec![Bind::Text(org.to_owned())],
+        Check::Nothing,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +260,18 @@ mod tests {
                 memberships(dialect, "o", "s1"),
                 all_staff(dialect, "o"),
                 all_memberships(dialect, "o"),
+                saved_replies(dialect, "o"),
+                insert_saved_reply(
+                    dialect,
+                    "o",
+                    &SavedReplyRow {
+                        id: "r".into(),
+                        department: None,
+                        title: "t".into(),
+                        body: "b".into(),
+                        created_us: 1,
+                    },
+                ),
             ];
             steps.extend(insert_staff(dialect, "o", &staff));
             let session_row = SessionRow {
@@ -242,7 +288,7 @@ mod tests {
                 session(dialect, "o", &[1], 1),
                 delete_session(dialect, "o", &[1], 1),
             ]);
-            assert_eq!(steps.len(), 14);
+            assert_eq!(steps.len(), 16);
             for step in steps {
                 crate::sql::assert_binds_match(&step);
             }

@@ -223,6 +223,17 @@ macro_rules! sqlx_backend {
             })
         }
 
+        fn saved_reply_from(row: &$row) -> Result<$crate::staff::SavedReplyRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::staff::SavedReplyRow {
+                id: row.try_get(0)?,
+                department: row.try_get(1)?,
+                title: row.try_get(2)?,
+                body: row.try_get(3)?,
+                created_us: row.try_get(4)?,
+            })
+        }
+
         fn text_from(row: &$row) -> Result<String, sqlx::Error> {
             use sqlx::Row as _;
             row.try_get(0)
@@ -462,6 +473,23 @@ macro_rules! sqlx_backend {
             ) -> Result<Option<$crate::staff::StaffRow>, $crate::BackendError> {
                 let step = $crate::sql_staff::staff_by_email($dialect, org, email);
                 fetch_staff(&self.pool, org, &step).await
+            }
+
+            async fn add_saved_reply(
+                &self,
+                org: &str,
+                row: &$crate::staff::SavedReplyRow,
+            ) -> Result<(), $crate::BackendError> {
+                let step = $crate::sql_staff::insert_saved_reply($dialect, org, row);
+                execute_one(&self.writer, &self.writes, &step).await
+            }
+
+            async fn saved_replies(
+                &self,
+                org: &str,
+            ) -> Result<Vec<$crate::staff::SavedReplyRow>, $crate::BackendError> {
+                let step = $crate::sql_staff::saved_replies($dialect, org);
+                fetch_rows(&self.pool, &step, saved_reply_from).await
             }
 
             async fn all_staff(

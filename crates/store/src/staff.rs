@@ -23,6 +23,8 @@ pub enum StaffStoreError {
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
+    SavedReply(#[from] careloop_domain::saved_reply::SavedReplyError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -100,6 +102,36 @@ impl Store {
             Err(crate::BackendError::Conflict) => Err(StaffStoreError::EmailTaken),
             Err(other) => Err(StoreError::from(other).into()),
         }
+    }
+
+    /// Adds a saved reply, checked; its department must exist.
+    pub async fn add_saved_reply(
+        &self,
+        org: &OrgId,
+        department: Option<&DepartmentKey>,
+        title: &str,
+        body: &str,
+    ) -> Result<SavedReplyRow, StaffStoreError> {
+        careloop_domain::saved_reply::check(title, body)?;
+        let row = SavedReplyRow {
+            id: new_resource_id().as_str().to_owned(),
+            department: department.map(|d| d.as_str().to_owned()),
+            title: title.trim().to_owned(),
+            body: body.trim().to_owned(),
+            created_us: micros(self.now()),
+        };
+        match self.backend().add_saved_reply(org.as_str(), &row).await {
+            Ok(()) => Ok(row),
+            Err(crate::BackendError::Conflict) => Err(StaffStoreError::NoDepartment(
+                row.department.unwrap_or_default(),
+            )),
+            Err(other) => Err(StoreError::from(other).into()),
+        }
+    }
+
+    /// Every saved reply, by title.
+    pub async fn saved_replies(&self, org: &OrgId) -> Result<Vec<SavedReplyRow>, StoreError> {
+        Ok(self.backend().saved_replies(org.as_str()).await?)
     }
 
     /// Every account, by email, with its departments.
@@ -198,6 +230,18 @@ impl Store {
             .staff_by_email(org.as_str(), &email.trim().to_lowercase())
             .await?)
     }
+}
+
+/// A saved reply as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedReplyRow {
+    pub id: String,
+    /// `None`: for every department.
+    pub department: Option<String>,
+    pub title: String,
+    /// With its `{variables}` ([`careloop_domain::saved_reply`]).
+    pub body: String,
+    pub created_us: i64,
 }
 
 /// A department as stored.

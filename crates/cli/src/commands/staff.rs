@@ -144,6 +144,61 @@ pub async fn department(config: Config, command: DepartmentCommand) -> anyhow::R
     Ok(())
 }
 
+#[derive(Subcommand)]
+pub enum SavedReplyCommand {
+    /// Add a saved reply. Its words may use {first_name}, {next_appointment},
+    /// {clinic_hours}, {clinic_name} and {clinic_phone}.
+    Add {
+        /// What staff pick it by (`Parking`).
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        body: String,
+        /// Only for this department (its key); for everyone when not given.
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// List the saved replies.
+    List,
+}
+
+pub async fn saved_reply(config: Config, command: SavedReplyCommand) -> anyhow::Result<()> {
+    let store = open::data(&config).await?;
+    let org = OrgId::default_org();
+    match command {
+        SavedReplyCommand::Add {
+            title,
+            body,
+            department,
+        } => {
+            let department = department.map(|d| DepartmentKey::parse(&d)).transpose()?;
+            let row = store
+                .add_saved_reply(&org, department.as_ref(), &title, &body)
+                .await?;
+            store
+                .audit(
+                    &org,
+                    "cli",
+                    "saved-reply.add",
+                    &format!("SavedReply/{}", row.id),
+                )
+                .await?;
+            println!("careloop: added saved reply {}", row.title);
+        }
+        SavedReplyCommand::List => {
+            for reply in store.saved_replies(&org).await? {
+                println!(
+                    "{}\t{}\t{}",
+                    reply.title,
+                    reply.department.as_deref().unwrap_or("every department"),
+                    reply.body.replace('\n', " ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An on-call contact as careloop will reach it: an email, or a phone number in E.164.
 fn on_call_contact(contact: &str, config: &Config) -> anyhow::Result<String> {
     if contact.contains('@') {

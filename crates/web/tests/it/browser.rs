@@ -1,7 +1,7 @@
 //! The inbox in a real browser (headless Chromium): a person signs in with the form and
 //! out again; a nurse works a conversation of a text and an email, answering it through
-//! Twilio, assigning and resolving it, while a second browser sees the answer appear
-//! without reloading. Screenshots are kept in `target/screenshots/`.
+//! Twilio with a saved reply, assigning and resolving it, while a second browser sees
+//! the answer appear without reloading. Screenshots are kept in `target/screenshots/`.
 
 use std::time::Duration;
 
@@ -93,6 +93,16 @@ async fn a_nurse_answers_assigns_and_resolves_while_another_browser_watches() {
     .await;
     assert_eq!(status, StatusCode::OK);
 
+    let saved = app
+        .store
+        .add_saved_reply(
+            &OrgId::default_org(),
+            None,
+            "Bringing someone",
+            "Yes, {first_name}, she is welcome.",
+        )
+        .await
+        .unwrap();
     sign_in(&browser, &app).await;
     let queue = browser.text("#queue").await;
     assert!(queue.contains("Ana Ruiz") && queue.contains("Also, where do I park?"));
@@ -114,12 +124,17 @@ async fn a_nurse_answers_assigns_and_resolves_while_another_browser_watches() {
         .await;
 
     // The answer goes by email, where she last wrote, unless the nurse picks text.
-    browser.type_into("#reply", "Yes, she is welcome.").await;
+    // The saved reply goes into the answer box, filled in for Ana.
+    browser
+        .click(&format!("#saved option[value='{}']", saved.id))
+        .await;
     browser.click("#channel option[value=sms]").await;
     browser.click("form.reply button[type=submit]").await;
     browser.wait_for(&path).await;
     // The other browser shows it without being reloaded.
-    watcher.wait_text("#timeline", "Yes, she is welcome.").await;
+    watcher
+        .wait_text("#timeline", "Yes, Ana, she is welcome.")
+        .await;
     watcher.screenshot("inbox-conversation-live").await;
     let fake = FakeTwilio::start().await;
     twilio_engine(&app, &fake, Duration::from_secs(5))
@@ -129,7 +144,7 @@ async fn a_nurse_answers_assigns_and_resolves_while_another_browser_watches() {
     assert!(
         fake.received()
             .iter()
-            .any(|m| m.get("Body") == Some("Yes, she is welcome.")
+            .any(|m| m.get("Body") == Some("Yes, Ana, she is welcome.")
                 && m.get("To") == Some("+16175550101"))
     );
 

@@ -152,6 +152,39 @@ async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved
     assert!(text_at < email_at, "in time order");
     assert!(page.contains("Text") && page.contains("Email"), "{page}");
 
+    // A saved reply, filled in for Ana, is put in the answer box (without a script too);
+    // another department's is not offered.
+    let hours = app
+        .store
+        .add_saved_reply(
+            &OrgId::default_org(),
+            None,
+            "Hours",
+            "We are open {clinic_hours}, {first_name}.",
+        )
+        .await
+        .unwrap();
+    let front = DepartmentKey::parse("front-desk").unwrap();
+    app.store
+        .add_department(&OrgId::default_org(), &front, "Front desk", None)
+        .await
+        .unwrap();
+    app.store
+        .add_saved_reply(
+            &OrgId::default_org(),
+            Some(&front),
+            "Billing",
+            "Ask billing.",
+        )
+        .await
+        .unwrap();
+    let (_, page) = get(app, &nurse, &format!("{path}?use={}", hours.id)).await;
+    assert!(
+        page.contains(">We are open Monday to Friday 08:00-17:00, Ana.</textarea>"),
+        "{page}"
+    );
+    assert!(!page.contains("Ask billing."), "{page}");
+
     // The answer goes by text, the channel chosen; the clock stops.
     let reply_path = format!("{path}/reply");
     let (status, _) = post(

@@ -4,14 +4,14 @@
 //! every form carries the session's token.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use careloop_domain::business_hours::Priority;
 use careloop_domain::journey::Channel;
 use careloop_domain::staff::DepartmentKey;
 use careloop_domain::{OrgId, Patient, ResourceId};
-use careloop_engine::conversations::{ActError, Action};
+use careloop_engine::conversations::{ActError, Action, FilledReply};
 use careloop_engine::staff_reply::REPLY_STEP;
 use careloop_engine::{Replied, ReplyRefused, StaffReply};
 use careloop_fhir::message_view::Message;
@@ -33,6 +33,8 @@ struct Notice {
     text: Option<String>,
     alert: bool,
     draft: String,
+    /// The saved reply to put in the answer box (`?use=ID`).
+    saved: Option<String>,
 }
 
 /// `GET /inbox/c/{patient}`.
@@ -40,12 +42,18 @@ pub async fn view(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(patient): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let (signed, record) = match open(&state, &headers, &patient).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    render(&state, &signed, &record, StatusCode::OK, Notice::default()).await
+    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let notice = Notice {
+        saved: query.get("use").map(str::to_owned),
+        ..Notice::default()
+    };
+    render(&state, &signed, &record, StatusCode::OK, notice).await
 }
 
 /// The signed-in person and the conversation they may see; else the refusal.
@@ -186,7 +194,7 @@ pub async fn reply(
                         when(until, &state.engine.settings().clinic.zone)
                     )),
                     alert: false,
-                    draft: String::new(),
+                    ..Notice::default()
                 },
             }
         }
@@ -195,6 +203,7 @@ pub async fn reply(
             text: Some(format!("Not sent: {refused}.")),
             alert: true,
             draft: text.to_owned(),
+            saved: None,
         },
     };
     let status = if notice.alert {
@@ -306,6 +315,25 @@ async fn render(
         Ok(departments) => departments,
         Err(error) => return unavailable(&error),
     };
+    let saved = match &patient {
+        Some(patient) => match state
+            .engine
+            .saved_replies_for(patient, record.conversation.department.as_ref())
+            .await
+        {
+            Ok(saved) => saved,
+            Err(error) => return unavailable(&error),
+        },
+        None => Vec::new(),
+    };
+    let mut notice = notice;
+    if notice.draft.is_empty()
+        && let Some(chosen) = saved
+            .iter()
+            .find(|r| notice.saved.as_deref() == Some(&r.id))
+    {
+        notice.draft.clone_from(&chosen.text);
+    }
     let name = patient
         .as_ref()
         .and_then(Patient::full_name)
@@ -330,6 +358,7 @@ async fn render(
         div.conversation {
             section.timeline aria-label="Messages and events" data-patient=(record.patient) {
                 (view.timeline(&messages, &events))
+                (view.saved_form(&saved))
                 (view.reply_form(&notice.draft))
                 (view.note_form())
             }
@@ -338,7 +367,7 @@ async fn render(
                 (view.patient_panel())
             }
         }
-        p.keys { "Keys: " kbd { "r" } " answer, " kbd { "a" } " assign to me, " kbd { "e" } " resolve, " kbd { "Esc" } " leave a field." }
+        p.keys { "Keys: " kbd { "r" } " answer, " kbd { "s" } " saved reply, " kbd { "a" } " assign to me, " kbd { "e" } " resolve, " kbd { "Esc" } " leave a field." }
     };
     page(status, &name, chrome(signed, "conversation", body))
 }
@@ -505,6 +534,26 @@ impl View<'_> {
                         }
                     }
                     button type="submit" { "Send answer" }
+                }
+            }
+        }
+    }
+
+    fn saved_form(&self, saved: &[FilledReply]) -> Markup {
+        if saved.is_empty() {
+            return html! {};
+        }
+        html! {
+            form.saved method="get" action={ "/inbox/c/" (self.record.patient) } {
+                label for="saved" { "Saved reply" }
+                p.row {
+                    select id="saved" name="use" data-key="s" {
+                        option value="" { "Choose one…" }
+                        @for reply in saved {
+                            option value=(reply.id) data-text=(reply.text) { (reply.title) }
+                        }
+                    }
+                    button.quiet type="submit" { "Insert" }
                 }
             }
         }

@@ -43,6 +43,20 @@
     });
   }
 
+  // A saved reply chosen goes into the answer box at once, to be read and sent.
+  var saved = document.getElementById("saved");
+  var reply = document.getElementById("reply");
+  if (saved && reply) {
+    saved.addEventListener("change", function () {
+      var option = saved.options[saved.selectedIndex];
+      var text = option ? option.getAttribute("data-text") : null;
+      if (!text) { return; }
+      reply.value = reply.value ? reply.value + "\n" + text : text;
+      saved.selectedIndex = 0;
+      reply.focus();
+    });
+  }
+
   // A key alone, outside a field: the control marked data-key with it.
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
