@@ -88,6 +88,7 @@ pub fn fhir(config: &Config, store: Store) -> careloop_fhir::FhirService {
 pub fn engine(config: &Config, store: Store) -> anyhow::Result<Engine> {
     let library = Library::builtin().context("the built-in journeys do not load")?;
     let mut settings = Settings::new(config.clinic.clone(), config.default_region);
+    settings.public_url.clone_from(&config.public_url);
     settings.quiet_hours = config.quiet_hours;
     settings.phi = config.gates.phi;
     settings.caps = config.gates.caps;

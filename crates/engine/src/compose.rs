@@ -165,6 +165,7 @@ fn message(
             // The built-in templates carry a time, a place and the clinic.
             phi: PhiLevel::Limited,
             based_on: None,
+            to_patient: true,
         },
         blocked,
         not_before: None,

@@ -12,6 +12,7 @@ mod compose;
 mod consent;
 pub mod conversations;
 mod dispatch;
+pub mod escalation;
 mod gates;
 mod handoff;
 pub mod inbound;
@@ -271,7 +272,8 @@ impl Engine {
             Stage::Plan => {
                 let events = self.handle_events().await;
                 let timers = self.run_timers().await;
-                Ok(events? + timers?)
+                let escalated = self.escalate_overdue().await;
+                Ok(events? + timers? + escalated?)
             }
             Stage::Timers => self.run_timers().await,
             Stage::Send => self.dispatch().await,

@@ -84,6 +84,7 @@ impl Engine {
                 purpose: Some(requested.purpose),
                 phi: requested.phi,
                 based_on: Some(&id),
+                to_patient: true,
             },
             blocked: None,
             not_before: requested.not_before,

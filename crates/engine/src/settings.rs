@@ -59,6 +59,8 @@ pub struct Settings {
     pub response_targets: ResponseTargets,
     /// Where the built-in red flags send a message, when the department exists.
     pub urgent_department: DepartmentKey,
+    /// Where staff reach careloop (no trailing slash), for the links careloop sends them.
+    pub public_url: String,
 }
 
 /// A setting for each channel.
@@ -99,6 +101,7 @@ impl Settings {
             business_hours: BusinessHours::weekdays(clinic_zone),
             response_targets: ResponseTargets::default(),
             urgent_department: DepartmentKey::nursing(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 

@@ -147,6 +147,7 @@ impl Engine {
                     purpose: None,
                     phi,
                     based_on: None,
+                    to_patient: true,
                 },
                 blocked: None,
                 not_before: deferred,

@@ -61,6 +61,9 @@ pub struct NewOutbound<'a> {
     pub phi: PhiLevel,
     /// The CommunicationRequest it fulfils, if a client asked for it.
     pub based_on: Option<&'a ResourceId>,
+    /// Whether it goes to the patient; `false` for a note to staff about them (an
+    /// on-call contact told that their conversation waits), whose subject they stay.
+    pub to_patient: bool,
 }
 
 pub(crate) fn extension(name: &str, value_key: &str, value: &str) -> Value {
@@ -129,9 +132,11 @@ pub fn outbound(id: &ResourceId, message: &NewOutbound<'_>) -> Value {
         }]}],
         "medium": medium(message.channel),
         "subject": {"reference": patient},
-        "recipient": [{"reference": patient}],
         "payload": [{"contentString": message.text}],
     });
+    if message.to_patient {
+        resource["recipient"] = json!([{"reference": patient}]);
+    }
     if let Some(request) = message.based_on {
         resource["basedOn"] = json!([{"reference": format!("CommunicationRequest/{request}")}]);
     }
@@ -553,6 +558,7 @@ mod tests {
                 purpose,
                 phi,
                 based_on: None,
+                to_patient: true,
             },
         )
     }
@@ -608,6 +614,7 @@ mod tests {
                 purpose: Some(Purpose::Transactional),
                 phi: PhiLevel::Clinical,
                 based_on: None,
+                to_patient: true,
             },
         );
         assert_eq!(about(&resource), std::slice::from_ref(&appointment));
@@ -692,6 +699,7 @@ mod tests {
                 purpose: None,
                 phi: PhiLevel::Limited,
                 based_on: Some(&request),
+                to_patient: true,
             },
         );
         let index = sent_index(&resource);

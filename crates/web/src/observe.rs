@@ -49,6 +49,20 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
+/// Runs the handler on a task of its own, so that a client that goes away (a page that
+/// navigates while its fetch is under way) cannot cut it off half-way: a write stopped
+/// between its statements would leave its database connection inside a transaction.
+pub async fn run_to_completion(request: Request, next: Next) -> Response {
+    let handler = next.run(request).instrument(tracing::Span::current());
+    match tokio::spawn(handler).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(error = %error, "a request's handler stopped");
+            axum::response::IntoResponse::into_response(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&request);

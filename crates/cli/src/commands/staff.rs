@@ -38,9 +38,10 @@ pub enum DepartmentCommand {
         /// Its name as staff read it (`Front desk`); the key when not given.
         #[arg(long)]
         name: Option<String>,
-        /// Who is told when an urgent message waits too long: a phone number or an email.
-        #[arg(long)]
-        on_call: Option<String>,
+        /// Who is told when a message waits past its target: a phone number or an
+        /// email; repeat for the next levels, told one target later each.
+        #[arg(long = "on-call")]
+        on_call: Vec<String>,
     },
     /// List the departments.
     List,
@@ -113,8 +114,10 @@ pub async fn department(config: Config, command: DepartmentCommand) -> anyhow::R
         DepartmentCommand::Add { key, name, on_call } => {
             let key = DepartmentKey::parse(&key)?;
             let on_call = on_call
-                .map(|contact| on_call_contact(&contact, &config))
-                .transpose()?;
+                .iter()
+                .map(|contact| on_call_contact(contact, &config))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let on_call = (!on_call.is_empty()).then(|| on_call.join(","));
             let name = name.unwrap_or_else(|| key.to_string());
             if name.trim().is_empty() || name.chars().any(char::is_control) {
                 anyhow::bail!("--name: a department's name is one line of text");

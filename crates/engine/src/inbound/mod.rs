@@ -357,6 +357,7 @@ impl Engine {
                         // Answers name at most an appointment's time and place.
                         phi: PhiLevel::Limited,
                         based_on: None,
+                        to_patient: true,
                     },
                     blocked: None,
                     not_before: None,

@@ -8,11 +8,11 @@ mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::observe::observe;
+use crate::observe::{observe, run_to_completion};
 use crate::state::AppState;
 
 /// The largest request body accepted: a transaction of a few thousand resources.
@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         // Inside the observer, so a handler that panics is still logged with its request
         // id and counted.
         .layer(CatchPanicLayer::custom(ops::panicked))
+        .layer(from_fn(run_to_completion))
         .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

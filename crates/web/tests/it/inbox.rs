@@ -20,6 +20,7 @@ use crate::replies::text_from;
 crate::on_both_backends!(
     a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved,
     a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open_it,
+    an_unanswered_urgent_message_tells_on_call_then_the_next_level,
 );
 
 const ANA_PHONE: &str = "+16175550101";
@@ -475,4 +476,73 @@ async fn the_live_stream_wants_a_session() {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn an_unanswered_urgent_message_tells_on_call_then_the_next_level(app: &TestApp) {
+    let org = OrgId::default_org();
+    let nursing = DepartmentKey::parse("nursing").unwrap();
+    app.store
+        .add_department(
+            &org,
+            &nursing,
+            "Nursing",
+            Some("+16175550199,charge-nurse@clinic.example"),
+        )
+        .await
+        .unwrap();
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    texts(
+        app,
+        "SM0000000000000000000000000000e001",
+        "I have chest pain",
+    )
+    .await;
+
+    // Fourteen minutes: nobody is told yet.
+    assert!(at(app, "2026-03-02T15:14:00Z").await.is_empty());
+    // Fifteen: the on-call phone gets a text that names no patient.
+    let told = at(app, "2026-03-02T15:15:00Z").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    let (channel, to, text) = &told[0];
+    assert_eq!((*channel, to.as_str()), (Channel::Sms, "+16175550199"));
+    assert!(
+        text.contains("in Nursing marked urgent has waited 15 min"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("/inbox/c/{PATIENT}")), "{text}");
+    assert!(!text.contains("chest") && !text.contains("Ana"), "{text}");
+    // Still unanswered fifteen minutes later: the next level, by email.
+    assert!(at(app, "2026-03-02T15:29:00Z").await.is_empty());
+    let next = at(app, "2026-03-02T15:30:00Z").await;
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(
+        (next[0].0, next[0].1.as_str()),
+        (Channel::Email, "charge-nurse@clinic.example")
+    );
+    // No third level: nobody else is told, however long it waits.
+    assert!(at(app, "2026-03-02T17:00:00Z").await.is_empty());
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.escalations, 2);
+    assert_eq!(record.due, None);
+    let events = app
+        .store
+        .conversation_events(&org, &patient())
+        .await
+        .unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == "escalate").count(), 2);
+    // Nor is the patient: the messages to staff are not addressed to them.
+    let messages = crate::messaging::communications(app).await;
+    let to_staff: Vec<_> = messages
+        .iter()
+        .filter(|m| m.to_string().contains("inbox/escalation"))
+        .collect();
+    assert_eq!(to_staff.len(), 2);
+    assert!(to_staff.iter().all(|m| m.get("recipient").is_none()));
 }

@@ -435,6 +435,8 @@ impl View<'_> {
     fn message(&self, message: &Message, author: Option<String>) -> Markup {
         let from = if message.from_patient {
             "Patient".to_owned()
+        } else if careloop_engine::escalation::is_escalation(message.step.as_deref()) {
+            "careloop, to the on-call contact".to_owned()
         } else if let Some(author) = author {
             author
         } else if message.step.as_deref() == Some(REPLY_STEP) {
@@ -498,7 +500,14 @@ impl View<'_> {
             "tag" => format!("tagged it {}", text("tag")),
             "untag" => format!("removed the tag {}", text("tag")),
             "reply" => "answered".to_owned(),
-            "escalate" => format!("told {} the answer is late", text("level")),
+            "escalate" => match d["by"].as_str() {
+                Some(by) => format!(
+                    "told on-call contact {} by {} that the answer is late",
+                    d["level"],
+                    if by == "sms" { "text" } else { by }
+                ),
+                None => "found no on-call contact to tell that the answer is late".to_owned(),
+            },
             "note" => "wrote an internal note".to_owned(),
             other => other.to_owned(),
         };
