@@ -58,7 +58,9 @@ pub async fn run_to_completion(request: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(error) => {
             tracing::error!(error = %error, "a request's handler stopped");
-            axum::response::IntoResponse::into_response(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+            axum::response::IntoResponse::into_response(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            )
         }
     }
 }
