@@ -48,6 +48,9 @@ enum Command {
     /// reminders fall due, and send them to a fake Twilio on this machine; prints
     /// messages per second, due-to-sent latency and peak memory.
     Bench(commands::bench::BenchArgs),
+    /// Measure the inbox: N conversations in a database of the bench's own, and the
+    /// server time of the queue pages staff open most.
+    BenchInbox(commands::bench_inbox::BenchInboxArgs),
     /// Create or update the database schema, then exit.
     Migrate,
     /// Work with patient records.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
             Command::Worker => commands::worker::run(config).await,
             Command::Demo => commands::demo::run(config).await,
             Command::Bench(args) => commands::bench::run(config, args).await,
+            Command::BenchInbox(args) => commands::bench_inbox::run(config, args).await,
             Command::Migrate => commands::migrate::run(config).await,
             Command::Patient(command) => commands::patient::run(config, command).await,
             Command::Simulate(command) => commands::simulate::run(config, command).await,

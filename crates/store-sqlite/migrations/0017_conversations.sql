@@ -22,6 +22,9 @@ CREATE TABLE conversations (
     escalations      INTEGER NOT NULL DEFAULT 0,
     last_channel     TEXT,
     last_message_us  INTEGER NOT NULL,
+    -- The queue's second order, after priority: for a patient who waits, since when
+    -- (the longest wait first); after them, the latest message first.
+    queue_us         INTEGER NOT NULL,
     key_id           TEXT NOT NULL,
     preview          BLOB NOT NULL,
     version          INTEGER NOT NULL,
@@ -30,13 +33,16 @@ CREATE TABLE conversations (
     PRIMARY KEY (org_id, patient_id)
 );
 
--- The queue: by state, most urgent first, then the longest waiting.
+-- The queue: by state (or none), most urgent first, then by queue_us; each index
+-- hands a page over in order without sorting the matching rows.
 CREATE INDEX conversations_queue
-    ON conversations (org_id, state, priority, waiting_since_us, last_message_us);
+    ON conversations (org_id, state, priority, queue_us);
 CREATE INDEX conversations_department
-    ON conversations (org_id, department, state, priority, waiting_since_us);
+    ON conversations (org_id, department, state, priority, queue_us);
+CREATE INDEX conversations_department_any
+    ON conversations (org_id, department, priority, queue_us);
 CREATE INDEX conversations_assignee
-    ON conversations (org_id, assignee, state, priority, waiting_since_us);
+    ON conversations (org_id, assignee, state, priority, queue_us);
 -- Conversations whose first answer is overdue, for escalation.
 CREATE INDEX conversations_due ON conversations (org_id, due_us) WHERE due_us IS NOT NULL;
 

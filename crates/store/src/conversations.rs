@@ -180,6 +180,8 @@ pub struct ConversationRow {
     pub escalations: i64,
     pub last_channel: Option<String>,
     pub last_message_us: i64,
+    /// The order within a priority ([`queue_us`]).
+    pub queue_us: i64,
     pub key_id: String,
     pub preview: Vec<u8>,
     pub version: i64,
@@ -198,6 +200,16 @@ pub struct ConversationEventRow {
     pub detail: String,
     pub key_id: Option<String>,
     pub note: Option<Vec<u8>>,
+}
+
+/// Past every instant a patient may have waited since: conversations no one waits on
+/// come after those someone does.
+const NOT_WAITING: i64 = 1 << 62;
+
+/// A conversation's place within its priority: the instant its patient waits since
+/// (the longest wait first), else after every waiting one, the latest message first.
+pub fn queue_us(waiting_since_us: Option<i64>, last_message_us: i64) -> i64 {
+    waiting_since_us.unwrap_or_else(|| NOT_WAITING.saturating_sub(last_message_us))
 }
 
 fn preview_aad(org: &OrgId, patient: &str, version: i64) -> Vec<u8> {
@@ -235,6 +247,7 @@ pub(crate) fn seal_conversation(
         escalations: record.escalations,
         last_channel: record.last_channel.clone(),
         last_message_us: micros(record.last_message_at),
+        queue_us: queue_us(c.waiting_since.map(micros), micros(record.last_message_at)),
         key_id: key_id.to_owned(),
         preview: key.seal(
             &preview_aad(org, record.patient.as_str(), version),
@@ -413,5 +426,30 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_waiting_come_first_then_the_latest_message() {
+        let waited_long = queue_us(Some(1_000), 5_000);
+        let waited_less = queue_us(Some(2_000), 2_000);
+        let answered_lately = queue_us(None, 1_800_000_000_000_000);
+        let answered_long_ago = queue_us(None, 1_000);
+        assert!(waited_long < waited_less);
+        assert!(waited_less < answered_lately);
+        assert!(answered_lately < answered_long_ago);
+    }
+
+    #[test]
+    fn a_preview_reads_back_and_is_cut_to_its_length() {
+        let long = "x".repeat(PREVIEW_CHARS + 10);
+        let preview = Preview::new(Author::Staff, &long);
+        assert_eq!(preview.text.chars().count(), PREVIEW_CHARS);
+        assert_eq!(Preview::from_bytes(&preview.to_bytes()), Some(preview));
+        assert_eq!(Preview::from_bytes(b"nobody\nhi"), None);
     }
 }

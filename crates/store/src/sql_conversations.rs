@@ -7,13 +7,13 @@ use crate::sql_work::{any_of, placeholders, step};
 
 /// The columns every read of a conversation selects, in [`ConversationRow`]'s order.
 pub const CONVERSATION_COLUMNS: &str = "patient_id, state, snoozed_until_us, assignee, department, priority, tags, \
-     waiting_since_us, due_us, escalations, last_channel, last_message_us, key_id, preview, version, created_us, updated_us";
+     waiting_since_us, due_us, escalations, last_channel, last_message_us, queue_us, key_id, preview, version, created_us, updated_us";
 
 /// The columns every read of an event selects, in [`ConversationEventRow`]'s order.
 pub const EVENT_COLUMNS: &str = "id, patient_id, at_us, actor, kind, detail, key_id, note";
 
 /// The columns an update sets: all but the key and the creation time.
-const UPDATED: [&str; 15] = [
+const UPDATED: [&str; 16] = [
     "state",
     "snoozed_until_us",
     "assignee",
@@ -25,6 +25,7 @@ const UPDATED: [&str; 15] = [
     "escalations",
     "last_channel",
     "last_message_us",
+    "queue_us",
     "key_id",
     "preview",
     "version",
@@ -44,6 +45,7 @@ fn updated_values(row: &ConversationRow) -> Vec<Bind> {
         Bind::Int(row.escalations),
         Bind::OptText(row.last_channel.clone()),
         Bind::Int(row.last_message_us),
+        Bind::Int(row.queue_us),
         Bind::Text(row.key_id.clone()),
         Bind::Bytes(row.preview.clone()),
         Bind::Int(row.version),
@@ -147,7 +149,16 @@ pub fn events(dialect: Dialect, org: &str, patient_id: &str) -> Step {
 fn queue_filter(dialect: Dialect, org: &str, query: &ConversationQuery) -> (String, Vec<Bind>) {
     let mut clauses = vec!["org_id = ?".to_owned()];
     let mut binds = vec![Bind::Text(org.to_owned())];
-    let mut any = |column: &str, values: Vec<String>, clauses: &mut Vec<String>| {
+    // One value is compared with `=`: PostgreSQL then walks an index in the queue's
+    // order, where `= ANY` of an array made it sort every matching row.
+    let mut any = |column: &str, mut values: Vec<String>, clauses: &mut Vec<String>| {
+        if values.len() == 1
+            && let Some(value) = values.pop()
+        {
+            clauses.push(format!("{column} = ?"));
+            binds.push(Bind::Text(value));
+            return;
+        }
         let (clause, b) = any_of(dialect, column, Column::Text(values));
         clauses.push(clause);
         binds.extend(b);
@@ -161,7 +172,9 @@ fn queue_filter(dialect: Dialect, org: &str, query: &ConversationQuery) -> (Stri
     }
     if let Some(departments) = &query.departments {
         let mut inner = Vec::new();
-        any("department", departments.clone(), &mut inner);
+        if !departments.is_empty() || !query.unrouted {
+            any("department", departments.clone(), &mut inner);
+        }
         if query.unrouted {
             inner.push("department IS NULL".to_owned());
         }
@@ -202,7 +215,7 @@ pub fn queue(dialect: Dialect, org: &str, query: &ConversationQuery) -> Step {
         dialect,
         &format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {filter} \
-             ORDER BY priority, waiting_since_us IS NULL, waiting_since_us, last_message_us DESC, patient_id \
+             ORDER BY priority, queue_us, patient_id \
              LIMIT ? OFFSET ?"
         ),
         binds,
@@ -273,6 +286,7 @@ mod tests {
             escalations: 0,
             last_channel: Some("sms".into()),
             last_message_us: 1,
+            queue_us: 1,
             key_id: "k".into(),
             preview: vec![1],
             version: 1,

@@ -196,11 +196,12 @@ macro_rules! sqlx_backend {
                 escalations: row.try_get(9)?,
                 last_channel: row.try_get(10)?,
                 last_message_us: row.try_get(11)?,
-                key_id: row.try_get(12)?,
-                preview: row.try_get(13)?,
-                version: row.try_get(14)?,
-                created_us: row.try_get(15)?,
-                updated_us: row.try_get(16)?,
+                queue_us: row.try_get(12)?,
+                key_id: row.try_get(13)?,
+                preview: row.try_get(14)?,
+                version: row.try_get(15)?,
+                created_us: row.try_get(16)?,
+                updated_us: row.try_get(17)?,
             })
         }
 

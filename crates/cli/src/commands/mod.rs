@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_inbox;
 pub mod demo;
 pub mod migrate;
 pub mod patient;
