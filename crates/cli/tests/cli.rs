@@ -569,6 +569,29 @@ fn bench_sends_every_reminder_once_and_reports_the_figures() {
 }
 
 #[test]
+fn bench_inbox_times_every_queue_page_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = careloop(
+        dir.path(),
+        &["bench-inbox", "--conversations", "120", "--requests", "2"],
+        &[
+            ("TMPDIR", dir.path().to_str().unwrap()),
+            ("RUST_LOG", "warn"),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let pages: Vec<&str> = stdout.lines().filter(|l| l.contains("; p50 ")).collect();
+    assert_eq!(pages.len(), 6, "{stdout}");
+    // Every page finds conversations: a page that found none would time nothing.
+    assert!(pages.iter().all(|p| !p.contains(": 0 rows;")), "{stdout}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "the bench's database is removed: {left:?}");
+}
+
+#[test]
 fn bench_refuses_several_workers_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let stderr = failure(dir.path(), &["bench", "--workers", "2"], &[]);

@@ -194,7 +194,8 @@ async fn measure(
         }
         let latency = Latency::of(&mut samples).context("no samples")?;
         println!(
-            "bench-inbox: {label}: {rows} rows; p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} requests",
+            "bench-inbox: {label}: {rows} {}; p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} requests",
+            if rows == 1 { "row" } else { "rows" },
             ms(latency.p50),
             ms(latency.p90),
             ms(latency.p99),
