@@ -372,17 +372,7 @@ impl FhirService {
         strict: bool,
     ) -> Result<Value, FhirError> {
         let request = search::parse(resource_type, params, &self.context, strict)?;
-        let page = self
-            .store
-            .search(org, &request.search)
-            .await
-            .map_err(|e| store_error(e, resource_type.as_str()))?;
-        let resources = self
-            .shown(org, resource_type, page.resources)
-            .await?
-            .into_iter()
-            .map(|shown| shown.resource)
-            .collect();
+        let (resources, page) = self.found(org, resource_type, &request.search).await?;
         Ok(searchset(SearchPage {
             base: &self.base,
             resource_type: resource_type.as_str(),
@@ -408,17 +398,29 @@ impl FhirService {
         request.search.sort = careloop_store::Sort::Newest;
         request.search.count = count.min(search::MAX_COUNT);
         request.search.offset = 0;
-        let page = self
+        Ok(self.found(org, resource_type, &request.search).await?.0)
+    }
+
+    /// What a search finds, as clients read it, and the page's count of all.
+    async fn found(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        search: &careloop_store::Search,
+    ) -> Result<(Vec<Value>, careloop_store::Page), FhirError> {
+        let mut page = self
             .store
-            .search(org, &request.search)
+            .search(org, search)
             .await
             .map_err(|e| store_error(e, resource_type.as_str()))?;
-        Ok(self
-            .shown(org, resource_type, page.resources)
+        let stored = std::mem::take(&mut page.resources);
+        let resources = self
+            .shown(org, resource_type, stored)
             .await?
             .into_iter()
             .map(|shown| shown.resource)
-            .collect())
+            .collect();
+        Ok((resources, page))
     }
 
     /// The write of a new version of a resource careloop changes on a patient's behalf

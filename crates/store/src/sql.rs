@@ -431,7 +431,6 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
                 ));
             }
             steps.extend(sql_work::erase_patient_work(dialect, org, patient_id));
-            steps.extend(sql_conversations::erase_patient(dialect, org, patient_id));
             let binds = || vec![org_bind(), Bind::Text(key_id.clone())];
             steps.push(step(
                 dialect,

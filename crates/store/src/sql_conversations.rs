@@ -251,21 +251,6 @@ pub fn notify(dialect: Dialect, patient_id: &str) -> Option<Step> {
     })
 }
 
-/// Erasing a patient: their conversation and everything that happened to it.
-pub fn erase_patient(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 2] {
-    ["conversations", "conversation_events"].map(|table| {
-        step(
-            dialect,
-            &format!("DELETE FROM {table} WHERE org_id = ? AND patient_id = ?"),
-            vec![
-                Bind::Text(org.to_owned()),
-                Bind::Text(patient_id.to_owned()),
-            ],
-            Check::Nothing,
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,7 +311,6 @@ mod tests {
                 queue(dialect, "o", &ConversationQuery::default()),
                 count(dialect, "o", &full),
             ];
-            steps.extend(erase_patient(dialect, "o", "p"));
             steps.extend(notify(dialect, "p"));
             for step in steps {
                 crate::sql::assert_binds_match(&step);

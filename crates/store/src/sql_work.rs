@@ -504,9 +504,16 @@ pub fn sweep_outbox(dialect: Dialect, org: &str, now_us: i64, wait_until_us: i64
     ]
 }
 
-/// Erasing a patient: their engine rows, whatever appointment or message they hang on.
-pub fn erase_patient_work(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 2] {
-    ["enrollments", "outbox"].map(|table| {
+/// Erasing a patient: their engine rows, whatever appointment or message they hang on,
+/// and their conversation with everything that happened to it.
+pub fn erase_patient_work(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 4] {
+    [
+        "enrollments",
+        "outbox",
+        "conversations",
+        "conversation_events",
+    ]
+    .map(|table| {
         step(
             dialect,
             &format!("DELETE FROM {table} WHERE org_id = ? AND patient_id = ?"),

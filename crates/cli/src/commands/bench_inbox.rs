@@ -130,7 +130,7 @@ async fn measure(
             .map_err(|e| anyhow::anyhow!("a bench patient was refused: {}", e.diagnostics))?;
         first += count;
         // As autovacuum would: a growing table the planner thinks empty is read whole.
-        if first % ANALYZE_EVERY == 0 {
+        if first.is_multiple_of(ANALYZE_EVERY) {
             scratch.analyze().await?;
         }
     }
@@ -271,7 +271,7 @@ fn conversation(i: u64, now: Timestamp) -> anyhow::Result<Change> {
             DEPARTMENTS[usize::try_from(d - 1).unwrap_or(0)].0,
         )?),
     };
-    record.last_channel = Some(if i % 3 == 0 { "email" } else { "sms" }.to_owned());
+    record.last_channel = Some(if i.is_multiple_of(3) { "email" } else { "sms" }.to_owned());
     Ok(Change::SaveConversation(record))
 }
 

@@ -76,6 +76,21 @@ async fn open(
     Ok((signed, record))
 }
 
+/// A form posted on a conversation: the person, the conversation they may see, and
+/// the form, if it carries the session's token.
+async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    patient: &str,
+    body: &[u8],
+    what: &str,
+) -> Result<(Signed, ConversationRecord, Form), Response> {
+    let (signed, record) = open(state, headers, patient).await?;
+    let form = Form::parse(body);
+    signed.check_form(state, &form, what).await?;
+    Ok((signed, record, form))
+}
+
 /// `POST /inbox/c/{patient}/act`: assign, route, tag, note, or move the conversation
 /// to another state.
 pub async fn act(
@@ -84,14 +99,11 @@ pub async fn act(
     Path(patient): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (signed, record) = match open(&state, &headers, &patient).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let form = Form::parse(&body);
-    if let Err(response) = signed.check_form(&state, &form, "conversation.act").await {
-        return response;
-    }
+    let (signed, record, form) =
+        match posted(&state, &headers, &patient, &body, "conversation.act").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Some(action) = action_of(&form, &signed, state.store.now()) else {
         return bad_request();
     };
@@ -159,14 +171,11 @@ pub async fn reply(
     Path(patient): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (signed, record) = match open(&state, &headers, &patient).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let form = Form::parse(&body);
-    if let Err(response) = signed.check_form(&state, &form, "conversation.reply").await {
-        return response;
-    }
+    let (signed, record, form) =
+        match posted(&state, &headers, &patient, &body, "conversation.reply").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let text = form.get("text").unwrap_or_default();
     let channel = form.get("channel").and_then(Channel::parse);
     let outcome = state
