@@ -62,6 +62,20 @@ pub enum Action {
     Note(String),
 }
 
+impl Action {
+    /// What kind of event it makes, as the conversation and the audit log name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Assign(_) => "assign",
+            Self::Pend | Self::Snooze(_) | Self::Resolve | Self::Reopen => "state",
+            Self::Route { .. } => "route",
+            Self::Tag(_) => "tag",
+            Self::Untag(_) => "untag",
+            Self::Note(_) => "note",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ActError {
     #[error("the patient has no conversation")]
@@ -302,29 +316,17 @@ impl Engine {
             let (event, detail, note) = match action {
                 Action::Assign(who) => (
                     Some(Event::Assign(who.clone())),
-                    json!({"kind": "assign", "assignee": who}),
+                    json!({"assignee": who}),
                     None,
                 ),
-                Action::Pend => (
-                    Some(Event::Pend),
-                    json!({"kind": "state", "state": "pending"}),
-                    None,
-                ),
+                Action::Pend => (Some(Event::Pend), json!({"state": "pending"}), None),
                 Action::Snooze(until) => (
                     Some(Event::Snooze { until: *until }),
-                    json!({"kind": "state", "state": "snoozed", "until": until.to_string()}),
+                    json!({"state": "snoozed", "until": until.to_string()}),
                     None,
                 ),
-                Action::Resolve => (
-                    Some(Event::Resolve),
-                    json!({"kind": "state", "state": "resolved"}),
-                    None,
-                ),
-                Action::Reopen => (
-                    Some(Event::Reopen),
-                    json!({"kind": "state", "state": "open"}),
-                    None,
-                ),
+                Action::Resolve => (Some(Event::Resolve), json!({"state": "resolved"}), None),
+                Action::Reopen => (Some(Event::Reopen), json!({"state": "open"}), None),
                 Action::Route {
                     department,
                     priority,
@@ -334,7 +336,6 @@ impl Engine {
                         priority: *priority,
                     }),
                     json!({
-                        "kind": "route",
                         "department": department.as_ref().map(DepartmentKey::as_str),
                         "priority": priority.name(),
                     }),
@@ -342,12 +343,12 @@ impl Engine {
                 ),
                 Action::Tag(tag) => (
                     Some(Event::Tag(tag.clone())),
-                    json!({"kind": "tag", "tag": tag.trim().to_lowercase()}),
+                    json!({"tag": tag.trim().to_lowercase()}),
                     None,
                 ),
                 Action::Untag(tag) => (
                     Some(Event::Untag(tag.clone())),
-                    json!({"kind": "untag", "tag": tag.trim()}),
+                    json!({"tag": tag.trim()}),
                     None,
                 ),
                 Action::Note(text) => {
@@ -355,18 +356,23 @@ impl Engine {
                     if text.is_empty() || text.chars().count() > NOTE_CHARS {
                         return Err(ActError::BadNote);
                     }
-                    (None, json!({"kind": "note"}), Some(text.to_owned()))
+                    (None, json!({}), Some(text.to_owned()))
                 }
             };
             if let Some(event) = &event {
                 record.conversation = conversation::apply(&record.conversation, event, now)?;
             }
             self.set_due(&mut record);
-            let kind = detail["kind"].as_str().unwrap_or("note").to_owned();
             let saved = record.clone();
             let changes = vec![
                 Change::SaveConversation(record),
-                Change::AddConversationEvent(self.event(patient, actor, &kind, detail, note)),
+                Change::AddConversationEvent(self.event(
+                    patient,
+                    actor,
+                    action.kind(),
+                    detail,
+                    note,
+                )),
             ];
             match self.store.commit(&self.org, &changes).await {
                 Ok(_) => {

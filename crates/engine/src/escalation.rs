@@ -128,7 +128,7 @@ impl Engine {
                 if contacts.get(level + 1).is_none() {
                     record.due = None;
                 }
-                json!({"kind": "escalate", "level": level + 1, "by": channel.name()})
+                json!({"level": level + 1, "by": channel.name()})
             }
             None => {
                 tracing::warn!(
@@ -136,7 +136,7 @@ impl Engine {
                     "an overdue conversation has no on-call contact to tell"
                 );
                 record.due = None;
-                json!({"kind": "escalate", "level": level + 1, "by": null})
+                json!({"level": level + 1, "by": null})
             }
         };
         let event = self.event(&record.patient, CARELOOP, "escalate", detail, None);

@@ -5,15 +5,14 @@
 //! refusal changes nothing and is audited.
 
 use careloop_domain::journey::Channel;
-use careloop_domain::staff::{DepartmentKey, NewPassword, Role};
+use careloop_domain::staff::{DepartmentKey, Role};
 use careloop_domain::{OrgId, ResourceId};
-use careloop_store::staff::NewStaff;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION};
 
 use crate::email_inbound::{self, postmark};
 use crate::harness::{EMAIL_INBOUND_SECRET, TestApp};
-use crate::inbox_login::{PASSWORD, Session, browser, session_for, with_nurse};
+use crate::inbox_login::{Session, browser, session_for, with_nurse, with_staff};
 use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
 use crate::replies::text_from;
 
@@ -29,24 +28,7 @@ const AGENT: &str = "ben@clinic.example";
 
 /// Ben, an agent at the front desk, with [`PASSWORD`].
 async fn with_front_desk_agent(app: &TestApp) {
-    let org = OrgId::default_org();
-    let front = DepartmentKey::parse("front-desk").unwrap();
-    app.store
-        .add_department(&org, &front, "Front desk", None)
-        .await
-        .unwrap();
-    app.store
-        .add_staff(
-            &org,
-            &NewStaff {
-                email: AGENT,
-                role: Role::Agent,
-                departments: &[front],
-                password: &NewPassword::parse(PASSWORD.into()).unwrap(),
-            },
-        )
-        .await
-        .unwrap();
+    with_staff(app, "front-desk", "Front desk", AGENT, Role::Agent).await;
 }
 
 fn patient() -> ResourceId {

@@ -21,24 +21,45 @@ pub(crate) const PASSWORD: &str = "a long and private phrase";
 
 /// Ana, a clinician in nursing, with [`PASSWORD`].
 pub(crate) async fn with_nurse(app: &TestApp) {
+    with_staff(
+        app,
+        "nursing",
+        "Nursing",
+        "ana@clinic.example",
+        Role::Clinician,
+    )
+    .await;
+}
+
+/// A department and one account in it, with [`PASSWORD`].
+pub(crate) async fn with_staff(app: &TestApp, key: &str, name: &str, email: &str, role: Role) {
     let org = OrgId::default_org();
-    let nursing = DepartmentKey::parse("nursing").unwrap();
+    let department = DepartmentKey::parse(key).unwrap();
     app.store
-        .add_department(&org, &nursing, "Nursing", None)
+        .add_department(&org, &department, name, None)
         .await
         .unwrap();
     app.store
         .add_staff(
             &org,
             &NewStaff {
-                email: "ana@clinic.example",
-                role: Role::Clinician,
-                departments: &[nursing],
+                email,
+                role,
+                departments: &[department],
                 password: &NewPassword::parse(PASSWORD.into()).unwrap(),
             },
         )
         .await
         .unwrap();
+}
+
+/// The token the forms of a signed-in page carry.
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned()
 }
 
 /// A signed-in browser's session: its cookie's token, and the token its forms carry.
@@ -60,12 +81,7 @@ pub(crate) async fn session_for(app: &TestApp, email: &str) -> Session {
     assert_eq!(signed.status(), StatusCode::SEE_OTHER, "{email}");
     let token = value(&set_cookie(&signed, "careloop_session").unwrap()).to_owned();
     let html = inbox(app, &token).await.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_of(&html);
     Session { token, csrf }
 }
 
@@ -217,12 +233,7 @@ async fn a_person_signs_in_and_out_and_a_guessed_password_locks_the_account(app:
     assert_eq!(forged.status(), StatusCode::SEE_OTHER);
 
     // Signing out ends the session for good.
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_of(&html);
     let out = browser()
         .post(app.url("/inbox/logout"))
         .header(COOKIE, format!("careloop_session={session}"))

@@ -38,7 +38,7 @@ impl Signed {
     }
 
     pub fn is_admin(&self) -> bool {
-        Role::parse(&self.account.role) == Ok(Role::Admin)
+        is_admin(&self.account)
     }
 
     /// Whether a form is this session's own (it carries the session's token); a form
@@ -66,10 +66,7 @@ impl Signed {
     }
 
     pub fn may_see(&self, record: &ConversationRecord) -> bool {
-        match (&record.conversation.department, self.departments()) {
-            (_, None) | (None, Some(_)) => true,
-            (Some(department), Some(mine)) => mine.iter().any(|d| d == department.as_str()),
-        }
+        sees(&self.account, record)
     }
 
     /// The conversation, if this person may see it; else the refusal, logged and
@@ -103,6 +100,21 @@ impl Signed {
             .map(|_| ())
             .map_err(|error| unavailable(&error))
     }
+}
+
+fn is_admin(account: &StaffRow) -> bool {
+    Role::parse(&account.role) == Ok(Role::Admin)
+}
+
+/// Whether `account` sees `record`: every conversation for an admin; else those of its
+/// departments and those routed to none.
+pub fn sees(account: &StaffRow, record: &ConversationRecord) -> bool {
+    is_admin(account)
+        || record
+            .conversation
+            .department
+            .as_ref()
+            .is_none_or(|d| account.departments.iter().any(|m| m == d.as_str()))
 }
 
 fn not_yours() -> Response {

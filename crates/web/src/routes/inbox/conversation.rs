@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::access::Signed;
+use super::access::{Signed, sees};
 use super::forms::{Form, bad_request, unavailable};
 use super::pages::{ago, chrome, page, when};
 use crate::state::AppState;
@@ -107,13 +107,7 @@ pub async fn act(
     let Some(action) = action_of(&form, &signed, state.store.now()) else {
         return bad_request();
     };
-    let kind = match &action {
-        Action::Assign(_) => "assign",
-        Action::Pend | Action::Snooze(_) | Action::Resolve | Action::Reopen => "state",
-        Action::Route { .. } => "route",
-        Action::Tag(_) | Action::Untag(_) => "tag",
-        Action::Note(_) => "note",
-    };
+    let kind = action.kind();
     // An assignee must be one who sees the conversation's department.
     if let Action::Assign(Some(who)) = &action
         && !may_take(&state, who, &record).await
@@ -276,15 +270,6 @@ async fn may_take(state: &AppState, who: &str, record: &ConversationRecord) -> b
         return false;
     };
     sees(&account, record)
-}
-
-fn sees(account: &StaffRow, record: &ConversationRecord) -> bool {
-    account.role == "admin"
-        || record
-            .conversation
-            .department
-            .as_ref()
-            .is_none_or(|d| account.departments.iter().any(|m| m == d.as_str()))
 }
 
 /// The page of a conversation, its view audited.
