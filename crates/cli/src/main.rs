@@ -65,6 +65,12 @@ enum Command {
     /// Manage the saved replies staff insert into their answers.
     #[command(subcommand)]
     SavedReply(commands::staff::SavedReplyCommand),
+    /// Manage the triage rules that route patients' messages.
+    #[command(subcommand)]
+    TriageRule(commands::playbook::TriageRuleCommand),
+    /// Manage the answers of the FAQ assistant.
+    #[command(subcommand)]
+    Faq(commands::playbook::FaqCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -105,6 +111,8 @@ fn main() -> ExitCode {
             Command::User(command) => commands::staff::user(config, command).await,
             Command::Department(command) => commands::staff::department(config, command).await,
             Command::SavedReply(command) => commands::staff::saved_reply(config, command).await,
+            Command::TriageRule(command) => commands::playbook::triage_rule(config, command).await,
+            Command::Faq(command) => commands::playbook::faq(config, command).await,
         }
     });
     match result {

@@ -863,3 +863,187 @@ async fn a_made_token_opens_the_api_until_it_is_revoked() {
         "careloop: a token's name is 1 to 64 letters, digits, dots, dashes or underscores (got 'has space')"
     );
 }
+
+#[test]
+fn triage_rules_are_added_tried_ordered_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    success(path, &["department", "add", "billing"]);
+    success(path, &["department", "add", "pharmacy"]);
+    let billing = success(
+        path,
+        &[
+            "triage-rule",
+            "add",
+            "--name",
+            "Billing",
+            "--phrase",
+            "bill",
+            "--phrase",
+            "factura",
+            "--department",
+            "billing",
+            "--tag",
+            "billing",
+        ],
+    );
+    assert!(
+        billing.starts_with("careloop: added triage rule Billing at 1 ("),
+        "{billing}"
+    );
+    let billing_id = billing
+        .trim()
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    success(
+        path,
+        &[
+            "triage-rule",
+            "add",
+            "--name",
+            "Refills",
+            "--pattern",
+            r"\brefills?\b",
+            "--department",
+            "pharmacy",
+            "--priority",
+            "high",
+        ],
+    );
+    let tried = success(path, &["triage-rule", "test", "Necesito pagar mi FACTURA"]);
+    assert_eq!(
+        tried.trim(),
+        "rule 'Billing'\tdepartment billing\tpriority unchanged\ttags billing"
+    );
+    let tried = success(path, &["triage-rule", "test", "a refill and my bill"]);
+    assert!(tried.starts_with("rule 'Billing'"), "{tried}");
+    success(path, &["triage-rule", "move", &billing_id, "--to", "2"]);
+    let tried = success(path, &["triage-rule", "test", "a refill and my bill"]);
+    assert!(
+        tried.starts_with("rule 'Refills'\tdepartment pharmacy\tpriority high"),
+        "{tried}"
+    );
+    let tried = success(
+        path,
+        &["triage-rule", "test", "chest pain since the refill"],
+    );
+    assert!(
+        tried.starts_with("built-in red flag: chest pain; tags from rule 'Refills'\t"),
+        "{tried}"
+    );
+    assert!(tried.contains("priority urgent"), "{tried}");
+    let listed = success(path, &["triage-rule", "list"]);
+    let names: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "red flags: urgent, for the urgent department (always first)",
+            "Refills",
+            "Billing"
+        ]
+    );
+
+    for (args, said) in [
+        (
+            vec![
+                "triage-rule",
+                "add",
+                "--name",
+                "X",
+                "--pattern",
+                "(open",
+                "--tag",
+                "x",
+            ],
+            "careloop: the pattern is not a regular expression careloop can run",
+        ),
+        (
+            vec![
+                "triage-rule",
+                "add",
+                "--name",
+                "X",
+                "--phrase",
+                "x",
+                "--department",
+                "cardiology",
+            ],
+            "careloop: there is no department 'cardiology'",
+        ),
+        (
+            vec!["triage-rule", "add", "--name", "X", "--tag", "x"],
+            "careloop: a rule needs a condition",
+        ),
+        (
+            vec!["triage-rule", "remove", "nope"],
+            "careloop: there is no such entry",
+        ),
+    ] {
+        let said_now = failure(path, &args, &[]);
+        assert!(said_now.trim().starts_with(said), "{args:?}: {said_now}");
+        assert_eq!(said_now.trim().lines().count(), 1, "{said_now}");
+    }
+    success(path, &["triage-rule", "remove", &billing_id]);
+    assert_eq!(success(path, &["triage-rule", "list"]).lines().count(), 2);
+}
+
+#[test]
+fn faq_answers_are_added_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let added = success(
+        path,
+        &[
+            "faq",
+            "add",
+            "--title",
+            "Fax",
+            "--question",
+            "fax",
+            "--answer",
+            "Our fax is 617-555-0199.",
+        ],
+    );
+    assert!(
+        added.starts_with("careloop: added FAQ answer Fax ("),
+        "{added}"
+    );
+    let id = added
+        .trim()
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    let listed = success(path, &["faq", "list"]);
+    assert_eq!(
+        listed,
+        format!("{id}\tFax\tfax\tOur fax is 617-555-0199.\n")
+    );
+    let refused = failure(
+        path,
+        &[
+            "faq",
+            "add",
+            "--title",
+            "Dose",
+            "--question",
+            "what dose",
+            "--answer",
+            "Two.",
+        ],
+        &[],
+    );
+    assert_eq!(
+        refused.trim(),
+        "careloop: a question may not ask something clinical: 'what dose'"
+    );
+    success(path, &["faq", "remove", &id]);
+    assert_eq!(success(path, &["faq", "list"]), "");
+}

@@ -15,6 +15,7 @@ pub mod contact;
 pub mod conversation;
 pub mod delivery;
 pub mod duration;
+pub mod faq;
 pub mod frequency;
 pub mod ids;
 pub mod journey;
@@ -31,6 +32,7 @@ pub mod sms;
 pub mod staff;
 pub mod tcpa;
 pub mod template;
+pub mod triage;
 pub mod words;
 pub mod zone;
 

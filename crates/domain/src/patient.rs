@@ -77,6 +77,16 @@ impl PartialDate {
         }
         Ok(Self { year, month, day })
     }
+
+    /// Age in whole years on `today`; known only for a full date.
+    pub fn age_on(&self, today: jiff::civil::Date) -> Option<u16> {
+        let (month, day) = (self.month?, self.day?);
+        let mut age = today.year() - self.year;
+        if (today.month(), today.day()) < (month, day) {
+            age -= 1;
+        }
+        u16::try_from(age).ok()
+    }
 }
 
 impl Patient {
@@ -144,6 +154,21 @@ impl fmt::Debug for Identifier {
 mod tests {
     use super::*;
     use crate::contact::{ContactAddress, ContactChannel, PhoneNumber, Region};
+
+    #[test]
+    fn age_counts_whole_years_from_a_full_date() {
+        let born = PartialDate::parse("2010-06-15").unwrap();
+        let on = |d: &str| born.age_on(d.parse().unwrap());
+        assert_eq!(on("2026-06-14"), Some(15));
+        assert_eq!(on("2026-06-15"), Some(16));
+        assert_eq!(on("2009-01-01"), None);
+        assert_eq!(
+            PartialDate::parse("2010-06")
+                .unwrap()
+                .age_on(jiff::civil::date(2026, 1, 1)),
+            None
+        );
+    }
 
     fn contact(raw: &str, rank: Option<u32>, usage: Option<&str>) -> ContactPoint {
         ContactPoint {

@@ -13,6 +13,7 @@ use careloop_domain::red_flags::Found;
 use careloop_domain::saved_reply;
 use careloop_domain::staff::DepartmentKey;
 use careloop_domain::template::when;
+use careloop_domain::triage::{self, Facts, Rule, RuleDefinition};
 use careloop_domain::{Patient, ResourceId};
 use careloop_fhir::message_view::{self, Message};
 use careloop_fhir::resource::ResourceType;
@@ -35,15 +36,30 @@ const PATIENTS_FOUND: u32 = 200;
 /// Tries of a staff action whose conversation changed while it was being written.
 const TRIES: usize = 3;
 
-/// What triage decided about a patient's message, and the rule that decided it.
+/// What triage decided about a patient's message, and the rules that decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Triage {
     pub department: Option<DepartmentKey>,
-    pub priority: Priority,
-    /// The rule, as staff read it on the message.
+    /// None keeps the conversation's priority.
+    pub priority: Option<Priority>,
+    pub tags: Vec<String>,
+    /// The rules, as staff read them on the message.
     pub rule: String,
 }
 
+/// A message a patient wrote, as the conversation hears of it.
+pub(crate) struct Written<'a> {
+    pub channel: Channel,
+    pub text: &'a str,
+    /// Whether it asks something of staff: careloop carried out what it asked in full
+    /// (a confirmation, STOP, an answer of the FAQ assistant) when it does not.
+    pub wants_staff: bool,
+    pub flags: &'a [Found],
+    /// The patient, if on record, for the rules that look at who wrote.
+    pub patient: Option<&'a Patient>,
+    /// The FAQ answer the assistant gave, by title.
+    pub answered: Option<&'a str>,
+}
 /// What a person does to a conversation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -97,10 +113,24 @@ impl From<StoreError> for ActError {
 /// The longest internal note.
 const NOTE_CHARS: usize = 4000;
 
-/// What the built-in rules decide of a message's red flags: urgent, for nursing.
-pub(crate) fn built_in_triage(flags: &[Found], urgent: Option<&DepartmentKey>) -> Option<Triage> {
+/// What triage decides of a message: the built-in red flags make it urgent, for the
+/// urgent department; otherwise the first of the clinic's rules that matched decides.
+/// The red flags are never overruled: a rule that matched too adds only its tags.
+pub fn decide(
+    flags: &[Found],
+    urgent: Option<&DepartmentKey>,
+    rule: Option<&Rule>,
+) -> Option<Triage> {
+    let ruled = rule.map(|r| format!("rule '{}'", r.name));
+    let tags = rule.map(|r| r.outcome.tags.clone()).unwrap_or_default();
     if flags.is_empty() {
-        return None;
+        let rule = rule?;
+        return Some(Triage {
+            department: rule.outcome.department.clone(),
+            priority: rule.outcome.priority,
+            tags,
+            rule: ruled.unwrap_or_default(),
+        });
     }
     let names: Vec<&str> = flags.iter().map(|f| f.flag.name()).collect();
     let label = if flags.len() > 1 {
@@ -108,10 +138,18 @@ pub(crate) fn built_in_triage(flags: &[Found], urgent: Option<&DepartmentKey>) -
     } else {
         "red flag"
     };
+    let mut decided = format!("built-in {label}: {}", names.join(", "));
+    if let Some(ruled) = ruled {
+        decided.push_str("; tags from ");
+        decided.push_str(&ruled);
+    }
     Some(Triage {
-        department: urgent.cloned(),
-        priority: Priority::Urgent,
-        rule: format!("built-in {label}: {}", names.join(", ")),
+        department: urgent
+            .cloned()
+            .or_else(|| rule.and_then(|r| r.outcome.department.clone())),
+        priority: Some(Priority::Urgent),
+        tags,
+        rule: decided,
     })
 }
 
@@ -123,22 +161,24 @@ impl Engine {
     pub(crate) async fn patient_wrote(
         &self,
         patient: &ResourceId,
-        channel: Channel,
-        text: &str,
-        wants_staff: bool,
-        flags: &[Found],
+        written: &Written<'_>,
     ) -> Result<Vec<Change>, EngineError> {
         let now = self.store.now();
-        let preview = Preview::new(Author::Patient, text);
+        let preview = Preview::new(Author::Patient, written.text);
         let stored = self.store.conversation(&self.org, patient).await?;
         let is_new = stored.is_none();
         let mut record = stored
             .unwrap_or_else(|| ConversationRecord::new(patient.clone(), now, preview.clone()));
-        if is_new && !wants_staff {
+        if is_new && !written.wants_staff {
             record.conversation.state = State::Resolved;
         }
         let mut events = Vec::new();
-        if wants_staff {
+        if let Some(title) = written.answered {
+            events.push(self.event(patient, CARELOOP, "faq", json!({"answer": title}), None));
+        }
+        if written.wants_staff {
+            // Priority only rises while the patient waits; a new wait starts afresh.
+            let before_wait = record.conversation.clone();
             let before = record.conversation.state.clone();
             record.conversation =
                 conversation::apply(&record.conversation, &Event::PatientWrote, now)
@@ -152,10 +192,8 @@ impl Engine {
                     None,
                 ));
             }
-            let urgent = self
-                .existing_department(&self.settings.urgent_department)
-                .await?;
-            if let Some(triage) = built_in_triage(flags, urgent.as_ref()) {
+            let facts = self.facts(written);
+            if let Some(triage) = self.triage(&facts, written.flags).await? {
                 events.push(self.event(
                     patient,
                     CARELOOP,
@@ -163,32 +201,74 @@ impl Engine {
                     json!({
                         "rule": triage.rule,
                         "department": triage.department.as_ref().map(DepartmentKey::as_str),
-                        "priority": triage.priority.name(),
+                        "priority": triage.priority.map(Priority::name),
+                        "tags": triage.tags,
                     }),
                     None,
                 ));
-                let priority = record.conversation.escalated(triage.priority);
+                let priority = triage
+                    .priority
+                    .map_or(record.conversation.priority, |p| before_wait.escalated(p));
                 let department = triage
                     .department
                     .or_else(|| record.conversation.department.clone());
-                record.conversation = conversation::apply(
-                    &record.conversation,
-                    &Event::Route {
-                        department,
-                        priority,
-                    },
-                    now,
-                )
-                .map_err(|_| EngineError::Corrupt("a conversation"))?;
+                let mut steps = vec![Event::Route {
+                    department,
+                    priority,
+                }];
+                steps.extend(triage.tags.into_iter().map(Event::Tag));
+                for step in &steps {
+                    record.conversation = conversation::apply(&record.conversation, step, now)
+                        .map_err(|_| EngineError::Corrupt("a conversation"))?;
+                }
             }
         }
         self.set_due(&mut record);
-        record.last_channel = Some(channel.name().to_owned());
+        record.last_channel = Some(written.channel.name().to_owned());
         record.last_message_at = now;
         record.preview = preview;
         let mut changes = vec![Change::SaveConversation(record)];
         changes.extend(events.into_iter().map(Change::AddConversationEvent));
         Ok(changes)
+    }
+
+    /// What the red flags and the clinic's rules decide of a message: what the inbox
+    /// records when it arrives, and what an admin trying a rule out is shown.
+    pub async fn triage(
+        &self,
+        facts: &Facts<'_>,
+        flags: &[Found],
+    ) -> Result<Option<Triage>, EngineError> {
+        let rules = self.in_use::<RuleDefinition>().await?;
+        let rule = triage::first_match(&rules, facts);
+        let urgent = if flags.is_empty() {
+            None
+        } else {
+            self.existing_department(&self.settings.urgent_department)
+                .await?
+        };
+        Ok(decide(flags, urgent.as_ref(), rule))
+    }
+
+    /// What the rules may look at of a message and its patient.
+    fn facts<'a>(&self, written: &Written<'a>) -> Facts<'a> {
+        let today = self
+            .store
+            .now()
+            .to_zoned(self.settings.clinic.zone.clone())
+            .date();
+        Facts {
+            text: written.text,
+            channel: written.channel,
+            language: written
+                .patient
+                .and_then(|p| p.language.as_ref())
+                .map(|l| l.language()),
+            age: written
+                .patient
+                .and_then(|p| p.birth_date)
+                .and_then(|born| born.age_on(today)),
+        }
     }
 
     /// The department, if the clinic has it.

@@ -19,6 +19,7 @@ pub mod inbound;
 mod journeys;
 pub mod library;
 pub mod outcome;
+pub mod playbook;
 mod request;
 pub mod settings;
 pub mod staff_reply;

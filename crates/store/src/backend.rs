@@ -107,6 +107,12 @@ pub enum WriteOp {
         prev_version: Option<i64>,
     },
     InsertConversationEvent(crate::conversations::ConversationEventRow),
+    PutPlaybookEntry(crate::playbook::PlaybookRow),
+    /// Fails with [`BackendError::Conflict`] when the entry is not there.
+    RemovePlaybookEntry {
+        book: &'static str,
+        id: String,
+    },
 }
 
 /// Rows of `resource_type` whose term `param` has this hash.
@@ -330,6 +336,13 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         org: &str,
     ) -> Result<Vec<crate::staff::SavedReplyRow>, BackendError>;
+
+    /// A book of the playbook, by position.
+    async fn playbook(
+        &self,
+        org: &str,
+        book: &str,
+    ) -> Result<Vec<crate::playbook::PlaybookRow>, BackendError>;
 
     /// Every account, with its departments.
     async fn all_staff(&self, org: &str) -> Result<Vec<crate::staff::StaffRow>, BackendError>;

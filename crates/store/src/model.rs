@@ -123,6 +123,13 @@ pub enum Change {
     /// conflict if it is new and exists, or is not at its version any more.
     SaveConversation(crate::conversations::ConversationRecord),
     AddConversationEvent(crate::conversations::ConversationEvent),
+    /// Adds an entry to the clinic's playbook, or rewrites it and its place.
+    PutPlaybookEntry(crate::playbook::PlaybookRow),
+    /// Fails the batch with a conflict when the entry is not there.
+    RemovePlaybookEntry {
+        book: crate::playbook::Book,
+        id: String,
+    },
 }
 
 /// What a write produced.

@@ -4,7 +4,7 @@
 
 use crate::Sort;
 use crate::backend::{HashedSearch, Row, WriteOp};
-use crate::{sql_batch, sql_conversations, sql_work};
+use crate::{sql_batch, sql_conversations, sql_playbook, sql_work};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -390,6 +390,10 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
         }
         WriteOp::InsertConversationEvent(row) => {
             vec![sql_conversations::insert_event(dialect, org, row)]
+        }
+        WriteOp::PutPlaybookEntry(row) => vec![sql_playbook::put(dialect, org, row)],
+        WriteOp::RemovePlaybookEntry { book, id } => {
+            vec![sql_playbook::remove(dialect, org, book, id)]
         }
         WriteOp::ErasePatient {
             patient_id,

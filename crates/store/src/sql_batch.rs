@@ -243,7 +243,9 @@ fn groupable(ops: &[WriteOp]) -> bool {
         | WriteOp::EnsureOrg { .. }
         | WriteOp::ErasePatient { .. }
         | WriteOp::SaveConversation { .. }
-        | WriteOp::InsertConversationEvent(_) => false,
+        | WriteOp::InsertConversationEvent(_)
+        | WriteOp::PutPlaybookEntry(_)
+        | WriteOp::RemovePlaybookEntry { .. } => false,
     })
 }
 

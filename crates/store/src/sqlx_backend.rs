@@ -235,6 +235,17 @@ macro_rules! sqlx_backend {
             })
         }
 
+        fn playbook_from(row: &$row) -> Result<$crate::playbook::PlaybookRow, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::playbook::PlaybookRow {
+                book: row.try_get(0)?,
+                id: row.try_get(1)?,
+                position: row.try_get(2)?,
+                definition: row.try_get(3)?,
+                updated_us: row.try_get(4)?,
+            })
+        }
+
         fn text_from(row: &$row) -> Result<String, sqlx::Error> {
             use sqlx::Row as _;
             row.try_get(0)
@@ -491,6 +502,15 @@ macro_rules! sqlx_backend {
             ) -> Result<Vec<$crate::staff::SavedReplyRow>, $crate::BackendError> {
                 let step = $crate::sql_staff::saved_replies($dialect, org);
                 fetch_rows(&self.pool, &step, saved_reply_from).await
+            }
+
+            async fn playbook(
+                &self,
+                org: &str,
+                book: &str,
+            ) -> Result<Vec<$crate::playbook::PlaybookRow>, $crate::BackendError> {
+                let step = $crate::sql_playbook::book($dialect, org, book);
+                fetch_rows(&self.pool, &step, playbook_from).await
             }
 
             async fn all_staff(

@@ -733,6 +733,17 @@ impl Plan<'_> {
                 self.ops.push(WriteOp::InsertConversationEvent(row));
                 Ok(())
             }
+            Change::PutPlaybookEntry(row) => {
+                self.ops.push(WriteOp::PutPlaybookEntry(row.clone()));
+                Ok(())
+            }
+            Change::RemovePlaybookEntry { book, id } => {
+                self.ops.push(WriteOp::RemovePlaybookEntry {
+                    book: book.name(),
+                    id: id.clone(),
+                });
+                Ok(())
+            }
         }
     }
 

@@ -6,6 +6,7 @@ pub mod bench_inbox;
 pub mod demo;
 pub mod migrate;
 pub mod patient;
+pub mod playbook;
 pub mod serve;
 pub mod simulate;
 pub mod staff;

@@ -8,6 +8,8 @@ mod sandbox;
 
 use careloop_domain::answers::{self, Choice, Sender};
 use careloop_domain::consent::{Decision, Source};
+use careloop_domain::conversation::State;
+use careloop_domain::faq::{self, Faq, FaqDefinition, Verdict};
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::phi::PhiLevel;
 use careloop_domain::red_flags;
@@ -27,6 +29,7 @@ use attribution::{Candidate, Sent, Target};
 pub use sandbox::SimulateError;
 
 use crate::compose::{Outgoing, put};
+use crate::conversations::Written;
 use crate::subject::{Subject, language_of, read_json, read_patient};
 use crate::{Engine, EngineError};
 use careloop_fhir::consent::ConsentChange;
@@ -152,7 +155,8 @@ impl Engine {
                 .cloned()
                 .ok_or(EngineError::Corrupt("a sender"))?,
         };
-        let language = self.language_of(&owner).await?;
+        let patient = read_patient(&self.store, &self.org, &self.settings, &owner).await?;
+        let language = language_of(patient.as_ref());
         let from = Sender {
             clinic: &self.settings.clinic.name,
             phone: &self.settings.clinic.phone,
@@ -178,6 +182,7 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let mut answered = None;
         let intent_code = match (&plan.intent, &plan.target) {
             (Intent::Confirm, Some(target)) => {
                 let when = self.when(target, language).await?;
@@ -295,6 +300,18 @@ impl Engine {
                 ));
                 "other"
             }
+            (Intent::Other, _)
+                if let Some(faq) = self.faq_answer(&owner, &message.text).await? =>
+            {
+                answers.push((
+                    faq::reply(&faq, language, &self.settings.clinic.name),
+                    "reply/faq",
+                    Vec::new(),
+                    Some(Purpose::Transactional),
+                ));
+                answered = Some(faq.title);
+                "other"
+            }
             (Intent::Other, _) => {
                 let now = self.store.now();
                 let acknowledged_lately = sent.iter().any(|m| {
@@ -337,11 +354,16 @@ impl Engine {
         let mut all = vec![kept];
         all.extend(changes);
         // What careloop carried out in full (a confirmation, STOP) asks nothing of staff.
-        let wants_staff = matches!(intent_code, "other" | "reschedule");
-        all.extend(
-            self.patient_wrote(&owner, message.channel, &message.text, wants_staff, &flags)
-                .await?,
-        );
+        let wants_staff = matches!(intent_code, "other" | "reschedule") && answered.is_none();
+        let written = Written {
+            channel: message.channel,
+            text: &message.text,
+            wants_staff,
+            flags: &flags,
+            patient: patient.as_ref(),
+            answered: answered.as_deref(),
+        };
+        all.extend(self.patient_wrote(&owner, &written).await?);
         for (n, (text, step, about, purpose)) in answers.iter().enumerate() {
             all.extend(
                 Outgoing {
@@ -502,9 +524,27 @@ impl Engine {
         put("Task", &id, &body, task::terms(&body), &target.patient)
     }
 
-    async fn language_of(&self, patient: &ResourceId) -> Result<Language, EngineError> {
-        let patient = read_patient(&self.store, &self.org, &self.settings, patient).await?;
-        Ok(language_of(patient.as_ref()))
+    /// The FAQ assistant's answer to a message that asks staff something, when it is
+    /// sure of one and no one is already talking with the patient: a conversation open
+    /// with staff is theirs to answer.
+    async fn faq_answer(
+        &self,
+        patient: &ResourceId,
+        text: &str,
+    ) -> Result<Option<Faq>, EngineError> {
+        let busy = self
+            .store
+            .conversation(&self.org, patient)
+            .await?
+            .is_some_and(|c| c.conversation.state != State::Resolved);
+        if busy {
+            return Ok(None);
+        }
+        let faqs = self.in_use::<FaqDefinition>().await?;
+        Ok(match faq::consider(&faqs, text) {
+            Verdict::Answer(found) => Some(found.clone()),
+            Verdict::Person | Verdict::Unsure => None,
+        })
     }
 
     /// The appointment's time as its patient reads it (in their zone), in `language`.

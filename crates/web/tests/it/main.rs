@@ -30,6 +30,7 @@ mod requests;
 mod staff;
 mod tokens;
 mod transactions;
+mod triage;
 mod twilio;
 mod versioning;
 mod webdriver;

@@ -472,12 +472,23 @@ impl View<'_> {
         let d = detail(event);
         let text = |key: &str| d[key].as_str().unwrap_or_default().to_owned();
         let said = match event.kind.as_str() {
-            "triage" => format!(
-                "routed it to {} as {}: {}",
-                d["department"].as_str().unwrap_or("the general queue"),
-                text("priority"),
-                text("rule")
-            ),
+            "triage" => {
+                let mut said = format!(
+                    "routed it to {}",
+                    d["department"].as_str().unwrap_or("its current queue")
+                );
+                if let Some(priority) = d["priority"].as_str() {
+                    said.push_str(" as ");
+                    said.push_str(priority);
+                }
+                if let Some(tags) = d["tags"].as_array().filter(|t| !t.is_empty()) {
+                    let tags: Vec<&str> = tags.iter().filter_map(|t| t.as_str()).collect();
+                    said.push_str(", tagged ");
+                    said.push_str(&tags.join(", "));
+                }
+                format!("{said}: {}", text("rule"))
+            }
+            "faq" => format!("answered it with the FAQ answer '{}'", text("answer")),
             "assign" => match d["assignee"].as_str() {
                 Some(id) => format!("assigned it to {}", self.email_of(id)),
                 None => "unassigned it".to_owned(),

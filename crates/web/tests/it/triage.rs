@@ -1,0 +1,197 @@
+//! The clinic's own triage rules and the FAQ assistant, on both databases: a rule an
+//! admin added routes a patient's text and tags it, and the inbox says which rule did;
+//! the assistant answers a question it knows, says it is automated, and steps aside for
+//! a person when asked.
+
+use careloop_domain::ResourceId;
+use careloop_domain::faq::FaqDefinition;
+use careloop_domain::staff::{DepartmentKey, Role};
+use careloop_domain::triage::{RuleDefinition, Then, When};
+use careloop_domain::{OrgId, conversation::State};
+use reqwest::StatusCode;
+use reqwest::header::COOKIE;
+
+use crate::harness::TestApp;
+use crate::inbox_login::{browser, session_for, with_staff};
+use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::replies::text_from;
+
+crate::on_both_backends!(
+    a_clinic_rule_routes_and_tags_and_the_inbox_names_it,
+    the_faq_assistant_answers_what_it_knows_and_hands_over_on_request,
+);
+
+const ANA_PHONE: &str = "+16175550101";
+const BILLING: &str = "cara@clinic.example";
+
+fn patient() -> ResourceId {
+    ResourceId::parse(PATIENT).unwrap()
+}
+
+async fn texts(app: &TestApp, sid: &str, body: &str) -> Vec<String> {
+    assert_eq!(text_from(app, sid, ANA_PHONE, body).await, StatusCode::OK);
+    sent_now(app)
+        .await
+        .into_iter()
+        .map(|(_, _, text)| text)
+        .collect()
+}
+
+async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
+    with_staff(app, "billing", "Billing", BILLING, Role::Agent).await;
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    app.engine
+        .add_entry(&RuleDefinition {
+            name: "Billing questions".into(),
+            enabled: true,
+            when: When {
+                phrases: vec!["bill".into(), "factura".into()],
+                ..When::default()
+            },
+            then: Then {
+                department: Some("billing".into()),
+                priority: Some("low".into()),
+                tags: vec!["billing".into()],
+            },
+        })
+        .await
+        .unwrap();
+    texts(
+        app,
+        "SM0000000000000000000000000000t001",
+        "Tengo una pregunta sobre mi FACTURA",
+    )
+    .await;
+
+    let record = app
+        .store
+        .conversation(&OrgId::default_org(), &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record
+            .conversation
+            .department
+            .as_ref()
+            .map(DepartmentKey::as_str),
+        Some("billing")
+    );
+    assert_eq!(record.conversation.priority.name(), "low");
+    assert!(record.conversation.tags.contains("billing"));
+
+    let session = session_for(app, BILLING).await;
+    let page = browser()
+        .get(app.url(&format!("/inbox/c/{PATIENT}")))
+        .header(COOKIE, session.cookie())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            "routed it to billing as low, tagged billing: rule &#39;Billing questions&#39;"
+        ) || page.contains("routed it to billing as low, tagged billing: rule 'Billing questions'"),
+        "{page}"
+    );
+}
+
+async fn the_faq_assistant_answers_what_it_knows_and_hands_over_on_request(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    app.engine
+        .add_entry(&FaqDefinition {
+            title: "Fax".into(),
+            enabled: true,
+            questions: vec!["fax".into()],
+            answer: "Our fax is 617-555-0199.".into(),
+            answer_es: None,
+        })
+        .await
+        .unwrap();
+    let org = OrgId::default_org();
+
+    let answered = texts(
+        app,
+        "SM0000000000000000000000000000t101",
+        "What's your fax number?",
+    )
+    .await;
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert!(
+        answered[0].contains("(automated answer): Our fax is 617-555-0199."),
+        "{answered:?}"
+    );
+    assert!(answered[0].contains("reply AGENT"), "{answered:?}");
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.conversation.state,
+        State::Resolved,
+        "nothing is left for staff"
+    );
+    let events = app
+        .store
+        .conversation_events(&org, &patient())
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.kind == "faq"), "{events:?}");
+
+    // A clinical question is never answered by the assistant, even with a word it knows.
+    let clinical = texts(
+        app,
+        "SM0000000000000000000000000000t102",
+        "can I fax you my medication list, what dose should I take",
+    )
+    .await;
+    assert!(
+        !clinical.iter().any(|t| t.contains("automated")),
+        "{clinical:?}"
+    );
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.conversation.state, State::Open, "staff answer it");
+    assert!(record.due.is_some());
+
+    // While staff have the conversation, the assistant keeps out of it.
+    let meanwhile = texts(app, "SM0000000000000000000000000000t103", "and the fax?").await;
+    assert!(
+        !meanwhile.iter().any(|t| t.contains("automated")),
+        "{meanwhile:?}"
+    );
+
+    // Resolved again, a patient who asks for a person gets one, not the assistant.
+    app.engine
+        .act(
+            &patient(),
+            "staff-1",
+            &careloop_engine::conversations::Action::Resolve,
+        )
+        .await
+        .unwrap();
+    let handed = texts(app, "SM0000000000000000000000000000t104", "AGENT, fax").await;
+    assert!(
+        !handed.iter().any(|t| t.contains("automated")),
+        "{handed:?}"
+    );
+    let record = app
+        .store
+        .conversation(&org, &patient())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.conversation.state, State::Open);
+}
