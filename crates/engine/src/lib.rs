@@ -24,6 +24,7 @@ mod request;
 pub mod settings;
 pub mod staff_reply;
 mod subject;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};

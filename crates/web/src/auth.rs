@@ -34,6 +34,11 @@ impl ApiToken {
     }
 }
 
+/// Who made an API request, as the audit log and a conversation's events name it: the
+/// token careloop was started with, or a made token by its name.
+#[derive(Clone, Debug)]
+pub struct Caller(pub String);
+
 /// Lets a request through only with a valid `Authorization: Bearer` token, and tells the
 /// handlers which organization it acts for.
 pub async fn require_token(
@@ -50,12 +55,21 @@ pub async fn require_token(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let mut org = presented.and_then(|token| state.token.check(token).cloned());
+    let mut org = presented
+        .and_then(|token| state.token.check(token).cloned())
+        .map(|org| (org, Caller("token:startup".to_owned())));
     if org.is_none()
         && let Some(token) = presented
     {
         match state.store.api_token(token).await {
-            Ok(found) => org = found.map(|row| OrgId::new(row.org_id)),
+            Ok(found) => {
+                org = found.map(|row| {
+                    (
+                        OrgId::new(row.org_id),
+                        Caller(format!("token:{}", row.name)),
+                    )
+                });
+            }
             Err(error) => {
                 tracing::error!(error = %error, "the API tokens could not be read");
                 return FhirFailure(FhirError::unavailable()).into_response();
@@ -63,8 +77,9 @@ pub async fn require_token(
         }
     }
     match org {
-        Some(org) => {
+        Some((org, caller)) => {
             request.extensions_mut().insert(org);
+            request.extensions_mut().insert(caller);
             next.run(request).await
         }
         None => {

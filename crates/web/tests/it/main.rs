@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod api_inbox;
 mod appointments;
 mod audit;
 mod bad_input;

@@ -265,7 +265,7 @@ fn action_of(form: &Form, signed: &Signed, now: Timestamp) -> Option<Action> {
 }
 
 /// Whether account `who` may be given the conversation.
-async fn may_take(state: &AppState, who: &str, record: &ConversationRecord) -> bool {
+pub(crate) async fn may_take(state: &AppState, who: &str, record: &ConversationRecord) -> bool {
     let Ok(Some(account)) = state.store.staff_by_id(&OrgId::default_org(), who).await else {
         return false;
     };

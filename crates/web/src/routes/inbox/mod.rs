@@ -14,6 +14,8 @@ mod queue;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub(crate) use conversation::may_take;
+
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
