@@ -45,6 +45,9 @@ pub struct Conversation {
     /// When the oldest patient message no one has answered yet arrived: the start of
     /// the first-response clock.
     pub waiting_since: Option<Timestamp>,
+    /// When it last opened from resolved (or was first opened): the start of the
+    /// resolution time.
+    pub opened_at: Option<Timestamp>,
 }
 
 impl Conversation {
@@ -57,6 +60,7 @@ impl Conversation {
             priority: Priority::Normal,
             tags: BTreeSet::new(),
             waiting_since: None,
+            opened_at: None,
         }
     }
 
@@ -136,6 +140,9 @@ pub fn apply(
     let mut next = conversation.clone();
     match event {
         Event::PatientWrote => {
+            if next.state == State::Resolved || next.opened_at.is_none() {
+                next.opened_at = Some(now);
+            }
             next.state = State::Open;
             next.waiting_since = next.waiting_since.or(Some(now));
         }
@@ -158,7 +165,12 @@ pub fn apply(
             next.state = State::Resolved;
             next.waiting_since = None;
         }
-        Event::Reopen => next.state = State::Open,
+        Event::Reopen => {
+            if next.state == State::Resolved {
+                next.opened_at = Some(now);
+            }
+            next.state = State::Open;
+        }
         Event::Assign(who) => next.assignee.clone_from(who),
         Event::Route {
             department,

@@ -126,6 +126,20 @@ pub enum StaffError {
     LongPassword,
 }
 
+/// An on-call contact as careloop will reach it: a lower-case email address, or a
+/// phone number in E.164, read in `region` when it has no country code.
+pub fn on_call_contact(contact: &str, region: crate::Region) -> Result<String, String> {
+    if contact.contains('@') {
+        let email = crate::EmailAddress::parse(contact).map_err(|e| e.to_string())?;
+        return Ok(email.as_str().to_owned());
+    }
+    let phone = crate::PhoneNumber::parse(contact, region).map_err(|e| e.to_string())?;
+    match phone.e164() {
+        Some(e164) => Ok(e164.as_str().to_owned()),
+        None => Err("the number does not resolve to a phone careloop can call".to_owned()),
+    }
+}
+
 /// Failed logins allowed in a row before the account locks.
 pub const FREE_FAILURES: u32 = 5;
 const FIRST_LOCK: SignedDuration = SignedDuration::from_secs(60);

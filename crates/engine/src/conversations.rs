@@ -405,7 +405,16 @@ impl Engine {
                     json!({"state": "snoozed", "until": until.to_string()}),
                     None,
                 ),
-                Action::Resolve => (Some(Event::Resolve), json!({"state": "resolved"}), None),
+                Action::Resolve => {
+                    let mut detail = json!({"state": "resolved"});
+                    let c = &record.conversation;
+                    if c.state != State::Resolved
+                        && let Some(opened) = c.opened_at
+                    {
+                        crate::figures::measured(&mut detail, "resolution_s", c, opened, now);
+                    }
+                    (Some(Event::Resolve), detail, None)
+                }
                 Action::Reopen => (Some(Event::Reopen), json!({"state": "open"}), None),
                 Action::Route {
                     department,

@@ -13,6 +13,7 @@ mod consent;
 pub mod conversations;
 mod dispatch;
 pub mod escalation;
+pub mod figures;
 mod gates;
 mod handoff;
 pub mod inbound;

@@ -163,6 +163,17 @@ impl Engine {
                     _ => None,
                 })
                 .ok_or(EngineError::Corrupt("an answer"))?;
+            // The first answer to a waiting patient stops the clock: its time is a figure.
+            let mut detail = json!({"message": id.as_str(), "channel": channel.name()});
+            if let Some(since) = record.conversation.waiting_since {
+                crate::figures::measured(
+                    &mut detail,
+                    "first_response_s",
+                    &record.conversation,
+                    since,
+                    now,
+                );
+            }
             record.conversation =
                 conversation::apply(&record.conversation, &Event::StaffReplied, now)
                     .map_err(|_| EngineError::Corrupt("a conversation"))?;
@@ -171,13 +182,7 @@ impl Engine {
             record.last_channel = Some(channel.name().to_owned());
             record.last_message_at = now;
             record.preview = Preview::new(Author::Staff, text);
-            let event = self.event(
-                reply.patient,
-                reply.actor,
-                "reply",
-                json!({"message": id.as_str(), "channel": channel.name()}),
-                None,
-            );
+            let event = self.event(reply.patient, reply.actor, "reply", detail, None);
             let mut changes = writes;
             changes.push(Change::SaveConversation(record));
             changes.push(Change::AddConversationEvent(event));

@@ -429,6 +429,23 @@ pub trait Backend: Send + Sync + 'static {
         query: &crate::conversations::ConversationQuery,
     ) -> Result<i64, BackendError>;
 
+    /// The conversations still open, by department and priority, with how many are
+    /// overdue at `now_us`.
+    async fn open_conversation_counts(
+        &self,
+        org: &str,
+        now_us: i64,
+    ) -> Result<Vec<crate::conversations::OpenCount>, BackendError>;
+
+    /// The details of the events of `kind` since `since_us`, newest first.
+    async fn event_details_since(
+        &self,
+        org: &str,
+        kind: &str,
+        since_us: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, BackendError>;
+
     /// A patient's conversation events, oldest first.
     async fn conversation_events(
         &self,

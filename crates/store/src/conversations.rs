@@ -176,6 +176,7 @@ pub struct ConversationRow {
     pub priority: i64,
     pub tags: String,
     pub waiting_since_us: Option<i64>,
+    pub opened_us: Option<i64>,
     pub due_us: Option<i64>,
     pub escalations: i64,
     pub last_channel: Option<String>,
@@ -187,6 +188,16 @@ pub struct ConversationRow {
     pub version: i64,
     pub created_us: i64,
     pub updated_us: i64,
+}
+
+/// How many conversations of a department (`None`: the general queue) and priority
+/// rank are still open, and how many of them overdue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenCount {
+    pub department: Option<String>,
+    pub priority: i64,
+    pub open: i64,
+    pub overdue: i64,
 }
 
 /// An event as stored: its note sealed.
@@ -243,6 +254,7 @@ pub(crate) fn seal_conversation(
         priority: c.priority.rank(),
         tags: c.tags.iter().cloned().collect::<Vec<_>>().join(","),
         waiting_since_us: c.waiting_since.map(micros),
+        opened_us: c.opened_at.map(micros),
         due_us: record.due.map(micros),
         escalations: record.escalations,
         last_channel: record.last_channel.clone(),
@@ -325,6 +337,7 @@ fn open_conversation(
             priority: Priority::from_rank(row.priority).ok_or_else(corrupt)?,
             tags,
             waiting_since: row.waiting_since_us.map(from_micros),
+            opened_at: row.opened_us.map(from_micros),
         },
         due: row.due_us.map(from_micros),
         escalations: row.escalations,
@@ -336,6 +349,33 @@ fn open_conversation(
 }
 
 impl Store {
+    /// The conversations still open, by department and priority, with how many of
+    /// them are overdue now.
+    pub async fn open_conversation_counts(
+        &self,
+        org: &OrgId,
+    ) -> Result<Vec<OpenCount>, StoreError> {
+        Ok(self
+            .backend()
+            .open_conversation_counts(org.as_str(), micros(self.now()))
+            .await?)
+    }
+
+    /// The details (JSON) of the conversation events of `kind` since `since`, newest
+    /// first, at most `limit`: what the inbox's figures are made of.
+    pub async fn event_details_since(
+        &self,
+        org: &OrgId,
+        kind: &str,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .backend()
+            .event_details_since(org.as_str(), kind, micros(since), limit)
+            .await?)
+    }
+
     /// A patient's conversation, if they ever wrote or were written to by staff.
     pub async fn conversation(
         &self,

@@ -7,13 +7,13 @@ use crate::sql_work::{any_of, placeholders, step};
 
 /// The columns every read of a conversation selects, in [`ConversationRow`]'s order.
 pub const CONVERSATION_COLUMNS: &str = "patient_id, state, snoozed_until_us, assignee, department, priority, tags, \
-     waiting_since_us, due_us, escalations, last_channel, last_message_us, queue_us, key_id, preview, version, created_us, updated_us";
+     waiting_since_us, due_us, escalations, last_channel, last_message_us, queue_us, key_id, preview, version, created_us, updated_us, opened_us";
 
 /// The columns every read of an event selects, in [`ConversationEventRow`]'s order.
 pub const EVENT_COLUMNS: &str = "id, patient_id, at_us, actor, kind, detail, key_id, note";
 
 /// The columns an update sets: all but the key and the creation time.
-const UPDATED: [&str; 16] = [
+const UPDATED: [&str; 17] = [
     "state",
     "snoozed_until_us",
     "assignee",
@@ -30,6 +30,7 @@ const UPDATED: [&str; 16] = [
     "preview",
     "version",
     "updated_us",
+    "opened_us",
 ];
 
 fn updated_values(row: &ConversationRow) -> Vec<Bind> {
@@ -50,6 +51,7 @@ fn updated_values(row: &ConversationRow) -> Vec<Bind> {
         Bind::Bytes(row.preview.clone()),
         Bind::Int(row.version),
         Bind::Int(row.updated_us),
+        Bind::OptInt(row.opened_us),
     ]
 }
 
@@ -233,6 +235,36 @@ pub fn count(dialect: Dialect, org: &str, query: &ConversationQuery) -> Step {
     )
 }
 
+/// The conversations still open (open, pending, snoozed) by department and priority:
+/// how many, and how many of them are overdue at `now_us`.
+pub fn open_counts(dialect: Dialect, org: &str, now_us: i64) -> Step {
+    step(
+        dialect,
+        "SELECT department, priority, COUNT(*), \
+         COALESCE(SUM(CASE WHEN due_us IS NOT NULL AND due_us <= ? THEN 1 ELSE 0 END), 0) \
+         FROM conversations WHERE org_id = ? AND state IN ('open', 'pending', 'snoozed') \
+         GROUP BY department, priority",
+        vec![Bind::Int(now_us), Bind::Text(org.to_owned())],
+        Check::Nothing,
+    )
+}
+
+/// The details of the events of `kind` since `since_us`, newest first, at most `limit`.
+pub fn details_since(dialect: Dialect, org: &str, kind: &str, since_us: i64, limit: i64) -> Step {
+    step(
+        dialect,
+        "SELECT detail FROM conversation_events WHERE org_id = ? AND kind = ? AND at_us >= ? \
+         ORDER BY at_us DESC LIMIT ?",
+        vec![
+            Bind::Text(org.to_owned()),
+            Bind::Text(kind.to_owned()),
+            Bind::Int(since_us),
+            Bind::Int(limit),
+        ],
+        Check::Nothing,
+    )
+}
+
 /// The channel every process of one schema listens on for saved conversations:
 /// `careloop_inbox_` and the schema's name, so that deployments (and tests) sharing a
 /// database hear only their own.
@@ -267,6 +299,7 @@ mod tests {
             priority: 0,
             tags: String::new(),
             waiting_since_us: Some(1),
+            opened_us: Some(1),
             due_us: Some(2),
             escalations: 0,
             last_channel: Some("sms".into()),

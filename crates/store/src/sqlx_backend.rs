@@ -202,6 +202,7 @@ macro_rules! sqlx_backend {
                 version: row.try_get(15)?,
                 created_us: row.try_get(16)?,
                 updated_us: row.try_get(17)?,
+                opened_us: row.try_get(18)?,
             })
         }
 
@@ -243,6 +244,16 @@ macro_rules! sqlx_backend {
                 position: row.try_get(2)?,
                 definition: row.try_get(3)?,
                 updated_us: row.try_get(4)?,
+            })
+        }
+
+        fn open_count_from(row: &$row) -> Result<$crate::conversations::OpenCount, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::conversations::OpenCount {
+                department: row.try_get(0)?,
+                priority: row.try_get(1)?,
+                open: row.try_get(2)?,
+                overdue: row.try_get(3)?,
             })
         }
 
@@ -815,6 +826,27 @@ macro_rules! sqlx_backend {
                     .await
                     .map_err(database)?;
                 row.try_get(0).map_err(database)
+            }
+
+            async fn open_conversation_counts(
+                &self,
+                org: &str,
+                now_us: i64,
+            ) -> Result<Vec<$crate::conversations::OpenCount>, $crate::BackendError> {
+                let step = $crate::sql_conversations::open_counts($dialect, org, now_us);
+                fetch_rows(&self.pool, &step, open_count_from).await
+            }
+
+            async fn event_details_since(
+                &self,
+                org: &str,
+                kind: &str,
+                since_us: i64,
+                limit: i64,
+            ) -> Result<Vec<String>, $crate::BackendError> {
+                let step =
+                    $crate::sql_conversations::details_since($dialect, org, kind, since_us, limit);
+                fetch_rows(&self.pool, &step, text_from).await
             }
 
             async fn conversation_events(

@@ -7,6 +7,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use careloop_engine::figures::Figures;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -21,6 +24,23 @@ struct RouteLabels {
     route: String,
 }
 
+/// A department's key (or `none`, the general queue) and a priority: admin-defined
+/// keys, never a patient's data.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    department: String,
+    priority: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimingLabels {
+    department: String,
+    priority: &'static str,
+    quantile: &'static str,
+}
+
+type Seconds = Family<TimingLabels, Gauge<f64, AtomicU64>>;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
@@ -31,6 +51,10 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     pool: Family<PoolLabels, Gauge>,
+    open: Family<QueueLabels, Gauge>,
+    overdue: Family<QueueLabels, Gauge>,
+    first_response: Seconds,
+    resolution: Seconds,
 }
 
 /// Latency buckets from 1 ms to about 8 s, doubling.
@@ -46,6 +70,30 @@ impl Metrics {
             latency_histogram as fn() -> Histogram,
         );
         let pool = Family::<PoolLabels, Gauge>::default();
+        let open = Family::<QueueLabels, Gauge>::default();
+        let overdue = Family::<QueueLabels, Gauge>::default();
+        let first_response = Seconds::default();
+        let resolution = Seconds::default();
+        registry.register(
+            "inbox_conversations_open",
+            "Conversations open, pending or snoozed, by department and priority",
+            open.clone(),
+        );
+        registry.register(
+            "inbox_conversations_overdue",
+            "Open conversations whose first answer is overdue, by department and priority",
+            overdue.clone(),
+        );
+        registry.register(
+            "inbox_first_response_seconds",
+            "Time to the first answer over the last 7 days (quantiles 0.5 and 0.9)",
+            first_response.clone(),
+        );
+        registry.register(
+            "inbox_resolution_seconds",
+            "Time from opening to resolving over the last 7 days (quantiles 0.5 and 0.9)",
+            resolution.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests answered, by route and status",
@@ -66,6 +114,10 @@ impl Metrics {
             requests,
             latency,
             pool,
+            open,
+            overdue,
+            first_response,
+            resolution,
         }
     }
 
@@ -85,8 +137,11 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The text exposition, with the pool figures as of now.
-    pub fn render(&self, pool: careloop_store::PoolStats) -> String {
+    /// The text exposition, with the pool figures and the inbox's as of now.
+    pub fn render(&self, pool: careloop_store::PoolStats, inbox: Option<&Figures>) -> String {
+        if let Some(figures) = inbox {
+            self.set_inbox(figures);
+        }
         let set = |state, value: u32| {
             self.pool
                 .get_or_create(&PoolLabels { state })
@@ -100,6 +155,39 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+impl Metrics {
+    fn set_inbox(&self, figures: &Figures) {
+        let department = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".to_owned());
+        self.open.clear();
+        self.overdue.clear();
+        for row in &figures.backlog {
+            let labels = QueueLabels {
+                department: department(&row.department),
+                priority: row.priority.name(),
+            };
+            self.open.get_or_create(&labels).set(row.open);
+            self.overdue.get_or_create(&labels).set(row.overdue);
+        }
+        for (family, timings) in [
+            (&self.first_response, &figures.first_response),
+            (&self.resolution, &figures.resolution),
+        ] {
+            family.clear();
+            for timing in timings {
+                for (quantile, value) in [("0.5", timing.median), ("0.9", timing.p90)] {
+                    family
+                        .get_or_create(&TimingLabels {
+                            department: department(&timing.department),
+                            priority: timing.priority.name(),
+                            quantile,
+                        })
+                        .set(value.as_secs_f64());
+                }
+            }
+        }
     }
 }
 

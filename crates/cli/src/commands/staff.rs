@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use careloop_domain::staff::{DepartmentKey, NewPassword, Role};
-use careloop_domain::{EmailAddress, OrgId, PhoneNumber};
+use careloop_domain::{EmailAddress, OrgId};
 use careloop_store::staff::NewStaff;
 use clap::Subcommand;
 
@@ -204,18 +204,8 @@ pub async fn saved_reply(config: Config, command: SavedReplyCommand) -> anyhow::
 
 /// An on-call contact as careloop will reach it: an email, or a phone number in E.164.
 fn on_call_contact(contact: &str, config: &Config) -> anyhow::Result<String> {
-    if contact.contains('@') {
-        let email = EmailAddress::parse(contact).map_err(|e| anyhow::anyhow!("--on-call: {e}"))?;
-        return Ok(email.as_str().to_owned());
-    }
-    let phone = PhoneNumber::parse(contact, config.default_region)
-        .map_err(|e| anyhow::anyhow!("--on-call: {e}"))?;
-    match phone.e164() {
-        Some(e164) => Ok(e164.as_str().to_owned()),
-        None => {
-            anyhow::bail!("--on-call: the number does not resolve to a phone careloop can call")
-        }
-    }
+    careloop_domain::staff::on_call_contact(contact, config.default_region)
+        .map_err(|e| anyhow::anyhow!("--on-call: {e}"))
 }
 
 /// 20 random characters of an alphabet without look-alikes (56 letters and digits):

@@ -165,6 +165,56 @@ async fn a_nurse_answers_assigns_and_resolves_while_another_browser_watches() {
     assert_eq!(record.conversation.state.name(), "resolved");
     assert!(record.conversation.assignee.is_some());
     watcher.wait_text("#panel", "resolved").await;
+    browser.go(&app.url("/inbox/figures")).await;
+    browser.wait_text("#first-response-chart", "").await;
+    assert!(browser.text("main").await.contains("Open now"));
+    browser.screenshot("inbox-figures").await;
     browser.quit().await;
     watcher.quit().await;
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_triage_rule_and_tries_a_message_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    crate::inbox_login::with_staff(
+        &app,
+        "billing",
+        "Billing",
+        "dee@clinic.example",
+        careloop_domain::staff::Role::Admin,
+    )
+    .await;
+    browser.go(&app.url("/inbox")).await;
+    browser.wait_for("/inbox/login").await;
+    browser.type_into("#email", "dee@clinic.example").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("/inbox").await;
+    browser.click("nav.sections a[href='/inbox/admin']").await;
+    browser.wait_for("/inbox/admin").await;
+    browser
+        .click("section[aria-labelledby=rules] details summary")
+        .await;
+    browser.type_into("#rule-name", "Billing").await;
+    browser.type_into("#rule-phrases", "bill, factura").await;
+    browser
+        .click("#rule-department option[value=billing]")
+        .await;
+    browser.type_into("#rule-tags", "billing").await;
+    browser
+        .click("section[aria-labelledby=rules] details form button[type=submit]")
+        .await;
+    browser
+        .wait_text("[role=status]", "Added at place 1.")
+        .await;
+    browser.type_into("#try-text", "¿Y mi FACTURA?").await;
+    browser.click("#try-text ~ button").await;
+    browser
+        .wait_text("[role=status]", "rule 'Billing' would decide: billing")
+        .await;
+    browser.screenshot("inbox-admin").await;
+    browser.quit().await;
 }

@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod admin_figures;
 mod api_inbox;
 mod appointments;
 mod audit;

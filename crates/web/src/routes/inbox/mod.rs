@@ -3,8 +3,10 @@
 //! token against cross-site requests in every form that changes anything.
 
 mod access;
+mod admin;
 mod conversation;
 mod cookies;
+mod figures;
 mod forms;
 mod live;
 mod login;
@@ -27,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/events", get(live::events))
+        .route("/figures", get(figures::figures))
+        .route("/admin", get(admin::view).post(admin::change))
         .route("/inbox.css", get(pages::stylesheet))
         .route("/inbox.js", get(pages::script))
 }

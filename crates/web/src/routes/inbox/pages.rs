@@ -119,6 +119,12 @@ pub fn chrome(signed: &Signed, current: &str, body: Markup) -> Markup {
     html! {
         header.top {
             a.brand href="/inbox" aria-current=[(current == "queue").then_some("page")] { "careloop inbox" }
+            nav.sections aria-label="Sections" {
+                a href="/inbox/figures" aria-current=[(current == "figures").then_some("page")] { "Figures" }
+                @if signed.is_admin() {
+                    a href="/inbox/admin" aria-current=[(current == "admin").then_some("page")] { "Admin" }
+                }
+            }
             span.who { "Signed in as " strong { (signed.account.email) } " (" (who(&signed.account)) ")" }
             form method="post" action="/inbox/logout" {
                 input type="hidden" name="csrf" value=(signed.session.csrf);
