@@ -242,11 +242,9 @@ async fn an_answer_after_five_minutes_is_a_figure_on_the_page_and_in_metrics(app
     sent_now(app).await;
     at(app, "2026-03-02T15:05:00Z").await;
     let nurse = session_for(app, "ana@clinic.example").await;
-    let (status, metrics) = (|| async {
-        let response = reqwest::get(app.url("/metrics")).await.unwrap();
-        (response.status(), response.text().await.unwrap())
-    })()
-    .await;
+    let response = reqwest::get(app.url("/metrics")).await.unwrap();
+    let status = response.status();
+    let metrics = response.text().await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(
         metrics.contains(
