@@ -12,7 +12,6 @@ use careloop_domain::journey::Channel;
 use careloop_domain::red_flags::Found;
 use careloop_domain::saved_reply;
 use careloop_domain::staff::DepartmentKey;
-use careloop_domain::template::when;
 use careloop_domain::triage::{self, Facts, Rule, RuleDefinition};
 use careloop_domain::{Patient, ResourceId};
 use careloop_fhir::message_view::{self, Message};
@@ -26,7 +25,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 pub use crate::subject::addresses_of;
-use crate::subject::{language_of, read_patients, zone_of};
+use crate::subject::read_patients;
 use crate::{Engine, EngineError};
 
 /// The most messages a conversation shows at once.
@@ -544,27 +543,11 @@ impl Engine {
 
     /// The patient's next booked appointment, as they read its time.
     async fn next_appointment(&self, patient: &Patient) -> Result<Option<String>, EngineError> {
-        let params = [("patient".to_owned(), patient.id.as_str().to_owned())];
-        let found = self
-            .fhir()
-            .newest(&self.org, ResourceType::Appointment, &params, 100)
-            .await
-            .map_err(|error| EngineError::Fhir(error.status))?;
-        let now = self.store.now();
-        let next = found
-            .iter()
-            .filter_map(|body| careloop_fhir::appointment::from_fhir(body).ok())
-            .map(|parsed| parsed.model)
-            .filter(|a| a.status == AppointmentStatus::Booked)
-            .filter_map(|a| a.start)
-            .filter(|start| *start > now)
-            .min();
-        Ok(next.map(|start| {
-            when::format(
-                start,
-                &zone_of(Some(patient), &self.settings),
-                language_of(Some(patient)),
-            )
-        }))
+        Ok(self
+            .appointments_ahead(patient)
+            .await?
+            .into_iter()
+            .find(|a| a.status == AppointmentStatus::Booked.code())
+            .map(|a| a.when))
     }
 }

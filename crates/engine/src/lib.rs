@@ -20,6 +20,7 @@ pub mod inbound;
 mod journeys;
 pub mod library;
 pub mod outcome;
+pub mod patient_panel;
 pub mod playbook;
 mod request;
 pub mod settings;

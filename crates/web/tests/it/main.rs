@@ -23,6 +23,7 @@ mod fhir_options;
 mod gates;
 mod inbox;
 mod inbox_login;
+mod inbox_panel;
 mod logs;
 mod messaging;
 mod operations;

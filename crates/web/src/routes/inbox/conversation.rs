@@ -12,6 +12,7 @@ use careloop_domain::journey::Channel;
 use careloop_domain::staff::DepartmentKey;
 use careloop_domain::{OrgId, Patient, ResourceId};
 use careloop_engine::conversations::{ActError, Action, FilledReply};
+use careloop_engine::patient_panel::Panel;
 use careloop_engine::staff_reply::REPLY_STEP;
 use careloop_engine::{Replied, ReplyRefused, StaffReply};
 use careloop_fhir::message_view::Message;
@@ -320,6 +321,13 @@ async fn render(
         },
         None => Vec::new(),
     };
+    let panel = match &patient {
+        Some(patient) => match state.engine.panel(patient).await {
+            Ok(panel) => Some(panel),
+            Err(error) => return unavailable(&error),
+        },
+        None => None,
+    };
     let mut notice = notice;
     if notice.draft.is_empty()
         && let Some(chosen) = saved
@@ -338,6 +346,7 @@ async fn render(
         signed,
         record,
         patient: patient.as_ref(),
+        panel: panel.as_ref(),
         staff: &staff,
         departments: &departments,
         zone: &zone,
@@ -371,6 +380,7 @@ struct View<'a> {
     signed: &'a Signed,
     record: &'a ConversationRecord,
     patient: Option<&'a Patient>,
+    panel: Option<&'a Panel>,
     staff: &'a [StaffRow],
     departments: &'a [DepartmentRow],
     zone: &'a jiff::tz::TimeZone,
@@ -387,6 +397,9 @@ impl View<'_> {
     fn email_of(&self, id: &str) -> String {
         if id == careloop_store::conversations::CARELOOP {
             return "careloop".to_owned();
+        }
+        if let Some(token) = id.strip_prefix("token:") {
+            return format!("the API (token {token})");
         }
         self.staff
             .iter()
@@ -654,6 +667,36 @@ impl View<'_> {
                     }
                     button.quiet type="submit" { "Route" }
                 }
+                @if c.state.name() != "resolved" {
+                    form method="post" action=(self.action()) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="do" value="snooze";
+                        label for="snooze-hours" { "Snooze for" }
+                        select id="snooze-hours" name="hours" {
+                            option value="1" { "1 hour" }
+                            option value="4" { "4 hours" }
+                            option value="24" selected { "1 day" }
+                            option value="72" { "3 days" }
+                            option value="168" { "1 week" }
+                        }
+                        button.quiet type="submit" { "Snooze" }
+                    }
+                }
+                form method="post" action=(self.action()) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="do" value="tag";
+                    label for="tag" { "Add a tag" }
+                    input id="tag" name="tag" maxlength="40" required;
+                    button.quiet type="submit" { "Tag" }
+                }
+                @for tag in &c.tags {
+                    form.inline method="post" action=(self.action()) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="do" value="untag";
+                        input type="hidden" name="tag" value=(tag);
+                        button.quiet type="submit" aria-label={ "Remove the tag " (tag) } { "× " (tag) }
+                    }
+                }
             }
         }
     }
@@ -681,8 +724,37 @@ impl View<'_> {
                     @if let Some((channel, _)) = addresses.first() {
                         dt { "Preferred channel" } dd { (channel_name(*channel)) }
                     }
-                    @for (channel, address) in &addresses {
-                        dt { (channel_name(*channel)) } dd { (address) }
+                    @if let Some(panel) = self.panel {
+                        @for reach in &panel.reach {
+                            dt { (channel_name(reach.channel)) }
+                            dd {
+                                (reach.address)
+                                @if let Some(held) = &reach.held { br; span.reason { "Not reachable: " (held) } }
+                            }
+                        }
+                    } @else {
+                        @for (channel, address) in &addresses {
+                            dt { (channel_name(*channel)) } dd { (address) }
+                        }
+                    }
+                }
+                @if let Some(panel) = self.panel {
+                    h3 { "Appointments ahead" }
+                    @if panel.upcoming.is_empty() { p { "None." } }
+                    ul { @for a in &panel.upcoming { li { (a.when) " · " (a.status) } } }
+                    h3 { "Open tasks" }
+                    @if panel.tasks.is_empty() { p { "None." } }
+                    ul { @for t in &panel.tasks { li { (t.description) " · " (t.status) } } }
+                    h3 { "Journeys" }
+                    @if panel.journeys.is_empty() { p { "None under way." } }
+                    ul {
+                        @for j in &panel.journeys {
+                            li {
+                                (j.journey) ", step " (j.step + 1)
+                                @if let Some(waiting) = &j.waiting { " · waiting for " (waiting) }
+                                @if let Some(next) = j.next { " · next " (when(next, self.zone)) }
+                            }
+                        }
                     }
                 }
             }

@@ -1,0 +1,123 @@
+//! The patient beside their conversation, over a real socket on both databases: the
+//! appointment ahead, the task their "R" made, the journey under way and whether each
+//! address may be written to; and snoozing and tagging from the page.
+
+use careloop_domain::conversation::State;
+use careloop_domain::{OrgId, ResourceId};
+use reqwest::StatusCode;
+use reqwest::header::COOKIE;
+
+use crate::harness::TestApp;
+use crate::inbox_login::{Session, browser, session_for, with_nurse};
+use crate::messaging::{PATIENT, at, book_in_boston};
+use crate::replies::text_from;
+
+crate::on_both_backends!(the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags,);
+
+async fn page(app: &TestApp, session: &Session) -> String {
+    browser()
+        .get(app.url(&format!("/inbox/c/{PATIENT}")))
+        .header(COOKIE, session.cookie())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn act(app: &TestApp, session: &Session, fields: &[(&str, &str)]) -> StatusCode {
+    let mut all = vec![("csrf", session.csrf.as_str())];
+    all.extend_from_slice(fields);
+    browser()
+        .post(app.url(&format!("/inbox/c/{PATIENT}/act")))
+        .header(COOKIE, session.cookie())
+        .form(&all)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestApp) {
+    with_nurse(app).await;
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+    text_from(
+        app,
+        "SM0000000000000000000000000000p001",
+        "+16175550101",
+        "R",
+    )
+    .await;
+    at(app, "2026-03-02T15:01:00Z").await;
+    let nurse = session_for(app, "ana@clinic.example").await;
+
+    let shown = page(app, &nurse).await;
+    assert!(shown.contains("Appointments ahead"), "{shown}");
+    assert!(
+        shown.contains("Tue, Mar 10 at 10:00 AM · booked"),
+        "{shown}"
+    );
+    assert!(shown.contains("appointment-reminders, step"), "{shown}");
+    assert!(
+        shown.contains("Patient asks to reschedule · requested"),
+        "{shown}"
+    );
+    assert!(shown.contains("<h3>Journeys</h3>"), "{shown}");
+    assert!(!shown.contains("Not reachable"), "{shown}");
+
+    assert!(
+        act(app, &nurse, &[("do", "tag"), ("tag", "reschedule")])
+            .await
+            .is_redirection()
+    );
+    assert!(
+        act(app, &nurse, &[("do", "snooze"), ("hours", "4")])
+            .await
+            .is_redirection()
+    );
+    let org = OrgId::default_org();
+    let patient = ResourceId::parse(PATIENT).unwrap();
+    let record = app
+        .store
+        .conversation(&org, &patient)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(record.conversation.state, State::Snoozed { .. }),
+        "{:?}",
+        record.conversation.state
+    );
+    assert!(record.conversation.tags.contains("reschedule"));
+    let shown = page(app, &nurse).await;
+    assert!(shown.contains("Remove the tag reschedule"), "{shown}");
+    assert!(
+        act(app, &nurse, &[("do", "untag"), ("tag", "reschedule")])
+            .await
+            .is_redirection()
+    );
+    let record = app
+        .store
+        .conversation(&org, &patient)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(record.conversation.tags.is_empty());
+
+    // STOP: the panel says the number may not be written to, and why.
+    text_from(
+        app,
+        "SM0000000000000000000000000000p002",
+        "+16175550101",
+        "STOP",
+    )
+    .await;
+    let shown = page(app, &nurse).await;
+    assert!(
+        shown.contains("Not reachable: the recipient opted out of this channel"),
+        "{shown}"
+    );
+}
