@@ -354,20 +354,16 @@ impl Engine {
         if params.is_empty() {
             return Ok(Vec::new());
         }
-        let found = match self
+        match self
             .fhir()
-            .newest(&self.org, ResourceType::Patient, &params, PATIENTS_FOUND)
+            .newest_ids(&self.org, ResourceType::Patient, &params, PATIENTS_FOUND)
             .await
         {
-            Ok(found) => found,
+            Ok(found) => Ok(found),
             // Not an address or a name careloop can look for: nobody has it.
-            Err(error) if error.status == 400 => return Ok(Vec::new()),
-            Err(error) => return Err(EngineError::Fhir(error.status)),
-        };
-        Ok(found
-            .iter()
-            .filter_map(|p| ResourceId::parse(p.get("id")?.as_str()?).ok())
-            .collect())
+            Err(error) if error.status == 400 => Ok(Vec::new()),
+            Err(error) => Err(EngineError::Fhir(error.status)),
+        }
     }
 
     /// The patients of `ids` on record, by id.

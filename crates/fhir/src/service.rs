@@ -401,6 +401,25 @@ impl FhirService {
         Ok(self.found(org, resource_type, &request.search).await?.0)
     }
 
+    /// The ids of the newest `count` resources a search finds, newest first, without
+    /// reading them: who matches an inbox search, before a page of them is read.
+    pub async fn newest_ids(
+        &self,
+        org: &OrgId,
+        resource_type: ResourceType,
+        params: &[(String, String)],
+        count: u32,
+    ) -> Result<Vec<ResourceId>, FhirError> {
+        let mut request = search::parse(resource_type, params, &self.context, true)?;
+        request.search.sort = careloop_store::Sort::Newest;
+        request.search.count = count.min(search::MAX_COUNT);
+        request.search.offset = 0;
+        self.store
+            .search_ids(org, &request.search)
+            .await
+            .map_err(|e| store_error(e, resource_type.as_str()))
+    }
+
     /// What a search finds, as clients read it, and the page's count of all.
     async fn found(
         &self,

@@ -337,6 +337,13 @@ pub trait Backend: Send + Sync + 'static {
         org: &str,
     ) -> Result<Vec<crate::staff::SavedReplyRow>, BackendError>;
 
+    /// The ids of a search's page, without their rows.
+    async fn search_ids(
+        &self,
+        org: &str,
+        search: &HashedSearch,
+    ) -> Result<Vec<String>, BackendError>;
+
     /// A book of the playbook, by position.
     async fn playbook(
         &self,

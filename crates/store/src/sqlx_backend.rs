@@ -515,6 +515,15 @@ macro_rules! sqlx_backend {
                 fetch_rows(&self.pool, &step, saved_reply_from).await
             }
 
+            async fn search_ids(
+                &self,
+                org: &str,
+                search: &$crate::backend::HashedSearch,
+            ) -> Result<Vec<String>, $crate::BackendError> {
+                let step = $crate::sql::search_ids($dialect, org, search);
+                fetch_rows(&self.pool, &step, text_from).await
+            }
+
             async fn playbook(
                 &self,
                 org: &str,

@@ -268,6 +268,20 @@ impl Store {
         Ok(Page { resources, total })
     }
 
+    /// The ids a search finds on its page, in its order, without reading the
+    /// resources: no row is fetched whole or opened, and nothing is counted.
+    pub async fn search_ids(
+        &self,
+        org: &OrgId,
+        search: &Search,
+    ) -> Result<Vec<ResourceId>, StoreError> {
+        let hashed = self.hash_search(org, search);
+        let ids = self.inner.backend.search_ids(org.as_str(), &hashed).await?;
+        ids.iter()
+            .map(|id| ResourceId::parse(id).map_err(|_| StoreError::Decrypt))
+            .collect()
+    }
+
     /// The oldest domain events not yet handled, at most `limit`. An event stays here
     /// until [`Store::mark_handled`], so a crash between reading and acting loses nothing.
     pub async fn unhandled_events(
