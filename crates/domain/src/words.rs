@@ -36,9 +36,37 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The most distinct words of one message kept for search.
+const MOST_SEARCHABLE: usize = 200;
+
+/// The distinct words of `text` a search may find it by: two characters or more, at
+/// most [`MOST_SEARCHABLE`], in the order they first appear.
+pub fn searchable(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for word in words(text) {
+        if word.chars().count() >= 2 && word.chars().count() <= 40 && !found.contains(&word) {
+            found.push(word);
+            if found.len() == MOST_SEARCHABLE {
+                break;
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn searchable_words_are_distinct_and_not_single_letters() {
+        assert_eq!(
+            searchable("C. Still BLEEDING, still bleeding: ¿sangrado?"),
+            ["still", "bleeding", "sangrado"]
+        );
+        assert!(searchable("a b c").is_empty());
+        assert_eq!(searchable(&"word ".repeat(500)).len(), 1);
+    }
 
     #[test]
     fn words_lose_case_accents_and_punctuation() {

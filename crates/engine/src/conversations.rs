@@ -226,8 +226,15 @@ impl Engine {
         record.last_channel = Some(written.channel.name().to_owned());
         record.last_message_at = now;
         record.preview = preview;
+        let words = careloop_domain::words::searchable(written.text);
         let mut changes = vec![Change::SaveConversation(record)];
         changes.extend(events.into_iter().map(Change::AddConversationEvent));
+        if !words.is_empty() {
+            changes.push(Change::IndexWords {
+                patient: patient.clone(),
+                words,
+            });
+        }
         Ok(changes)
     }
 
@@ -339,24 +346,52 @@ impl Engine {
     /// reads as a number, else by every word of a name. At most a page of them.
     pub async fn find_patients(&self, query: &str) -> Result<Vec<ResourceId>, EngineError> {
         let query = query.trim();
-        let params: Vec<(String, String)> = if query.contains('@') {
-            vec![("email".to_owned(), query.to_owned())]
-        } else if careloop_domain::PhoneNumber::parse(query, self.settings.region).is_ok()
+        if query.contains('@') {
+            return self
+                .matching(&[("email".to_owned(), query.to_owned())])
+                .await;
+        }
+        if careloop_domain::PhoneNumber::parse(query, self.settings.region).is_ok()
             && query.chars().filter(char::is_ascii_digit).count() >= 7
         {
-            vec![("phone".to_owned(), query.to_owned())]
-        } else {
-            careloop_domain::words::words(query)
-                .into_iter()
-                .map(|word| ("name".to_owned(), word))
-                .collect()
-        };
+            return self
+                .matching(&[("phone".to_owned(), query.to_owned())])
+                .await;
+        }
+        // By name, then by what they wrote: each patient once, names first.
+        let names: Vec<(String, String)> = careloop_domain::words::words(query)
+            .into_iter()
+            .map(|word| ("name".to_owned(), word))
+            .collect();
+        let mut found = self.matching(&names).await?;
+        let writers = self
+            .store
+            .writers_of(
+                &self.org,
+                &careloop_domain::words::searchable(query),
+                i64::from(PATIENTS_FOUND),
+            )
+            .await?;
+        let most = usize::try_from(PATIENTS_FOUND).unwrap_or(usize::MAX);
+        for writer in writers {
+            if found.len() >= most {
+                break;
+            }
+            if !found.contains(&writer) {
+                found.push(writer);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The newest patients a FHIR search finds, by id.
+    async fn matching(&self, params: &[(String, String)]) -> Result<Vec<ResourceId>, EngineError> {
         if params.is_empty() {
             return Ok(Vec::new());
         }
         match self
             .fhir()
-            .newest_ids(&self.org, ResourceType::Patient, &params, PATIENTS_FOUND)
+            .newest_ids(&self.org, ResourceType::Patient, params, PATIENTS_FOUND)
             .await
         {
             Ok(found) => Ok(found),

@@ -107,6 +107,10 @@ pub enum WriteOp {
         prev_version: Option<i64>,
     },
     InsertConversationEvent(crate::conversations::ConversationEventRow),
+    InsertWords {
+        patient_id: String,
+        hashes: Vec<Vec<u8>>,
+    },
     PutPlaybookEntry(crate::playbook::PlaybookRow),
     /// Fails with [`BackendError::Conflict`] when the entry is not there.
     RemovePlaybookEntry {
@@ -336,6 +340,14 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         org: &str,
     ) -> Result<Vec<crate::staff::SavedReplyRow>, BackendError>;
+
+    /// The patients who wrote every one of these words (blind indexes).
+    async fn writers(
+        &self,
+        org: &str,
+        hashes: &[Vec<u8>],
+        limit: i64,
+    ) -> Result<Vec<String>, BackendError>;
 
     /// The ids of a search's page, without their rows.
     async fn search_ids(

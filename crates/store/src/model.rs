@@ -123,6 +123,12 @@ pub enum Change {
     /// conflict if it is new and exists, or is not at its version any more.
     SaveConversation(crate::conversations::ConversationRecord),
     AddConversationEvent(crate::conversations::ConversationEvent),
+    /// Records that a patient wrote these words, for the inbox's search: only keyed
+    /// hashes of them are stored.
+    IndexWords {
+        patient: ResourceId,
+        words: Vec<String>,
+    },
     /// Adds an entry to the clinic's playbook, or rewrites it and its place.
     PutPlaybookEntry(crate::playbook::PlaybookRow),
     /// Fails the batch with a conflict when the entry is not there.

@@ -392,6 +392,11 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
             vec![sql_conversations::insert_event(dialect, org, row)]
         }
         WriteOp::PutPlaybookEntry(row) => vec![sql_playbook::put(dialect, org, row)],
+        WriteOp::InsertWords { patient_id, hashes } => {
+            sql_conversations::insert_words(dialect, org, patient_id, hashes)
+                .into_iter()
+                .collect()
+        }
         WriteOp::RemovePlaybookEntry { book, id } => {
             vec![sql_playbook::remove(dialect, org, book, id)]
         }

@@ -245,6 +245,7 @@ fn groupable(ops: &[WriteOp]) -> bool {
         | WriteOp::SaveConversation { .. }
         | WriteOp::InsertConversationEvent(_)
         | WriteOp::PutPlaybookEntry(_)
+        | WriteOp::InsertWords { .. }
         | WriteOp::RemovePlaybookEntry { .. } => false,
     })
 }

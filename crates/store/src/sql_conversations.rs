@@ -265,6 +265,57 @@ pub fn details_since(dialect: Dialect, org: &str, kind: &str, since_us: i64, lim
     )
 }
 
+/// Records that the patient wrote each word (by its blind index); a word they wrote
+/// before is there already.
+pub fn insert_words(
+    dialect: Dialect,
+    org: &str,
+    patient_id: &str,
+    hashes: &[Vec<u8>],
+) -> Option<Step> {
+    if hashes.is_empty() {
+        return None;
+    }
+    let mut binds = Vec::with_capacity(hashes.len() * 3);
+    for hash in hashes {
+        binds.extend([
+            Bind::Text(org.to_owned()),
+            Bind::Bytes(hash.clone()),
+            Bind::Text(patient_id.to_owned()),
+        ]);
+    }
+    Some(step(
+        dialect,
+        &format!(
+            "INSERT INTO message_words (org_id, word_hash, patient_id) VALUES {} \
+             ON CONFLICT DO NOTHING",
+            vec!["(?, ?, ?)"; hashes.len()].join(", ")
+        ),
+        binds,
+        Check::Nothing,
+    ))
+}
+
+/// The patients who wrote every one of these words (blind indexes), at most `limit`.
+pub fn writers(dialect: Dialect, org: &str, hashes: &[Vec<u8>], limit: i64) -> Step {
+    let mut binds = vec![Bind::Text(org.to_owned())];
+    binds.extend(hashes.iter().cloned().map(Bind::Bytes));
+    binds.extend([
+        Bind::Int(i64::try_from(hashes.len()).unwrap_or(i64::MAX)),
+        Bind::Int(limit),
+    ]);
+    step(
+        dialect,
+        &format!(
+            "SELECT patient_id FROM message_words WHERE org_id = ? AND word_hash IN ({}) \
+             GROUP BY patient_id HAVING COUNT(*) = ? ORDER BY patient_id LIMIT ?",
+            placeholders(hashes.len().max(1))
+        ),
+        binds,
+        Check::Nothing,
+    )
+}
+
 /// The channel every process of one schema listens on for saved conversations:
 /// `careloop_inbox_` and the schema's name, so that deployments (and tests) sharing a
 /// database hear only their own.

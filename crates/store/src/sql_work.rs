@@ -506,12 +506,13 @@ pub fn sweep_outbox(dialect: Dialect, org: &str, now_us: i64, wait_until_us: i64
 
 /// Erasing a patient: their engine rows, whatever appointment or message they hang on,
 /// and their conversation with everything that happened to it.
-pub fn erase_patient_work(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 4] {
+pub fn erase_patient_work(dialect: Dialect, org: &str, patient_id: &str) -> [Step; 5] {
     [
         "enrollments",
         "outbox",
         "conversations",
         "conversation_events",
+        "message_words",
     ]
     .map(|table| {
         step(

@@ -515,6 +515,16 @@ macro_rules! sqlx_backend {
                 fetch_rows(&self.pool, &step, saved_reply_from).await
             }
 
+            async fn writers(
+                &self,
+                org: &str,
+                hashes: &[Vec<u8>],
+                limit: i64,
+            ) -> Result<Vec<String>, $crate::BackendError> {
+                let step = $crate::sql_conversations::writers($dialect, org, hashes, limit);
+                fetch_rows(&self.pool, &step, text_from).await
+            }
+
             async fn search_ids(
                 &self,
                 org: &str,

@@ -550,6 +550,35 @@ impl Store {
         }
     }
 
+    /// The blind index of a word a patient wrote.
+    fn word_hash(&self, org: &OrgId, word: &str) -> Vec<u8> {
+        self.inner
+            .vault
+            .blind_index(&[org.as_str(), "message-word", word])
+    }
+
+    /// The patients who wrote every one of `words` (as [`careloop_domain::words`]
+    /// reads them), at most `limit`.
+    pub async fn writers_of(
+        &self,
+        org: &OrgId,
+        words: &[String],
+        limit: i64,
+    ) -> Result<Vec<ResourceId>, StoreError> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hashes: Vec<Vec<u8>> = words.iter().map(|w| self.word_hash(org, w)).collect();
+        let ids = self
+            .inner
+            .backend
+            .writers(org.as_str(), &hashes, limit)
+            .await?;
+        ids.iter()
+            .map(|id| ResourceId::parse(id).map_err(|_| StoreError::Decrypt))
+            .collect()
+    }
+
     fn term_hash(&self, org: &OrgId, resource_type: &str, param: &str, value: &str) -> Vec<u8> {
         self.inner
             .vault
@@ -745,6 +774,17 @@ impl Plan<'_> {
                     seal_event(self.org, event, None)
                 };
                 self.ops.push(WriteOp::InsertConversationEvent(row));
+                Ok(())
+            }
+            Change::IndexWords { patient, words } => {
+                let hashes = words
+                    .iter()
+                    .map(|word| self.store.word_hash(self.org, word))
+                    .collect();
+                self.ops.push(WriteOp::InsertWords {
+                    patient_id: patient.as_str().to_owned(),
+                    hashes,
+                });
                 Ok(())
             }
             Change::PutPlaybookEntry(row) => {

@@ -98,6 +98,46 @@ async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
         ) || page.contains("routed it to billing as low, tagged billing: rule 'Billing questions'"),
         "{page}"
     );
+
+    // What a patient wrote finds them, by whole words in any case and accent.
+    let search = |q: &'static str| {
+        let cookie = session.cookie();
+        async move {
+            browser()
+                .get(app.url(&format!("/inbox?state=any&q={q}")))
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(search("factura").await.contains("Ana Ruiz"));
+    assert!(search("PREGUNTA%20Factura").await.contains("Ana Ruiz"));
+    assert!(!search("factura%20bleeding").await.contains("Ana Ruiz"));
+    assert!(!search("fact").await.contains("Ana Ruiz"));
+
+    // Erased, the patient's conversation and the words they wrote go with them.
+    let status = app
+        .delete(&format!("/fhir/Patient/{PATIENT}?_erase=true"))
+        .await;
+    assert!(status.is_success(), "{status}");
+    let org = OrgId::default_org();
+    assert!(
+        app.store
+            .conversation(&org, &patient())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let writers = app
+        .store
+        .writers_of(&org, &["factura".to_owned()], 10)
+        .await
+        .unwrap();
+    assert!(writers.is_empty(), "{writers:?}");
 }
 
 async fn the_faq_assistant_answers_what_it_knows_and_hands_over_on_request(app: &TestApp) {
