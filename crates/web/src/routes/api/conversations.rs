@@ -5,13 +5,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use careloop_domain::ResourceId;
 use careloop_domain::business_hours::Priority;
 use careloop_domain::journey::Channel;
 use careloop_domain::staff::DepartmentKey;
-use careloop_domain::{OrgId, ResourceId};
 use careloop_engine::conversations::{ActError, Action, is_overdue};
 use careloop_engine::{Replied, ReplyRefused, StaffReply};
 use careloop_fhir::message_view::Message;
@@ -20,10 +20,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, body, problem, unavailable};
-use crate::auth::Caller;
+use super::{ApiError, Call, body};
 use crate::routes::inbox::may_take;
-use crate::state::AppState;
 
 const MOST: i64 = 200;
 const STATES: [&str; 4] = ["open", "pending", "snoozed", "resolved"];
@@ -80,47 +78,88 @@ fn message_view(message: &Message) -> Value {
 }
 
 fn patient_id(raw: &str) -> Result<ResourceId, ApiError> {
-    ResourceId::parse(raw)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "there is no such conversation"))
+    ResourceId::parse(raw).map_err(|_| no_conversation())
 }
 
-async fn audit(
-    state: &AppState,
-    org: &OrgId,
-    caller: &Caller,
-    action: &str,
-    patient: &ResourceId,
-) -> Result<(), ApiError> {
-    state
-        .store
-        .audit(org, &caller.0, action, &format!("Patient/{patient}"))
-        .await
-        .map(|_| ())
-        .map_err(|error| ApiError::unavailable(&error))
+fn no_conversation() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "there is no such conversation")
 }
 
-async fn record_of(
-    state: &AppState,
-    org: &OrgId,
-    patient: &ResourceId,
-) -> Result<ConversationRecord, ApiError> {
-    match state.store.conversation(org, patient).await {
-        Ok(Some(record)) => Ok(record),
-        Ok(None) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "there is no such conversation",
-        )),
-        Err(error) => Err(ApiError::unavailable(&error)),
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message)
+}
+
+impl Call {
+    async fn record_of(&self, patient: &ResourceId) -> Result<ConversationRecord, ApiError> {
+        self.state
+            .store
+            .conversation(&self.org, patient)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?
+            .ok_or_else(no_conversation)
     }
+
+    async fn audit_patient(&self, action: &str, patient: &ResourceId) -> Result<(), ApiError> {
+        self.audit(action, &format!("Patient/{patient}")).await
+    }
+
+    /// Carries out `action` on the patient's conversation and answers with it.
+    async fn carry_out(
+        &self,
+        patient: &ResourceId,
+        action: Action,
+        status: StatusCode,
+    ) -> Result<Response, ApiError> {
+        let record = match self
+            .state
+            .engine
+            .act(patient, &self.caller.0, &action)
+            .await
+        {
+            Ok(record) => record,
+            Err(ActError::NoConversation) => return Err(no_conversation()),
+            Err(ActError::Refused(refused)) => {
+                return Err(ApiError::new(StatusCode::CONFLICT, refused.to_string()));
+            }
+            Err(refused @ ActError::BadNote) => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    refused.to_string(),
+                ));
+            }
+            Err(ActError::Engine(error)) => return Err(ApiError::unavailable(&error)),
+        };
+        self.audit_patient(&format!("conversation.{}", action.kind()), patient)
+            .await?;
+        let now = self.state.store.now();
+        Ok((status, Json(json!({"conversation": view(&record, now)}))).into_response())
+    }
+}
+
+/// The states, comma-separated, or `any`.
+fn states(value: &str) -> Result<Vec<&'static str>, ApiError> {
+    if value == "any" {
+        return Ok(Vec::new());
+    }
+    value
+        .split(',')
+        .map(|one| {
+            STATES
+                .into_iter()
+                .find(|s| *s == one.trim())
+                .ok_or_else(|| {
+                    bad("state is any, or open, pending, snoozed or resolved, comma-separated")
+                })
+        })
+        .collect()
 }
 
 /// `GET /api/v1/conversations?state=open,pending&department=nursing&assignee=none&priority=urgent&channel=sms&overdue=true&limit=50&offset=0`:
 /// most urgent first, then the longest waiting, as the inbox's queue.
 pub async fn list(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
+    call: Call,
     Query(params): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let mut query = ConversationQuery {
         states: vec!["open", "pending", "snoozed"],
         departments: None,
@@ -136,129 +175,96 @@ pub async fn list(
     for (name, value) in &params {
         let value = value.trim();
         match name.as_str() {
-            "state" if value == "any" => query.states = Vec::new(),
-            "state" => {
-                let mut states = Vec::new();
-                for one in value.split(',').map(str::trim) {
-                    match STATES.into_iter().find(|s| *s == one) {
-                        Some(known) => states.push(known),
-                        None => {
-                            return problem(
-                                StatusCode::BAD_REQUEST,
-                                "state is any, or open, pending, snoozed or resolved, comma-separated",
-                            );
-                        }
-                    }
-                }
-                query.states = states;
-            }
+            "state" => query.states = states(value)?,
             "department" if value == "none" => {
                 query.departments = Some(Vec::new());
                 query.unrouted = true;
             }
-            "department" => match DepartmentKey::parse(value) {
-                Ok(key) => query.departments = Some(vec![key.as_str().to_owned()]),
-                Err(_) => {
-                    return problem(
-                        StatusCode::BAD_REQUEST,
-                        "department is a department's key, or none",
-                    );
-                }
-            },
+            "department" => {
+                let key = DepartmentKey::parse(value)
+                    .map_err(|_| bad("department is a department's key, or none"))?;
+                query.departments = Some(vec![key.as_str().to_owned()]);
+            }
             "assignee" if value == "none" => query.assignee = Some(None),
             "assignee" => query.assignee = Some(Some(value.to_owned())),
-            "priority" => match Priority::parse(value) {
-                Some(priority) => query.priority = Some(priority),
-                None => {
-                    return problem(
-                        StatusCode::BAD_REQUEST,
-                        "priority is urgent, high, normal or low",
-                    );
-                }
-            },
-            "channel" => match Channel::parse(value) {
-                Some(channel) => query.channel = Some(channel.name().to_owned()),
-                None => return problem(StatusCode::BAD_REQUEST, "channel is sms or email"),
-            },
-            "overdue" if value == "true" => query.due_by = Some(state.store.now()),
-            "overdue" if value == "false" => {}
-            "limit" => match value.parse::<i64>() {
-                Ok(n) if (1..=MOST).contains(&n) => query.limit = n,
-                _ => return problem(StatusCode::BAD_REQUEST, format!("limit is 1 to {MOST}")),
-            },
-            "offset" => match value.parse::<i64>() {
-                Ok(n) if (0..=1_000_000).contains(&n) => query.offset = n,
-                _ => return problem(StatusCode::BAD_REQUEST, "offset is 0 to 1000000"),
-            },
-            other => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    format!("unknown parameter '{other}'"),
+            "priority" => {
+                query.priority = Some(
+                    Priority::parse(value)
+                        .ok_or_else(|| bad("priority is urgent, high, normal or low"))?,
                 );
             }
+            "channel" => {
+                let channel =
+                    Channel::parse(value).ok_or_else(|| bad("channel is sms or email"))?;
+                query.channel = Some(channel.name().to_owned());
+            }
+            "overdue" if value == "true" => query.due_by = Some(call.state.store.now()),
+            "overdue" if value == "false" => {}
+            "limit" => {
+                query.limit = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=MOST).contains(n))
+                    .ok_or_else(|| bad(format!("limit is 1 to {MOST}")))?;
+            }
+            "offset" => {
+                query.offset = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=1_000_000).contains(n))
+                    .ok_or_else(|| bad("offset is 0 to 1000000"))?;
+            }
+            other => return Err(bad(format!("unknown parameter '{other}'"))),
         }
     }
-    let (found, total) = match tokio::try_join!(
-        state.store.conversations(&org, &query),
-        state.store.count_conversations(&org, &query),
-    ) {
-        Ok(both) => both,
-        Err(error) => return unavailable(&error),
-    };
-    let now = state.store.now();
-    Json(json!({
+    let store = &call.state.store;
+    let (found, total) = tokio::try_join!(
+        store.conversations(&call.org, &query),
+        store.count_conversations(&call.org, &query),
+    )
+    .map_err(|e| ApiError::unavailable(&e))?;
+    let now = store.now();
+    Ok(Json(json!({
         "total": total,
         "conversations": found.iter().map(|r| view(r, now)).collect::<Vec<_>>(),
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /api/v1/conversations/{patient}`: the conversation and its events, internal
 /// notes among them.
-pub async fn read(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
-    Path(patient): Path<String>,
-) -> Response {
-    let result = async {
-        let patient = patient_id(&patient)?;
-        let record = record_of(&state, &org, &patient).await?;
-        let events = state
-            .store
-            .conversation_events(&org, &patient)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        audit(&state, &org, &caller, "conversation.read", &patient).await?;
-        Ok::<_, ApiError>(Json(json!({
-            "conversation": view(&record, state.store.now()),
-            "events": events.iter().map(event_view).collect::<Vec<_>>(),
-        })))
-    };
-    result.await.into_response()
+pub async fn read(call: Call, Path(patient): Path<String>) -> Result<Response, ApiError> {
+    let patient = patient_id(&patient)?;
+    let record = call.record_of(&patient).await?;
+    let events = call
+        .state
+        .store
+        .conversation_events(&call.org, &patient)
+        .await
+        .map_err(|e| ApiError::unavailable(&e))?;
+    call.audit_patient("conversation.read", &patient).await?;
+    Ok(Json(json!({
+        "conversation": view(&record, call.state.store.now()),
+        "events": events.iter().map(event_view).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 /// `GET /api/v1/conversations/{patient}/messages`: every channel, oldest first.
-pub async fn messages(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
-    Path(patient): Path<String>,
-) -> Response {
-    let result = async {
-        let patient = patient_id(&patient)?;
-        record_of(&state, &org, &patient).await?;
-        let messages = state
-            .engine
-            .messages_of(&patient)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        audit(&state, &org, &caller, "conversation.read", &patient).await?;
-        Ok::<_, ApiError>(Json(json!({
-            "messages": messages.iter().map(message_view).collect::<Vec<_>>(),
-        })))
-    };
-    result.await.into_response()
+pub async fn messages(call: Call, Path(patient): Path<String>) -> Result<Response, ApiError> {
+    let patient = patient_id(&patient)?;
+    call.record_of(&patient).await?;
+    let messages = call
+        .state
+        .engine
+        .messages_of(&patient)
+        .await
+        .map_err(|e| ApiError::unavailable(&e))?;
+    call.audit_patient("conversation.read", &patient).await?;
+    Ok(Json(json!({
+        "messages": messages.iter().map(message_view).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -302,285 +308,144 @@ pub struct ReplyBody {
     channel: Option<String>,
 }
 
-/// Carries out `action` on the patient's conversation and answers with it.
-async fn carry_out(
-    state: &AppState,
-    org: &OrgId,
-    caller: &Caller,
-    patient: &ResourceId,
-    action: Action,
-    created: bool,
-) -> Response {
-    match state.engine.act(patient, &caller.0, &action).await {
-        Ok(record) => {
-            if let Err(response) = audit(
-                state,
-                org,
-                caller,
-                &format!("conversation.{}", action.kind()),
-                patient,
-            )
-            .await
-            {
-                return response.into_response();
-            }
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            (
-                status,
-                Json(json!({"conversation": view(&record, state.store.now())})),
-            )
-                .into_response()
-        }
-        Err(ActError::NoConversation) => {
-            problem(StatusCode::NOT_FOUND, "there is no such conversation")
-        }
-        Err(ActError::Refused(refused)) => problem(StatusCode::CONFLICT, refused.to_string()),
-        Err(ActError::BadNote) => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ActError::BadNote.to_string(),
-        ),
-        Err(ActError::Engine(error)) => unavailable(&error),
-    }
-}
-
 /// `POST /api/v1/conversations/{patient}/notes` `{"text": "..."}`: an internal note.
 pub async fn note(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(patient): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let (patient, note) = match (patient_id(&patient), body::<NoteBody>(&bytes)) {
-        (Ok(patient), Ok(note)) => (patient, note),
-        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
-    };
-    carry_out(
-        &state,
-        &org,
-        &caller,
-        &patient,
-        Action::Note(note.text),
-        true,
-    )
-    .await
+) -> Result<Response, ApiError> {
+    let (patient, note) = (patient_id(&patient)?, body::<NoteBody>(&bytes)?);
+    call.carry_out(&patient, Action::Note(note.text), StatusCode::CREATED)
+        .await
 }
 
 /// `PUT /api/v1/conversations/{patient}/assignee` `{"assignee": "staff id" | null}`.
 pub async fn assign(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(patient): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let (patient, wanted) = match (patient_id(&patient), body::<AssigneeBody>(&bytes)) {
-        (Ok(patient), Ok(wanted)) => (patient, wanted),
-        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
-    };
+) -> Result<Response, ApiError> {
+    let (patient, wanted) = (patient_id(&patient)?, body::<AssigneeBody>(&bytes)?);
     if let Some(who) = &wanted.assignee {
-        let record = match record_of(&state, &org, &patient).await {
-            Ok(record) => record,
-            Err(refused) => return refused.into_response(),
-        };
-        if !may_take(&state, who, &record).await {
-            return problem(
+        let record = call.record_of(&patient).await?;
+        if !may_take(&call.state, who, &record).await {
+            return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the assignee is no account that sees this conversation's department",
-            );
+            ));
         }
     }
-    carry_out(
-        &state,
-        &org,
-        &caller,
-        &patient,
-        Action::Assign(wanted.assignee),
-        false,
-    )
-    .await
+    call.carry_out(&patient, Action::Assign(wanted.assignee), StatusCode::OK)
+        .await
 }
 
 /// `PUT /api/v1/conversations/{patient}/state` `{"state": "resolved"}`, or
 /// `{"state": "snoozed", "until": "2026-03-03T14:00:00Z"}`.
 pub async fn set_state(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(patient): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let (patient, wanted) = match (patient_id(&patient), body::<StateBody>(&bytes)) {
-        (Ok(patient), Ok(wanted)) => (patient, wanted),
-        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
-    };
+) -> Result<Response, ApiError> {
+    let (patient, wanted) = (patient_id(&patient)?, body::<StateBody>(&bytes)?);
     let action = match (wanted.state.as_str(), wanted.until.as_deref()) {
         ("open", None) => Action::Reopen,
         ("pending", None) => Action::Pend,
         ("resolved", None) => Action::Resolve,
-        ("snoozed", Some(until)) => match until.parse::<Timestamp>() {
-            Ok(until) => Action::Snooze(until),
-            Err(_) => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "until is an instant such as 2026-03-03T14:00:00Z",
-                );
-            }
-        },
-        ("snoozed", None) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "a snoozed conversation needs until",
-            );
-        }
-        (_, Some(_)) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "only a snoozed conversation has until",
-            );
-        }
-        _ => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "state is open, pending, snoozed or resolved",
-            );
-        }
+        ("snoozed", Some(until)) => Action::Snooze(
+            until
+                .parse::<Timestamp>()
+                .map_err(|_| bad("until is an instant such as 2026-03-03T14:00:00Z"))?,
+        ),
+        ("snoozed", None) => return Err(bad("a snoozed conversation needs until")),
+        (_, Some(_)) => return Err(bad("only a snoozed conversation has until")),
+        _ => return Err(bad("state is open, pending, snoozed or resolved")),
     };
-    carry_out(&state, &org, &caller, &patient, action, false).await
+    call.carry_out(&patient, action, StatusCode::OK).await
 }
 
 /// `PUT /api/v1/conversations/{patient}/route` `{"department": "nursing" | null, "priority": "high"}`.
 pub async fn route(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(patient): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let (patient, wanted) = match (patient_id(&patient), body::<RouteBody>(&bytes)) {
-        (Ok(patient), Ok(wanted)) => (patient, wanted),
-        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
-    };
-    let Some(priority) = Priority::parse(&wanted.priority) else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "priority is urgent, high, normal or low",
-        );
-    };
-    let department = match wanted
+) -> Result<Response, ApiError> {
+    let (patient, wanted) = (patient_id(&patient)?, body::<RouteBody>(&bytes)?);
+    let priority = Priority::parse(&wanted.priority)
+        .ok_or_else(|| bad("priority is urgent, high, normal or low"))?;
+    let department = wanted
         .department
         .as_deref()
         .map(DepartmentKey::parse)
         .transpose()
-    {
-        Ok(department) => department,
-        Err(_) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "department is a department's key, or null",
-            );
-        }
-    };
+        .map_err(|_| bad("department is a department's key, or null"))?;
     if let Some(key) = &department {
-        match state.store.departments(&org).await {
-            Ok(known) if known.iter().any(|d| d.id == key.as_str()) => {}
-            Ok(_) => {
-                return problem(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("there is no department '{key}'"),
-                );
-            }
-            Err(error) => return unavailable(&error),
+        let known = call
+            .state
+            .store
+            .departments(&call.org)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        if !known.iter().any(|d| d.id == key.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("there is no department '{key}'"),
+            ));
         }
     }
-    carry_out(
-        &state,
-        &org,
-        &caller,
+    call.carry_out(
         &patient,
         Action::Route {
             department,
             priority,
         },
-        false,
+        StatusCode::OK,
     )
     .await
 }
 
 /// `POST /api/v1/conversations/{patient}/tags` `{"tag": "billing"}`.
 pub async fn tag(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(patient): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let (patient, wanted) = match (patient_id(&patient), body::<TagBody>(&bytes)) {
-        (Ok(patient), Ok(wanted)) => (patient, wanted),
-        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
-    };
-    carry_out(
-        &state,
-        &org,
-        &caller,
-        &patient,
-        Action::Tag(wanted.tag),
-        false,
-    )
-    .await
+) -> Result<Response, ApiError> {
+    let (patient, wanted) = (patient_id(&patient)?, body::<TagBody>(&bytes)?);
+    call.carry_out(&patient, Action::Tag(wanted.tag), StatusCode::OK)
+        .await
 }
 
 /// `DELETE /api/v1/conversations/{patient}/tags/{tag}`.
 pub async fn untag(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path((patient, tag)): Path<(String, String)>,
-) -> Response {
-    let patient = match patient_id(&patient) {
-        Ok(patient) => patient,
-        Err(refused) => return refused.into_response(),
-    };
-    carry_out(&state, &org, &caller, &patient, Action::Untag(tag), false).await
+) -> Result<Response, ApiError> {
+    let patient = patient_id(&patient)?;
+    call.carry_out(&patient, Action::Untag(tag), StatusCode::OK)
+        .await
 }
 
 /// `POST /api/v1/conversations/{patient}/replies` `{"text": "...", "channel": "sms"}`:
 /// an answer to the patient, through the same gates as the inbox's. 202 when queued
 /// (or deferred, with when and why); 409 with the reason when a gate holds it back.
 pub async fn reply(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(patient): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let (patient, wanted) = match (patient_id(&patient), body::<ReplyBody>(&bytes)) {
-        (Ok(patient), Ok(wanted)) => (patient, wanted),
-        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
-    };
-    let channel = match wanted
+) -> Result<Response, ApiError> {
+    let (patient, wanted) = (patient_id(&patient)?, body::<ReplyBody>(&bytes)?);
+    let channel = wanted
         .channel
         .as_deref()
-        .map(|c| Channel::parse(c).ok_or(()))
-        .transpose()
-    {
-        Ok(channel) => channel,
-        Err(()) => return problem(StatusCode::BAD_REQUEST, "channel is sms or email"),
-    };
-    if let Err(refused) = record_of(&state, &org, &patient).await {
-        return refused.into_response();
-    }
+        .map(|c| Channel::parse(c).ok_or_else(|| bad("channel is sms or email")))
+        .transpose()?;
+    call.record_of(&patient).await?;
     let answer = StaffReply {
         patient: &patient,
-        actor: &caller.0,
+        actor: &call.caller.0,
         channel,
         text: &wanted.text,
     };
-    let queued = match state.engine.reply(&answer).await {
+    let queued = match call.state.engine.reply(&answer).await {
         Ok(Replied::Queued { id, channel }) => json!({
             "communication": format!("Communication/{id}"),
             "channel": channel.name(),
@@ -598,23 +463,18 @@ pub async fn reply(
             "until": until.to_string(),
             "reason": reason,
         }),
-        Err(ReplyRefused::BadText) => {
-            return problem(
+        Err(refused @ (ReplyRefused::BadText | ReplyRefused::NoAddress(_))) => {
+            return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                ReplyRefused::BadText.to_string(),
-            );
+                refused.to_string(),
+            ));
         }
-        Err(refused @ ReplyRefused::NoAddress(_)) => {
-            return problem(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string());
+        Err(refused @ ReplyRefused::NoPatient) => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, refused.to_string()));
         }
-        Err(ReplyRefused::NoPatient) => {
-            return problem(StatusCode::NOT_FOUND, ReplyRefused::NoPatient.to_string());
-        }
-        Err(ReplyRefused::Held(reason)) => return problem(StatusCode::CONFLICT, reason),
-        Err(ReplyRefused::Engine(error)) => return unavailable(&error),
+        Err(ReplyRefused::Held(reason)) => return Err(ApiError::new(StatusCode::CONFLICT, reason)),
+        Err(ReplyRefused::Engine(error)) => return Err(ApiError::unavailable(&error)),
     };
-    if let Err(refused) = audit(&state, &org, &caller, "conversation.reply", &patient).await {
-        return refused.into_response();
-    }
-    (StatusCode::ACCEPTED, Json(queued)).into_response()
+    call.audit_patient("conversation.reply", &patient).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }

@@ -20,7 +20,11 @@ use careloop_domain::triage::RuleDefinition;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::auth::require_token;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use careloop_domain::OrgId;
+
+use crate::auth::{Caller, require_token};
 use crate::state::AppState;
 
 /// An error as every `/api/v1` route answers it: `{"error": "..."}`.
@@ -52,6 +56,48 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         problem(self.0, self.1)
+    }
+}
+
+/// Who calls, for which organization, as the bearer token said: what every audited
+/// route needs.
+pub(crate) struct Call {
+    pub state: AppState,
+    pub org: OrgId,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // `require_token` puts both there before any route runs.
+        match (
+            parts.extensions.get::<OrgId>(),
+            parts.extensions.get::<Caller>(),
+        ) {
+            (Some(org), Some(caller)) => Ok(Self {
+                state: state.clone(),
+                org: org.clone(),
+                caller: caller.clone(),
+            }),
+            _ => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "a bearer token is needed",
+            )),
+        }
+    }
+}
+
+impl Call {
+    /// Writes `action` on `subject` to the audit log, under the token's name.
+    async fn audit(&self, action: &str, subject: &str) -> Result<(), ApiError> {
+        self.state
+            .store
+            .audit(&self.org, &self.caller.0, action, subject)
+            .await
+            .map(|_| ())
+            .map_err(|error| ApiError::unavailable(&error))
     }
 }
 

@@ -2,19 +2,15 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use careloop_domain::OrgId;
 use careloop_domain::staff::DepartmentKey;
 use careloop_store::from_micros;
 use careloop_store::staff::{SavedReplyRow, StaffStoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{body, problem, unavailable};
-use crate::auth::Caller;
-use crate::state::AppState;
+use super::{ApiError, Call, body};
 
 fn view(row: &SavedReplyRow) -> Value {
     json!({
@@ -27,12 +23,14 @@ fn view(row: &SavedReplyRow) -> Value {
 }
 
 /// `GET /api/v1/saved-replies`: by title.
-pub async fn list(State(state): State<AppState>, Extension(org): Extension<OrgId>) -> Response {
-    match state.store.saved_replies(&org).await {
-        Ok(rows) => Json(json!({"saved_replies": rows.iter().map(view).collect::<Vec<_>>()}))
-            .into_response(),
-        Err(error) => unavailable(&error),
-    }
+pub async fn list(call: Call) -> Result<Response, ApiError> {
+    let rows = call
+        .state
+        .store
+        .saved_replies(&call.org)
+        .await
+        .map_err(|e| ApiError::unavailable(&e))?;
+    Ok(Json(json!({"saved_replies": rows.iter().map(view).collect::<Vec<_>>()})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -45,46 +43,26 @@ pub struct NewSavedReply {
 }
 
 /// `POST /api/v1/saved-replies` `{"title": "Parking", "body": "Hi {first_name}, …", "department": "front-desk"}`.
-pub async fn add(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
-    bytes: Bytes,
-) -> Response {
-    let new = match body::<NewSavedReply>(&bytes) {
-        Ok(new) => new,
-        Err(refused) => return refused.into_response(),
-    };
-    let department = match new
+pub async fn add(call: Call, bytes: Bytes) -> Result<Response, ApiError> {
+    let new = body::<NewSavedReply>(&bytes)?;
+    let unprocessable = |message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message);
+    let department = new
         .department
         .as_deref()
         .map(DepartmentKey::parse)
         .transpose()
-    {
-        Ok(department) => department,
-        Err(error) => return problem(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
-    };
-    match state
+        .map_err(|e| unprocessable(e.to_string()))?;
+    let row = match call
+        .state
         .store
-        .add_saved_reply(&org, department.as_ref(), &new.title, &new.body)
+        .add_saved_reply(&call.org, department.as_ref(), &new.title, &new.body)
         .await
     {
-        Ok(row) => {
-            if let Err(error) = state
-                .store
-                .audit(
-                    &org,
-                    &caller.0,
-                    "saved-reply.add",
-                    &format!("SavedReply/{}", row.id),
-                )
-                .await
-            {
-                return unavailable(&error);
-            }
-            (StatusCode::CREATED, Json(view(&row))).into_response()
-        }
-        Err(StaffStoreError::Store(error)) => unavailable(&error),
-        Err(refused) => problem(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string()),
-    }
+        Ok(row) => row,
+        Err(StaffStoreError::Store(error)) => return Err(ApiError::unavailable(&error)),
+        Err(refused) => return Err(unprocessable(refused.to_string())),
+    };
+    call.audit("saved-reply.add", &format!("SavedReply/{}", row.id))
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&row))).into_response())
 }

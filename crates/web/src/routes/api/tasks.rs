@@ -2,17 +2,15 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use careloop_domain::{OrgId, ResourceId};
+use careloop_domain::ResourceId;
 use careloop_engine::tasks::{STATUSES, StaffTask, TaskError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{body, problem, unavailable};
-use crate::auth::Caller;
-use crate::state::AppState;
+use super::{ApiError, Call, body};
 
 fn view(task: &StaffTask) -> Value {
     json!({
@@ -30,49 +28,46 @@ fn view(task: &StaffTask) -> Value {
 /// `GET /api/v1/tasks?status=requested,in-progress&patient=ID`: newest first; `status`
 /// defaults to the open ones (requested, accepted, in-progress).
 pub async fn list(
-    State(state): State<AppState>,
+    call: Call,
     Query(params): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
     let mut statuses: Vec<&str> = vec!["requested", "accepted", "in-progress"];
     let mut patient = None;
     for (name, value) in &params {
         match name.as_str() {
             "status" => {
-                let mut chosen = Vec::new();
-                for one in value.split(',').map(str::trim) {
-                    match STATUSES.into_iter().find(|s| *s == one) {
-                        Some(known) => chosen.push(known),
-                        None => {
-                            return problem(
-                                StatusCode::BAD_REQUEST,
-                                format!(
+                statuses = value
+                    .split(',')
+                    .map(|one| {
+                        STATUSES
+                            .into_iter()
+                            .find(|s| *s == one.trim())
+                            .ok_or_else(|| {
+                                bad(format!(
                                     "status is one of {}, comma-separated",
                                     STATUSES.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                }
-                statuses = chosen;
+                                ))
+                            })
+                    })
+                    .collect::<Result<_, _>>()?;
             }
-            "patient" => match ResourceId::parse(value.trim()) {
-                Ok(id) => patient = Some(id),
-                Err(_) => return problem(StatusCode::BAD_REQUEST, "patient is a patient's id"),
-            },
-            other => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    format!("unknown parameter '{other}'"),
+            "patient" => {
+                patient = Some(
+                    ResourceId::parse(value.trim())
+                        .map_err(|_| bad("patient is a patient's id".to_owned()))?,
                 );
             }
+            other => return Err(bad(format!("unknown parameter '{other}'"))),
         }
     }
-    match state.engine.tasks(patient.as_ref(), &statuses).await {
-        Ok(tasks) => {
-            Json(json!({"tasks": tasks.iter().map(view).collect::<Vec<_>>()})).into_response()
-        }
-        Err(error) => unavailable(&error),
-    }
+    let tasks = call
+        .state
+        .engine
+        .tasks(patient.as_ref(), &statuses)
+        .await
+        .map_err(|e| ApiError::unavailable(&e))?;
+    Ok(Json(json!({"tasks": tasks.iter().map(view).collect::<Vec<_>>()})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -83,32 +78,24 @@ pub struct StatusBody {
 
 /// `PUT /api/v1/tasks/{id}/status` `{"status": "completed"}`.
 pub async fn set_status(
-    State(state): State<AppState>,
-    Extension(org): Extension<OrgId>,
-    Extension(caller): Extension<Caller>,
+    call: Call,
     Path(id): Path<String>,
     bytes: Bytes,
-) -> Response {
-    let wanted = match body::<StatusBody>(&bytes) {
-        Ok(wanted) => wanted,
-        Err(refused) => return refused.into_response(),
+) -> Result<Response, ApiError> {
+    let wanted = body::<StatusBody>(&bytes)?;
+    let task = match call.state.engine.set_task_status(&id, &wanted.status).await {
+        Ok(task) => task,
+        Err(TaskError::Engine(error)) => return Err(ApiError::unavailable(&error)),
+        Err(refused) => {
+            let status = match refused {
+                TaskError::NotFound => StatusCode::NOT_FOUND,
+                TaskError::Changed => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Err(ApiError::new(status, refused.to_string()));
+        }
     };
-    match state.engine.set_task_status(&id, &wanted.status).await {
-        Ok(task) => {
-            if let Err(error) = state
-                .store
-                .audit(&org, &caller.0, "task.status", &format!("Task/{}", task.id))
-                .await
-            {
-                return unavailable(&error);
-            }
-            Json(view(&task)).into_response()
-        }
-        Err(TaskError::NotFound) => problem(StatusCode::NOT_FOUND, TaskError::NotFound.to_string()),
-        Err(TaskError::BadStatus) => {
-            problem(StatusCode::BAD_REQUEST, TaskError::BadStatus.to_string())
-        }
-        Err(TaskError::Changed) => problem(StatusCode::CONFLICT, TaskError::Changed.to_string()),
-        Err(TaskError::Engine(error)) => unavailable(&error),
-    }
+    call.audit("task.status", &format!("Task/{}", task.id))
+        .await?;
+    Ok(Json(view(&task)).into_response())
 }
