@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 
 use crate::harness::TestApp;
-use crate::inbox_login::{Session, browser, session_for, with_nurse, with_staff};
+use crate::inbox_login::{
+    Session, browser, session_for, signed_form, signed_get as get, with_nurse, with_staff,
+};
 use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
 use crate::replies::text_from;
 
@@ -22,27 +24,8 @@ crate::on_both_backends!(
 
 const ADMIN: &str = "dee@clinic.example";
 
-async fn get(app: &TestApp, session: &Session, path: &str) -> (StatusCode, String) {
-    let response = browser()
-        .get(app.url(path))
-        .header(COOKIE, session.cookie())
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
 async fn post(app: &TestApp, session: &Session, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut all = vec![("csrf", session.csrf.as_str())];
-    all.extend_from_slice(fields);
-    let response = browser()
-        .post(app.url("/inbox/admin"))
-        .header(COOKIE, session.cookie())
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
+    signed_form(app, session, "/inbox/admin", fields).await
 }
 
 async fn an_admin_edits_the_playbook_and_the_clinic_and_no_one_else_may(app: &TestApp) {

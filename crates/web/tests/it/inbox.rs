@@ -12,7 +12,10 @@ use reqwest::header::{COOKIE, LOCATION};
 
 use crate::email_inbound::{self, postmark};
 use crate::harness::{EMAIL_INBOUND_SECRET, TestApp};
-use crate::inbox_login::{Session, browser, session_for, with_nurse, with_staff};
+use crate::inbox_login::{
+    Session, browser, session_for, signed_form, signed_get as get, signed_post as post, with_nurse,
+    with_staff,
+};
 use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
 use crate::replies::text_from;
 
@@ -35,36 +38,8 @@ fn patient() -> ResourceId {
     ResourceId::parse(PATIENT).unwrap()
 }
 
-async fn get(app: &TestApp, session: &Session, path: &str) -> (StatusCode, String) {
-    let response = browser()
-        .get(app.url(path))
-        .header(COOKIE, session.cookie())
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
-async fn post(
-    app: &TestApp,
-    session: &Session,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let response = browser()
-        .post(app.url(path))
-        .header(COOKIE, session.cookie())
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
 async fn act(app: &TestApp, session: &Session, fields: &[(&str, &str)]) -> StatusCode {
-    let mut all = vec![("csrf", session.csrf.as_str())];
-    all.extend_from_slice(fields);
-    post(app, session, &format!("/inbox/c/{PATIENT}/act"), &all)
+    signed_form(app, session, &format!("/inbox/c/{PATIENT}/act"), fields)
         .await
         .0
 }

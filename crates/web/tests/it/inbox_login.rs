@@ -85,6 +85,51 @@ pub(crate) async fn session_for(app: &TestApp, email: &str) -> Session {
     Session { token, csrf }
 }
 
+/// `GET path` as the signed-in browser: its status and page.
+pub(crate) async fn signed_get(
+    app: &TestApp,
+    session: &Session,
+    path: &str,
+) -> (StatusCode, String) {
+    let response = browser()
+        .get(app.url(path))
+        .header(COOKIE, session.cookie())
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Posts `fields` to `path` as the signed-in browser, as they are (with no form token
+/// unless one is among them).
+pub(crate) async fn signed_post(
+    app: &TestApp,
+    session: &Session,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let response = browser()
+        .post(app.url(path))
+        .header(COOKIE, session.cookie())
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Posts a page's form: `fields` with the session's form token.
+pub(crate) async fn signed_form(
+    app: &TestApp,
+    session: &Session,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut all = vec![("csrf", session.csrf.as_str())];
+    all.extend_from_slice(fields);
+    signed_post(app, session, path, &all).await
+}
+
 pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

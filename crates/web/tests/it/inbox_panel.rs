@@ -5,38 +5,24 @@
 use careloop_domain::conversation::State;
 use careloop_domain::{OrgId, ResourceId};
 use reqwest::StatusCode;
-use reqwest::header::COOKIE;
 
 use crate::harness::TestApp;
-use crate::inbox_login::{Session, browser, session_for, with_nurse};
+use crate::inbox_login::{Session, session_for, signed_form, signed_get, with_nurse};
 use crate::messaging::{PATIENT, at, book_in_boston};
 use crate::replies::text_from;
 
 crate::on_both_backends!(the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags,);
 
 async fn page(app: &TestApp, session: &Session) -> String {
-    browser()
-        .get(app.url(&format!("/inbox/c/{PATIENT}")))
-        .header(COOKIE, session.cookie())
-        .send()
+    signed_get(app, session, &format!("/inbox/c/{PATIENT}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .1
 }
 
 async fn act(app: &TestApp, session: &Session, fields: &[(&str, &str)]) -> StatusCode {
-    let mut all = vec![("csrf", session.csrf.as_str())];
-    all.extend_from_slice(fields);
-    browser()
-        .post(app.url(&format!("/inbox/c/{PATIENT}/act")))
-        .header(COOKIE, session.cookie())
-        .form(&all)
-        .send()
+    signed_form(app, session, &format!("/inbox/c/{PATIENT}/act"), fields)
         .await
-        .unwrap()
-        .status()
+        .0
 }
 
 async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestApp) {

@@ -9,10 +9,9 @@ use careloop_domain::staff::{DepartmentKey, Role};
 use careloop_domain::triage::{RuleDefinition, Then, When};
 use careloop_domain::{OrgId, conversation::State};
 use reqwest::StatusCode;
-use reqwest::header::COOKIE;
 
 use crate::harness::TestApp;
-use crate::inbox_login::{browser, session_for, with_staff};
+use crate::inbox_login::{session_for, signed_get, with_staff};
 use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
 use crate::replies::text_from;
 
@@ -83,15 +82,7 @@ async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
     assert!(record.conversation.tags.contains("billing"));
 
     let session = session_for(app, BILLING).await;
-    let page = browser()
-        .get(app.url(&format!("/inbox/c/{PATIENT}")))
-        .header(COOKIE, session.cookie())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = signed_get(app, &session, &format!("/inbox/c/{PATIENT}")).await;
     assert!(
         page.contains(
             "routed it to billing as low, tagged billing: rule &#39;Billing questions&#39;"
@@ -101,17 +92,11 @@ async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
 
     // What a patient wrote finds them, by whole words in any case and accent.
     let search = |q: &'static str| {
-        let cookie = session.cookie();
+        let session = &session;
         async move {
-            browser()
-                .get(app.url(&format!("/inbox?state=any&q={q}")))
-                .header(COOKIE, cookie)
-                .send()
+            signed_get(app, session, &format!("/inbox?state=any&q={q}"))
                 .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+                .1
         }
     };
     assert!(search("factura").await.contains("Ana Ruiz"));
