@@ -104,6 +104,12 @@ impl Engine {
         {
             return Ok(blocked(held.to_string()));
         }
+        // A person's answer meets consent again as it goes (a STOP may have come since it
+        // was queued); its time was chosen when it was queued, and it is nobody's
+        // automated message, so caps and the TCPA preset's wording are not its to meet.
+        if communication::journey_step(body) == Some(crate::staff_reply::REPLY_STEP) {
+            return Ok(None);
+        }
         if channel == Channel::Sms
             && settings.tcpa_healthcare
             && let Err(held) =

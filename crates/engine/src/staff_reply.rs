@@ -143,8 +143,8 @@ impl Engine {
                     text,
                     subject: (channel == Channel::Email).then_some(subject.as_str()),
                     journey_step: step,
-                    // Checked above: the dispatcher lets it through as an answer.
-                    purpose: None,
+                    // Checked above, and again by the dispatcher as it goes.
+                    purpose: Some(Purpose::Transactional),
                     phi,
                     based_on: None,
                     to_patient: true,

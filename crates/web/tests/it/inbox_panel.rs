@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use crate::harness::TestApp;
 use crate::inbox_login::{Session, session_for, signed_form, signed_get, with_nurse};
-use crate::messaging::{PATIENT, at, book_in_boston};
+use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
 use crate::replies::text_from;
 
 crate::on_both_backends!(the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags,);
@@ -93,7 +93,16 @@ async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestA
         .unwrap();
     assert!(record.conversation.tags.is_empty());
 
-    // STOP: the panel says the number may not be written to, and why.
+    // An answer queued just before the patient says STOP does not go, and the panel
+    // says the number may not be written to, and why.
+    let (status, _) = signed_form(
+        app,
+        &nurse,
+        &format!("/inbox/c/{PATIENT}/reply"),
+        &[("text", "We can move it to Thursday."), ("channel", "sms")],
+    )
+    .await;
+    assert!(status.is_redirection() || status.is_success(), "{status}");
     text_from(
         app,
         "SM0000000000000000000000000000p002",
@@ -101,7 +110,16 @@ async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestA
         "STOP",
     )
     .await;
+    let sent = sent_now(app).await;
+    assert!(
+        !sent.iter().any(|(_, _, text)| text.contains("Thursday")),
+        "{sent:?}"
+    );
     let shown = page(app, &nurse).await;
+    assert!(
+        shown.contains("We can move it to Thursday."),
+        "the answer is on the page"
+    );
     assert!(
         shown.contains("Not reachable: the recipient opted out of this channel"),
         "{shown}"
