@@ -183,7 +183,7 @@ pub fn apply(
             next.tags.insert(checked_tag(tag)?);
         }
         Event::Untag(tag) => {
-            next.tags.remove(tag.trim());
+            next.tags.remove(&tag.trim().to_lowercase());
         }
         Event::Tick => {
             if let State::Snoozed { until } = next.state

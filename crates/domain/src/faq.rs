@@ -42,50 +42,152 @@ const FOR_A_PERSON: &[&str] = &[
 ];
 
 /// Words of a clinical question, which the assistant never answers, however well the
-/// rest of the message matches.
+/// rest of the message matches: stems found at the start of a word ("swell" finds
+/// "swelling"; a trailing space asks for the whole word), in English and Spanish. The
+/// list errs towards handing over: a question about parking that mentions a cough goes
+/// to a person.
 const CLINICAL: &[&str] = &[
-    " pain ",
-    " hurt",
-    " ache",
-    " sore ",
-    " bleed",
-    " blood ",
-    " fever ",
-    " swell",
-    " rash ",
-    " vomit",
-    " nause",
-    " dizzy ",
-    " symptom",
-    " medication",
-    " medicine",
-    " meds ",
-    " dose ",
-    " dosage ",
-    " pill",
-    " side effect",
-    " infection",
-    " infected ",
-    " pregnan",
-    " diagnos",
-    " result",
-    " allerg",
-    " dolor ",
-    " duele ",
-    " sangr",
-    " fiebre ",
-    " hinchad",
-    " mareo",
-    " sintoma",
-    " medicamento",
-    " medicina",
-    " dosis ",
-    " pastilla",
-    " infeccion",
-    " embarazada ",
-    " resultado",
-    " alergi",
+    // English
+    "pain",
+    "hurt",
+    "sore",
+    "bleed",
+    "blood",
+    "fever",
+    "swell",
+    "swollen",
+    "rash",
+    "vomit",
+    "throw up",
+    "threw up",
+    "throwing up",
+    "nause",
+    "dizz",
+    "faint",
+    "pass out",
+    "seizure",
+    "numb ",
+    "numbness",
+    "tingl",
+    "symptom",
+    "medic",
+    "meds ",
+    "med ",
+    "dose",
+    "dosage",
+    "pill",
+    "tablet",
+    "prescri",
+    "refill",
+    "pharmac",
+    "side effect",
+    "antibiotic",
+    "insulin",
+    "sugar",
+    "pressure",
+    "heart",
+    "chest",
+    "breath",
+    "cough",
+    "throat",
+    "sick",
+    "ill ",
+    "infect",
+    "wound",
+    "stitch",
+    "incision",
+    "surg",
+    "injur",
+    "burn",
+    "itch",
+    "diarrh",
+    "constipat",
+    "urine",
+    "urinat",
+    "stool",
+    "cramp",
+    "lump",
+    "cancer",
+    "tumor",
+    "covid",
+    "flu ",
+    "vaccin",
+    "shot ",
+    "pregnan",
+    "diagnos",
+    "result",
+    "test",
+    "lab ",
+    "labs ",
+    "scan",
+    "x ray",
+    "xray",
+    "mri ",
+    "biopsy",
+    "allerg",
+    "head ",
+    "stomach",
+    "belly",
+    "vision",
+    "tooth",
+    "teeth",
+    "suicid",
+    "kill",
+    "die ",
+    "dying",
+    "emergenc",
+    "911 ",
+    // Spanish
+    "dolor",
+    "duele",
+    "sangr",
+    "fiebre",
+    "hinchad",
+    "inflamad",
+    "mareo",
+    "marea",
+    "desmay",
+    "sintoma",
+    "medicament",
+    "medicina",
+    "dosis",
+    "pastilla",
+    "receta",
+    "farmacia",
+    "antibiotico",
+    "azucar",
+    "presion",
+    "corazon",
+    "pecho",
+    "respir",
+    "tos ",
+    "garganta",
+    "enferm",
+    "herida",
+    "puntos",
+    "cirugia",
+    "operacion",
+    "quemad",
+    "picazon",
+    "diarrea",
+    "orina",
+    "embaraz",
+    "resultado",
+    "prueba",
+    "analisis",
+    "vacuna",
+    "alergi",
+    "cabeza",
+    "estomago",
+    "barriga",
+    "muela",
+    "morir",
+    "matar",
+    "emergencia",
 ];
+
+/// Clinical stems found anywhere in a word: "headache", "dolordecabeza".
+const CLINICAL_ANYWHERE: &[&str] = &["ache", "dolor"];
 
 /// An answer as an admin writes it and the store keeps it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,7 +288,10 @@ fn checked_answer(answer: &str) -> Result<String, FaqError> {
 }
 
 fn is_clinical(normal: &str) -> bool {
-    CLINICAL.iter().any(|word| normal.contains(word))
+    CLINICAL_ANYWHERE.iter().any(|stem| normal.contains(stem))
+        || CLINICAL
+            .iter()
+            .any(|stem| normal.contains(&format!(" {stem}")))
 }
 
 impl Faq {
@@ -221,15 +326,15 @@ pub fn consider<'a>(faqs: &'a [Faq], text: &str) -> Verdict<'a> {
 
 /// The message the patient gets: the answer, said to be automated, and how to reach a
 /// person.
-pub fn reply(faq: &Faq, language: Language, clinic: &str) -> String {
+pub fn reply(faq: &Faq, language: Language, clinic: &str, phone: &str) -> String {
     let answer = faq.answer(language);
     match language {
         Language::Spanish => format!(
-            "{clinic} (respuesta automática): {answer} Para hablar con una persona, responda AGENTE."
+            "{clinic} (respuesta automática): {answer} Para hablar con una persona, responda AGENTE o llame al {phone}."
         ),
-        Language::English => {
-            format!("{clinic} (automated answer): {answer} To reach a person, reply AGENT.")
-        }
+        Language::English => format!(
+            "{clinic} (automated answer): {answer} To reach a person, reply AGENT or call {phone}."
+        ),
     }
 }
 
@@ -278,14 +383,14 @@ mod tests {
             panic!("no answer");
         };
         assert_eq!(found.title, "Opening hours");
-        let reply = reply(found, Language::English, "Harbor Clinic");
+        let reply = reply(found, Language::English, "Harbor Clinic", "617-555-0100");
         assert!(reply.contains("automated"), "{reply}");
         assert!(reply.contains("We are open Mon-Fri 8-5."));
-        assert!(reply.contains("AGENT"));
+        assert!(reply.contains("AGENT or call 617-555-0100"));
         let Verdict::Answer(found) = consider(&book, "¿Cuál es su horario?") else {
             panic!("no answer");
         };
-        assert!(super::reply(found, Language::Spanish, "C").contains("ES We are open"));
+        assert!(super::reply(found, Language::Spanish, "C", "1").contains("ES We are open"));
     }
 
     #[test]
@@ -310,6 +415,32 @@ mod tests {
             Verdict::Unsure
         );
         assert_eq!(consider(&book, "me duele, ¿horario?"), Verdict::Unsure);
+        assert_eq!(
+            consider(&book, "bad headache, are you open"),
+            Verdict::Unsure
+        );
+        assert_eq!(
+            consider(&book, "threw up all night, what time do you open"),
+            Verdict::Unsure
+        );
+        assert_eq!(
+            consider(&book, "is there parking, I have a cough"),
+            Verdict::Unsure
+        );
+        assert_eq!(
+            consider(&book, "need a refill, what is your fax"),
+            Verdict::Unsure
+        );
+        assert_eq!(consider(&book, "¿horario? tengo tos"), Verdict::Unsure);
+        // Words that only hold a stem are not clinical.
+        assert!(matches!(
+            consider(&book, "what is your fax number"),
+            Verdict::Answer(_)
+        ));
+        assert!(matches!(
+            consider(&book, "fax during lunch?"),
+            Verdict::Answer(_)
+        ));
         assert_eq!(consider(&book, "hello"), Verdict::Unsure);
         let long = format!("{} parking", "word ".repeat(40));
         assert_eq!(consider(&book, &long), Verdict::Unsure);
@@ -337,6 +468,15 @@ mod tests {
         );
         assert_eq!(check("t", &["a"], " "), FaqError::BadAnswer);
         assert_eq!(check("t", &["a"], &"x".repeat(241)), FaqError::BadAnswer);
+    }
+
+    #[test]
+    fn the_clinical_words_read_as_normalised_text() {
+        // Each is lower-case ASCII, as `normalise` leaves a message.
+        for word in CLINICAL.iter().chain(CLINICAL_ANYWHERE) {
+            assert_eq!(*word, word.to_ascii_lowercase(), "{word}");
+            assert!(word.is_ascii() && !word.starts_with(' '), "{word}");
+        }
     }
 
     proptest! {

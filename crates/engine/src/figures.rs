@@ -61,6 +61,18 @@ pub struct Figures {
     pub backlog: Vec<Backlog>,
 }
 
+impl Figures {
+    /// No figures at all: what a reader shows when they could not be read.
+    pub fn none() -> Self {
+        Self {
+            since: Timestamp::UNIX_EPOCH,
+            first_response: Vec::new(),
+            resolution: Vec::new(),
+            backlog: Vec::new(),
+        }
+    }
+}
+
 impl Engine {
     /// The figures of the last `days` days, and the backlog now.
     pub async fn figures(&self, days: i64) -> Result<Figures, EngineError> {

@@ -23,6 +23,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::consent::ConsentBook;
+use crate::inbound::FAQ_STEP;
 use crate::outcome::Outcome;
 use crate::subject::{Subject, read_patients, stored_id, zone_of};
 use crate::{Engine, EngineError};
@@ -118,8 +119,10 @@ impl Engine {
             return Ok(blocked(held.to_string()));
         }
         let cap = settings.cap(channel);
+        // The FAQ assistant answers what the patient just asked: no cap holds it back.
+        let capped = !cap.is_off() && communication::journey_step(body) != Some(FAQ_STEP);
         let quiet = channel == Channel::Sms;
-        if cap.is_off() && !quiet {
+        if !capped && !quiet {
             return Ok(None);
         }
         let patient_id = stored_id(&row.patient_id, "an outbox row")?;
@@ -131,7 +134,7 @@ impl Engine {
                 until,
             }));
         }
-        if cap.is_off() {
+        if !capped {
             return Ok(None);
         }
         let sent = self

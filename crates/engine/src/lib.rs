@@ -99,6 +99,8 @@ pub struct Engine {
     /// When (by the store's clock, in microseconds) the senders last looked for lapsed
     /// claims.
     swept_us: Arc<AtomicI64>,
+    /// The clinic's triage rules and FAQ answers as last checked.
+    playbooks: Arc<playbook::Cache>,
 }
 
 /// The engine's stages: planning (events and timers into messages) and sending. In
@@ -146,6 +148,7 @@ impl Engine {
             wake: Arc::new(Wakers::default()),
             handoff: Arc::default(),
             swept_us: Arc::new(AtomicI64::new(i64::MIN)),
+            playbooks: Arc::default(),
         }
     }
 

@@ -6,7 +6,9 @@
 use careloop_domain::faq::{Faq, FaqDefinition, FaqError};
 use careloop_domain::staff::DepartmentKey;
 use careloop_domain::triage::{Rule, RuleDefinition, RuleError};
-use careloop_store::playbook::{Book, PlaybookRow};
+use std::sync::{Arc, Mutex};
+
+use careloop_store::playbook::{Book, PlaybookChange, PlaybookRow};
 use careloop_store::{Change, StoreError, from_micros, micros};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -19,13 +21,31 @@ use crate::{Engine, EngineError};
 /// The most entries a book holds: every inbound message reads its book.
 pub const MOST_ENTRIES: usize = 500;
 
+/// A book's entries as last checked, and what they were checked from: an inbound
+/// message reads its book's rows, and compiles them (expressions and all) only when
+/// they changed.
+pub struct Compiled<T> {
+    /// Each row's id, place and definition.
+    from: Vec<(String, i64, String)>,
+    checked: Arc<Vec<T>>,
+}
+
+/// The checked books, shared by every clone of an engine.
+#[derive(Default)]
+pub struct Cache {
+    rules: Mutex<Option<Compiled<Rule>>>,
+    faqs: Mutex<Option<Compiled<Faq>>>,
+}
+
 /// What a book's entries are.
 pub trait Definition: Serialize + DeserializeOwned + Clone {
     const BOOK: Book;
-    type Checked;
+    type Checked: Send + Sync + 'static;
     type Error: std::fmt::Display;
     fn check(&self) -> Result<Self::Checked, Self::Error>;
     fn enabled(&self) -> bool;
+    /// Where the engine keeps the book as last checked.
+    fn slot(cache: &Cache) -> &Mutex<Option<Compiled<Self::Checked>>>;
     /// The department it names, which must exist.
     fn department(_checked: &Self::Checked) -> Option<&DepartmentKey> {
         None
@@ -42,6 +62,9 @@ impl Definition for RuleDefinition {
     fn enabled(&self) -> bool {
         self.enabled
     }
+    fn slot(cache: &Cache) -> &Mutex<Option<Compiled<Rule>>> {
+        &cache.rules
+    }
     fn department(checked: &Rule) -> Option<&DepartmentKey> {
         checked.outcome.department.as_ref()
     }
@@ -56,6 +79,9 @@ impl Definition for FaqDefinition {
     }
     fn enabled(&self) -> bool {
         self.enabled
+    }
+    fn slot(cache: &Cache) -> &Mutex<Option<Compiled<Faq>>> {
+        &cache.faqs
     }
 }
 
@@ -109,21 +135,44 @@ impl Engine {
             .collect())
     }
 
-    /// The book's enabled entries, checked, in order: what the engine runs.
-    pub(crate) async fn in_use<D: Definition>(&self) -> Result<Vec<D::Checked>, EngineError> {
-        Ok(self
-            .entries::<D>()
-            .await?
-            .into_iter()
-            .filter(|e| e.definition.enabled())
-            .filter_map(|e| match e.definition.check() {
-                Ok(checked) => Some(checked),
-                Err(_) => {
-                    tracing::warn!(book = D::BOOK.name(), entry = %e.id, "a stored entry does not check; left out");
-                    None
-                }
-            })
-            .collect())
+    /// The book's enabled entries, checked, in order: what the engine runs. They are
+    /// checked again only when a row changed.
+    pub(crate) async fn in_use<D: Definition>(&self) -> Result<Arc<Vec<D::Checked>>, EngineError> {
+        let rows = self.store.playbook(&self.org, D::BOOK).await?;
+        let from: Vec<(String, i64, String)> = rows
+            .iter()
+            .map(|row| (row.id.clone(), row.position, row.definition.clone()))
+            .collect();
+        let slot = D::slot(&self.playbooks);
+        if let Ok(cached) = slot.lock()
+            && let Some(compiled) = cached.as_ref()
+            && compiled.from == from
+        {
+            return Ok(Arc::clone(&compiled.checked));
+        }
+        let checked: Arc<Vec<D::Checked>> = Arc::new(
+            rows.iter()
+                .filter_map(read::<D>)
+                .filter(D::enabled)
+                .filter_map(|definition| match definition.check() {
+                    Ok(checked) => Some(checked),
+                    Err(_) => {
+                        tracing::warn!(
+                            book = D::BOOK.name(),
+                            "a stored entry does not check; left out"
+                        );
+                        None
+                    }
+                })
+                .collect(),
+        );
+        if let Ok(mut cached) = slot.lock() {
+            *cached = Some(Compiled {
+                from,
+                checked: Arc::clone(&checked),
+            });
+        }
+        Ok(checked)
     }
 
     /// Adds an entry at the end of its book.
@@ -136,9 +185,17 @@ impl Engine {
         if rows.len() >= MOST_ENTRIES {
             return Err(PlaybookError::Full);
         }
-        let position = rows.last().map_or(1, |row| row.position + 1);
         let id = new_resource_id().as_str().to_owned();
-        self.put(&id, position, definition).await?;
+        let row = PlaybookRow {
+            book: D::BOOK.name().to_owned(),
+            id: id.clone(),
+            position: rows.last().map_or(1, |row| row.position + 1),
+            definition: text_of(definition)?,
+            updated_us: micros(self.store.now()),
+        };
+        self.store
+            .commit(&self.org, &[Change::AddPlaybookEntry(row)])
+            .await?;
         Ok(Entry {
             id,
             position: rows.len() + 1,
@@ -147,7 +204,7 @@ impl Engine {
         })
     }
 
-    /// Rewrites an entry in its place.
+    /// Rewrites an entry in its place; one removed meanwhile stays removed.
     pub async fn replace_entry<D: Definition>(
         &self,
         id: &str,
@@ -155,12 +212,18 @@ impl Engine {
     ) -> Result<Entry<D>, PlaybookError> {
         self.checked(definition).await?;
         let rows = self.store.playbook(&self.org, D::BOOK).await?;
-        let (n, row) = rows
+        let n = rows
             .iter()
-            .enumerate()
-            .find(|(_, row)| row.id == id)
+            .position(|row| row.id == id)
             .ok_or(PlaybookError::NotFound)?;
-        self.put(id, row.position, definition).await?;
+        let change = PlaybookChange {
+            book: D::BOOK.name(),
+            id: id.to_owned(),
+            position: None,
+            definition: Some(text_of(definition)?),
+            updated_us: micros(self.store.now()),
+        };
+        self.change(vec![change]).await?;
         Ok(Entry {
             id: id.to_owned(),
             position: n + 1,
@@ -197,19 +260,33 @@ impl Engine {
         let to = position.saturating_sub(1).min(rows.len());
         rows.insert(to, row);
         let now = micros(self.store.now());
-        let changes: Vec<Change> = rows
+        // Only places change: a definition rewritten meanwhile keeps its new words.
+        let changes: Vec<PlaybookChange> = rows
             .into_iter()
             .zip(1..)
-            .map(|(row, position)| {
-                Change::PutPlaybookEntry(PlaybookRow {
-                    position,
-                    updated_us: now,
-                    ..row
-                })
+            .map(|(row, position)| PlaybookChange {
+                book: D::BOOK.name(),
+                id: row.id,
+                position: Some(position),
+                definition: None,
+                updated_us: now,
             })
             .collect();
-        self.store.commit(&self.org, &changes).await?;
+        self.change(changes).await?;
         Ok(self.entries::<D>().await?)
+    }
+
+    /// Writes changes to entries that are there; one removed meanwhile is not found.
+    async fn change(&self, changes: Vec<PlaybookChange>) -> Result<(), PlaybookError> {
+        let changes: Vec<Change> = changes
+            .into_iter()
+            .map(Change::ChangePlaybookEntry)
+            .collect();
+        match self.store.commit(&self.org, &changes).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict) => Err(PlaybookError::NotFound),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn checked<D: Definition>(&self, definition: &D) -> Result<(), PlaybookError> {
@@ -224,27 +301,11 @@ impl Engine {
         }
         Ok(())
     }
+}
 
-    async fn put<D: Definition>(
-        &self,
-        id: &str,
-        position: i64,
-        definition: &D,
-    ) -> Result<(), PlaybookError> {
-        let definition = serde_json::to_string(definition)
-            .map_err(|_| EngineError::Corrupt("a playbook entry"))?;
-        let row = PlaybookRow {
-            book: D::BOOK.name().to_owned(),
-            id: id.to_owned(),
-            position,
-            definition,
-            updated_us: micros(self.store.now()),
-        };
-        self.store
-            .commit(&self.org, &[Change::PutPlaybookEntry(row)])
-            .await?;
-        Ok(())
-    }
+fn text_of<D: Definition>(definition: &D) -> Result<String, PlaybookError> {
+    serde_json::to_string(definition)
+        .map_err(|_| PlaybookError::Engine(EngineError::Corrupt("a playbook entry")))
 }
 
 fn read<D: Definition>(row: &PlaybookRow) -> Option<D> {

@@ -111,7 +111,9 @@ pub enum WriteOp {
         patient_id: String,
         hashes: Vec<Vec<u8>>,
     },
-    PutPlaybookEntry(crate::playbook::PlaybookRow),
+    AddPlaybookEntry(crate::playbook::PlaybookRow),
+    /// Fails with [`BackendError::Conflict`] when the entry is not there.
+    ChangePlaybookEntry(crate::playbook::PlaybookChange),
     /// Fails with [`BackendError::Conflict`] when the entry is not there.
     RemovePlaybookEntry {
         book: &'static str,

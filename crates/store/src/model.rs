@@ -129,8 +129,11 @@ pub enum Change {
         patient: ResourceId,
         words: Vec<String>,
     },
-    /// Adds an entry to the clinic's playbook, or rewrites it and its place.
-    PutPlaybookEntry(crate::playbook::PlaybookRow),
+    /// Adds an entry to the clinic's playbook.
+    AddPlaybookEntry(crate::playbook::PlaybookRow),
+    /// Rewrites an entry's place or definition; fails the batch with a conflict when the
+    /// entry is not there.
+    ChangePlaybookEntry(crate::playbook::PlaybookChange),
     /// Fails the batch with a conflict when the entry is not there.
     RemovePlaybookEntry {
         book: crate::playbook::Book,

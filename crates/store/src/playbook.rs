@@ -40,6 +40,16 @@ pub struct PlaybookRow {
     pub updated_us: i64,
 }
 
+/// A change to an entry that is there: a new place, a new definition, or both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaybookChange {
+    pub book: &'static str,
+    pub id: String,
+    pub position: Option<i64>,
+    pub definition: Option<String>,
+    pub updated_us: i64,
+}
+
 impl Store {
     /// A book's entries, in order.
     pub async fn playbook(&self, org: &OrgId, book: Book) -> Result<Vec<PlaybookRow>, StoreError> {

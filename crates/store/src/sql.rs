@@ -391,7 +391,8 @@ pub fn write_plan(dialect: Dialect, org: &str, op: &WriteOp) -> Vec<Step> {
         WriteOp::InsertConversationEvent(row) => {
             vec![sql_conversations::insert_event(dialect, org, row)]
         }
-        WriteOp::PutPlaybookEntry(row) => vec![sql_playbook::put(dialect, org, row)],
+        WriteOp::AddPlaybookEntry(row) => vec![sql_playbook::insert(dialect, org, row)],
+        WriteOp::ChangePlaybookEntry(change) => vec![sql_playbook::update(dialect, org, change)],
         WriteOp::InsertWords { patient_id, hashes } => {
             sql_conversations::insert_words(dialect, org, patient_id, hashes)
                 .into_iter()

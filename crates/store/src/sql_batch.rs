@@ -244,7 +244,8 @@ fn groupable(ops: &[WriteOp]) -> bool {
         | WriteOp::ErasePatient { .. }
         | WriteOp::SaveConversation { .. }
         | WriteOp::InsertConversationEvent(_)
-        | WriteOp::PutPlaybookEntry(_)
+        | WriteOp::AddPlaybookEntry(_)
+        | WriteOp::ChangePlaybookEntry(_)
         | WriteOp::InsertWords { .. }
         | WriteOp::RemovePlaybookEntry { .. } => false,
     })

@@ -1,20 +1,18 @@
 //! The SQL of the clinic's playbook (triage rules, FAQ answers), for both backends.
 
-use crate::playbook::PlaybookRow;
+use crate::playbook::{PlaybookChange, PlaybookRow};
 use crate::sql::{Bind, Check, Dialect, Step};
 use crate::sql_work::step;
 
 /// The columns every read of an entry selects, in [`PlaybookRow`]'s order.
 pub const PLAYBOOK_COLUMNS: &str = "book, id, position, definition, updated_us";
 
-/// Adds the entry, or rewrites it and its place.
-pub fn put(dialect: Dialect, org: &str, row: &PlaybookRow) -> Step {
+/// Adds the entry; fails the batch when its id is taken.
+pub fn insert(dialect: Dialect, org: &str, row: &PlaybookRow) -> Step {
     step(
         dialect,
         &format!(
-            "INSERT INTO playbook_entries (org_id, {PLAYBOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (org_id, book, id) DO UPDATE SET position = excluded.position, \
-             definition = excluded.definition, updated_us = excluded.updated_us"
+            "INSERT INTO playbook_entries (org_id, {PLAYBOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
         ),
         vec![
             Bind::Text(org.to_owned()),
@@ -23,6 +21,27 @@ pub fn put(dialect: Dialect, org: &str, row: &PlaybookRow) -> Step {
             Bind::Int(row.position),
             Bind::Text(row.definition.clone()),
             Bind::Int(row.updated_us),
+        ],
+        Check::ChangesOne,
+    )
+}
+
+/// Rewrites what is given of an entry still there: its place, its definition, or
+/// both; fails the batch when it is gone, so a change never brings a removed entry
+/// back.
+pub fn update(dialect: Dialect, org: &str, change: &PlaybookChange) -> Step {
+    step(
+        dialect,
+        "UPDATE playbook_entries SET position = COALESCE(?, position), \
+         definition = COALESCE(?, definition), updated_us = ? \
+         WHERE org_id = ? AND book = ? AND id = ?",
+        vec![
+            Bind::OptInt(change.position),
+            Bind::OptText(change.definition.clone()),
+            Bind::Int(change.updated_us),
+            Bind::Text(org.to_owned()),
+            Bind::Text(change.book.to_owned()),
+            Bind::Text(change.id.clone()),
         ],
         Check::ChangesOne,
     )
@@ -70,7 +89,18 @@ mod tests {
             updated_us: 2,
         };
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            assert_binds_match(&put(dialect, "o", &row));
+            assert_binds_match(&insert(dialect, "o", &row));
+            assert_binds_match(&update(
+                dialect,
+                "o",
+                &PlaybookChange {
+                    book: "triage",
+                    id: "r".into(),
+                    position: Some(2),
+                    definition: None,
+                    updated_us: 3,
+                },
+            ));
             assert_binds_match(&remove(dialect, "o", "triage", "r"));
             assert_binds_match(&book(dialect, "o", "triage"));
         }

@@ -787,8 +787,12 @@ impl Plan<'_> {
                 });
                 Ok(())
             }
-            Change::PutPlaybookEntry(row) => {
-                self.ops.push(WriteOp::PutPlaybookEntry(row.clone()));
+            Change::AddPlaybookEntry(row) => {
+                self.ops.push(WriteOp::AddPlaybookEntry(row.clone()));
+                Ok(())
+            }
+            Change::ChangePlaybookEntry(change) => {
+                self.ops.push(WriteOp::ChangePlaybookEntry(change.clone()));
                 Ok(())
             }
             Change::RemovePlaybookEntry { book, id } => {

@@ -9,7 +9,10 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+use std::sync::Mutex;
+
 use careloop_engine::figures::Figures;
+use jiff::{SignedDuration, Timestamp};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -55,6 +58,21 @@ pub struct Metrics {
     overdue: Family<QueueLabels, Gauge>,
     first_response: Seconds,
     resolution: Seconds,
+    /// When the inbox's figures were last read: at most once in [`INBOX_EVERY`].
+    inbox_read_at: Mutex<Option<Timestamp>>,
+}
+
+/// How often a scrape reads the inbox's figures again; scrapes between reuse them.
+const INBOX_EVERY: SignedDuration = SignedDuration::from_secs(10);
+
+/// What a scrape does with the inbox's figures.
+pub enum Inbox<'a> {
+    /// Read afresh.
+    Read(&'a Figures),
+    /// Could not be read: they are left out rather than shown stale.
+    Failed,
+    /// Read lately: the last are shown.
+    Kept,
 }
 
 /// Latency buckets from 1 ms to about 8 s, doubling.
@@ -118,6 +136,7 @@ impl Metrics {
             overdue,
             first_response,
             resolution,
+            inbox_read_at: Mutex::new(None),
         }
     }
 
@@ -137,10 +156,25 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Whether a scrape at `now` should read the inbox's figures again; if so, the
+    /// next within [`INBOX_EVERY`] will not.
+    pub fn inbox_due(&self, now: Timestamp) -> bool {
+        let Ok(mut last) = self.inbox_read_at.lock() else {
+            return true;
+        };
+        let due = last.is_none_or(|at| now.duration_since(at) >= INBOX_EVERY || now < at);
+        if due {
+            *last = Some(now);
+        }
+        due
+    }
+
     /// The text exposition, with the pool figures and the inbox's as of now.
-    pub fn render(&self, pool: careloop_store::PoolStats, inbox: Option<&Figures>) -> String {
-        if let Some(figures) = inbox {
-            self.set_inbox(figures);
+    pub fn render(&self, pool: careloop_store::PoolStats, inbox: Inbox<'_>) -> String {
+        match inbox {
+            Inbox::Read(figures) => self.set_inbox(figures),
+            Inbox::Failed => self.set_inbox(&Figures::none()),
+            Inbox::Kept => {}
         }
         let set = |state, value: u32| {
             self.pool

@@ -9,7 +9,7 @@ mod sandbox;
 use careloop_domain::answers::{self, Choice, Sender};
 use careloop_domain::consent::{Decision, Source};
 use careloop_domain::conversation::State;
-use careloop_domain::faq::{self, Faq, FaqDefinition, Verdict};
+use careloop_domain::faq::{self, FaqDefinition, Verdict};
 use careloop_domain::journey::{Channel, Purpose};
 use careloop_domain::phi::PhiLevel;
 use careloop_domain::red_flags;
@@ -33,6 +33,9 @@ use crate::conversations::Written;
 use crate::subject::{Subject, language_of, read_json, read_patient};
 use crate::{Engine, EngineError};
 use careloop_fhir::consent::ConsentChange;
+
+/// What sent the FAQ assistant's answers, as their Communications record it.
+pub const FAQ_STEP: &str = "reply/faq";
 
 /// The event a kept reply records, for the patient's journeys to hear of it.
 pub const REPLY_RECEIVED: &str = "reply.received";
@@ -301,15 +304,12 @@ impl Engine {
                 "other"
             }
             (Intent::Other, _)
-                if let Some(faq) = self.faq_answer(&owner, &message.text).await? =>
+                if let Some((title, text)) = self
+                    .faq_answer(&owner, message.channel, &message.text, language)
+                    .await? =>
             {
-                answers.push((
-                    faq::reply(&faq, language, &self.settings.clinic.name),
-                    "reply/faq",
-                    Vec::new(),
-                    Some(Purpose::Transactional),
-                ));
-                answered = Some(faq.title);
+                answers.push((text, FAQ_STEP, Vec::new(), Some(Purpose::Transactional)));
+                answered = Some(title);
                 "other"
             }
             (Intent::Other, _) => {
@@ -527,11 +527,15 @@ impl Engine {
     /// The FAQ assistant's answer to a message that asks staff something, when it is
     /// sure of one and no one is already talking with the patient: a conversation open
     /// with staff is theirs to answer.
+    /// Returns the answer's title and the text that goes. An answer a text message may
+    /// not carry under the TCPA healthcare preset is left to staff, not held back.
     async fn faq_answer(
         &self,
         patient: &ResourceId,
+        channel: Channel,
         text: &str,
-    ) -> Result<Option<Faq>, EngineError> {
+        language: Language,
+    ) -> Result<Option<(String, String)>, EngineError> {
         let busy = self
             .store
             .conversation(&self.org, patient)
@@ -541,10 +545,15 @@ impl Engine {
             return Ok(None);
         }
         let faqs = self.in_use::<FaqDefinition>().await?;
-        Ok(match faq::consider(&faqs, text) {
-            Verdict::Answer(found) => Some(found.clone()),
-            Verdict::Person | Verdict::Unsure => None,
-        })
+        let Verdict::Answer(found) = faq::consider(&faqs, text) else {
+            return Ok(None);
+        };
+        let clinic = &self.settings.clinic;
+        let answer = faq::reply(found, language, &clinic.name, &clinic.phone);
+        let carried = channel != Channel::Sms
+            || !self.settings.tcpa_healthcare
+            || careloop_domain::tcpa::check_text(&answer, &clinic.name, &clinic.phone).is_ok();
+        Ok(carried.then(|| (found.title.clone(), answer)))
     }
 
     /// The appointment's time as its patient reads it (in their zone), in `language`.

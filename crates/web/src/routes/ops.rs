@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::metrics::Inbox;
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is up.
@@ -39,16 +40,21 @@ const METRICS_DAYS: i64 = 7;
 /// `GET /metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     // The database may be down: the request figures still answer, the inbox's do not.
-    let inbox = match state.engine.figures(METRICS_DAYS).await {
-        Ok(figures) => Some(figures),
-        Err(error) => {
-            tracing::warn!(error = %error, "the inbox's figures could not be read for /metrics");
-            None
-        }
+    // They are read at most every few seconds, however often /metrics is asked.
+    let figures = if state.metrics.inbox_due(state.store.now()) {
+        Some(state.engine.figures(METRICS_DAYS).await)
+    } else {
+        None
     };
-    let body = state
-        .metrics
-        .render(state.store.pool_stats(), inbox.as_ref());
+    let inbox = match &figures {
+        Some(Ok(figures)) => Inbox::Read(figures),
+        Some(Err(error)) => {
+            tracing::warn!(error = %error, "the inbox's figures could not be read for /metrics");
+            Inbox::Failed
+        }
+        None => Inbox::Kept,
+    };
+    let body = state.metrics.render(state.store.pool_stats(), inbox);
     (
         [(
             header::CONTENT_TYPE,

@@ -200,6 +200,7 @@ pub async fn list(
             }
             "overdue" if value == "true" => query.due_by = Some(call.state.store.now()),
             "overdue" if value == "false" => {}
+            "overdue" => return Err(bad("overdue is true or false")),
             "limit" => {
                 query.limit = value
                     .parse::<i64>()
@@ -223,6 +224,7 @@ pub async fn list(
         store.count_conversations(&call.org, &query),
     )
     .map_err(|e| ApiError::unavailable(&e))?;
+    call.audit("conversation.list", "Conversation").await?;
     let now = store.now();
     Ok(Json(json!({
         "total": total,
@@ -439,6 +441,9 @@ pub async fn reply(
         .map(|c| Channel::parse(c).ok_or_else(|| bad("channel is sms or email")))
         .transpose()?;
     call.record_of(&patient).await?;
+    // Audited before it is queued: a client that retries after a failure here has
+    // sent nothing twice.
+    call.audit_patient("conversation.reply", &patient).await?;
     let answer = StaffReply {
         patient: &patient,
         actor: &call.caller.0,
@@ -475,6 +480,5 @@ pub async fn reply(
         Err(ReplyRefused::Held(reason)) => return Err(ApiError::new(StatusCode::CONFLICT, reason)),
         Err(ReplyRefused::Engine(error)) => return Err(ApiError::unavailable(&error)),
     };
-    call.audit_patient("conversation.reply", &patient).await?;
     Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }

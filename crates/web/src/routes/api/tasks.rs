@@ -67,6 +67,7 @@ pub async fn list(
         .tasks(patient.as_ref(), &statuses)
         .await
         .map_err(|e| ApiError::unavailable(&e))?;
+    call.audit("task.list", "Task").await?;
     Ok(Json(json!({"tasks": tasks.iter().map(view).collect::<Vec<_>>()})).into_response())
 }
 

@@ -94,7 +94,10 @@ pub async fn change(State(state): State<AppState>, headers: HeaderMap, body: Byt
         return response;
     }
     let outcome = match form.get("do").unwrap_or_default() {
-        "rule-add" => add(&state, &signed, &rule_of(&form)).await,
+        "rule-add" => match rule_of(&form) {
+            Ok(rule) => add(&state, &signed, &rule).await,
+            Err(notice) => Ok(Some(notice)),
+        },
         "rule-move" => match form.get("to").and_then(|t| t.parse::<usize>().ok()) {
             Some(to) => move_entry::<RuleDefinition>(&state, &signed, &form, to).await,
             None => return bad_request(),
@@ -134,9 +137,17 @@ pub async fn change(State(state): State<AppState>, headers: HeaderMap, body: Byt
 /// A change's notice, or the answer when the store failed (boxed: it is large).
 type Outcome = Result<Option<Notice>, Box<Response>>;
 
-fn rule_of(form: &Form) -> RuleDefinition {
-    let age = |name| form.get(name).and_then(|a| a.trim().parse::<u16>().ok());
-    RuleDefinition {
+/// The rule a form describes; an age that is not a whole number is refused, not left out.
+fn rule_of(form: &Form) -> Result<RuleDefinition, Notice> {
+    let age = |name| match form.get(name).map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(None),
+        Some(a) => a.parse::<u16>().map(Some).map_err(|_| Notice {
+            text: "An age is a whole number of years.".to_owned(),
+            alert: true,
+        }),
+    };
+    let (min_age, max_age) = (age("min_age")?, age("max_age")?);
+    Ok(RuleDefinition {
         name: form.get("name").unwrap_or_default().to_owned(),
         enabled: true,
         when: When {
@@ -144,15 +155,15 @@ fn rule_of(form: &Form) -> RuleDefinition {
             pattern: optional(form.get("pattern")),
             channels: form.all("channel").into_iter().map(str::to_owned).collect(),
             languages: items(form.get("languages"), true),
-            min_age: age("min_age"),
-            max_age: age("max_age"),
+            min_age,
+            max_age,
         },
         then: Then {
             department: optional(form.get("department")),
             priority: optional(form.get("priority")),
             tags: items(form.get("tags"), true),
         },
-    }
+    })
 }
 
 /// The notice for a refused change, or the failure of the store.
