@@ -120,6 +120,7 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 serde_json::error::Category::Data => {
                     "a value has the wrong type or form".to_owned()
                 }
+                serde_json::error::Category::Eof => "it ends before the JSON does".to_owned(),
                 _ => "it is not JSON".to_owned(),
             }
         };
