@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::journey::run::Effect;
-use careloop_domain::journey::{Channel, ChannelChoice, Journey, Purpose};
+use careloop_domain::journey::{Channel, ChannelChoice, Journey, Purpose, Sending};
 use careloop_domain::phi::PhiLevel;
 use careloop_fhir::communication::{self, Delivery, NewOutbound};
 use careloop_fhir::task::{self, NewTask};
@@ -161,7 +161,7 @@ fn message(
             text: &text,
             subject: subject_line.as_deref(),
             journey_step: &format!("{}/{step}", journey.name),
-            purpose: Some(purpose),
+            sending: Sending::Automated(purpose),
             // The built-in templates carry a time, a place and the clinic.
             phi: PhiLevel::Limited,
             based_on: None,
@@ -223,7 +223,7 @@ impl Outgoing<'_> {
                 key,
                 message.patient.as_str(),
                 message.channel.name(),
-                message.purpose.map(|p| p.code()),
+                message.sending.counted().map(Purpose::code),
                 due,
                 now,
             )

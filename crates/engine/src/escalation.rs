@@ -6,7 +6,7 @@
 //! escalation. Each step is pinned to the conversation's version and keyed by its
 //! level, so two workers never tell the same contact twice.
 
-use careloop_domain::journey::Channel;
+use careloop_domain::journey::{Channel, Sending};
 use careloop_domain::phi::PhiLevel;
 use careloop_domain::{EmailAddress, PhoneNumber};
 use careloop_fhir::communication::NewOutbound;
@@ -108,7 +108,7 @@ impl Engine {
                             journey_step: ESCALATION_STEP,
                             // To staff, not the patient: the patient's consent does not
                             // bear on it, and it carries nothing about them.
-                            purpose: None,
+                            sending: Sending::Required,
                             phi: PhiLevel::None,
                             based_on: None,
                             to_patient: false,

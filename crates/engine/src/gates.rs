@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use careloop_domain::delivery::DeliveryStatus;
 use careloop_domain::frequency::{self, SentCount};
-use careloop_domain::journey::Channel;
+use careloop_domain::journey::{Channel, Sending};
 use careloop_domain::send_rate::SendRate;
 use careloop_domain::tcpa;
 use careloop_domain::{Patient, ResourceId};
@@ -23,7 +23,6 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::consent::ConsentBook;
-use crate::inbound::FAQ_STEP;
 use crate::outcome::Outcome;
 use crate::subject::{Subject, read_patients, stored_id, zone_of};
 use crate::{Engine, EngineError};
@@ -96,7 +95,8 @@ impl Engine {
         if let Err(held) = settings.phi.check(channel, communication::phi_level(body)) {
             return Ok(blocked(held.to_string()));
         }
-        let Some(purpose) = communication::purpose(body) else {
+        let sending = communication::sending(body);
+        let Some(purpose) = sending.consent() else {
             return Ok(None);
         };
         if let Err(held) = self
@@ -108,7 +108,7 @@ impl Engine {
         // A person's answer meets consent again as it goes (a STOP may have come since it
         // was queued); its time was chosen when it was queued, and it is nobody's
         // automated message, so caps and the TCPA preset's wording are not its to meet.
-        if communication::journey_step(body) == Some(crate::staff_reply::REPLY_STEP) {
+        if sending == Sending::Person {
             return Ok(None);
         }
         if channel == Channel::Sms
@@ -119,8 +119,9 @@ impl Engine {
             return Ok(blocked(held.to_string()));
         }
         let cap = settings.cap(channel);
-        // The FAQ assistant answers what the patient just asked: no cap holds it back.
-        let capped = !cap.is_off() && communication::journey_step(body) != Some(FAQ_STEP);
+        // Only automated messages meet the caps: the FAQ assistant answers what the
+        // patient just asked.
+        let capped = !cap.is_off() && sending.counted().is_some();
         let quiet = channel == Channel::Sms;
         if !capped && !quiet {
             return Ok(None);

@@ -5,7 +5,7 @@
 //! OperationOutcome naming the field: an unknown patient or appointment, no contact
 //! point for the channel, a text too long for two segments.
 
-use careloop_domain::journey::Channel;
+use careloop_domain::journey::{Channel, Sending};
 use careloop_domain::sms;
 use careloop_domain::template::MAX_SMS_SEGMENTS;
 use careloop_fhir::communication::NewOutbound;
@@ -81,7 +81,7 @@ impl Engine {
                 text: &requested.text,
                 subject: (channel == Channel::Email).then_some(email_subject.as_str()),
                 journey_step: ORIGIN,
-                purpose: Some(requested.purpose),
+                sending: Sending::Automated(requested.purpose),
                 phi: requested.phi,
                 based_on: Some(&id),
                 to_patient: true,

@@ -7,7 +7,7 @@
 use careloop_domain::ResourceId;
 use careloop_domain::business_hours::Priority;
 use careloop_domain::conversation::{self, Event};
-use careloop_domain::journey::{Channel, Purpose};
+use careloop_domain::journey::{Channel, Purpose, Sending};
 use careloop_domain::phi::PhiLevel;
 use careloop_fhir::communication::NewOutbound;
 use careloop_store::conversations::{Author, ConversationRecord, Preview};
@@ -144,7 +144,7 @@ impl Engine {
                     subject: (channel == Channel::Email).then_some(subject.as_str()),
                     journey_step: step,
                     // Checked above, and again by the dispatcher as it goes.
-                    purpose: Some(Purpose::Transactional),
+                    sending: Sending::Person,
                     phi,
                     based_on: None,
                     to_patient: true,

@@ -12,7 +12,7 @@
 
 use careloop_domain::ResourceId;
 use careloop_domain::delivery::DeliveryStatus;
-use careloop_domain::journey::{Channel, Purpose};
+use careloop_domain::journey::{Channel, Sending};
 use careloop_domain::phi::PhiLevel;
 use careloop_domain::red_flags::Found;
 use careloop_store::from_micros;
@@ -54,9 +54,8 @@ pub struct NewOutbound<'a> {
     pub subject: Option<&'a str>,
     /// `journey/step`, naming what sent it.
     pub journey_step: &'a str,
-    /// Why it is sent; `None` for an answer to the patient's own text (HELP, START),
-    /// which the consent gate lets through.
-    pub purpose: Option<Purpose>,
+    /// What it is, as the gates before sending weigh it.
+    pub sending: Sending,
     /// The most sensitive health information the text carries.
     pub phi: PhiLevel,
     /// The CommunicationRequest it fulfils, if a client asked for it.
@@ -115,7 +114,7 @@ pub fn outbound(id: &ResourceId, message: &NewOutbound<'_>) -> Value {
         extension(DELIVERY_STATUS, "valueCode", DeliveryStatus::Queued.name()),
         address(message.channel, message.address),
         extension(JOURNEY_STEP, "valueString", message.journey_step),
-        extension(PURPOSE, "valueCode", purpose_code(message.purpose)),
+        extension(PURPOSE, "valueCode", message.sending.code()),
         extension(PHI_LEVEL, "valueCode", message.phi.code()),
     ];
     if let Some(subject) = message.subject {
@@ -152,13 +151,6 @@ pub fn outbound(id: &ResourceId, message: &NewOutbound<'_>) -> Value {
     resource
 }
 
-/// The code of an answer to the patient's own text, which has no purpose of its own.
-const ANSWER: &str = "answer";
-
-fn purpose_code(purpose: Option<Purpose>) -> &'static str {
-    purpose.map_or(ANSWER, Purpose::code)
-}
-
 /// The most sensitive health information a message carries. Records written before the
 /// level was kept carry what appointment messages carry: limited.
 pub fn phi_level(resource: &Value) -> PhiLevel {
@@ -169,19 +161,14 @@ pub fn phi_level(resource: &Value) -> PhiLevel {
         .unwrap_or(PhiLevel::Limited)
 }
 
-/// Why a message is sent: `None` for an answer to the patient's own text. Records
-/// written before the purpose was kept are transactional.
-pub fn purpose(resource: &Value) -> Option<Purpose> {
-    match extension_value(resource, PURPOSE)
-        .and_then(|e| e.get("valueCode"))
-        .and_then(Value::as_str)
-    {
-        Some(ANSWER) => None,
-        code => Some(
-            code.and_then(Purpose::parse)
-                .unwrap_or(Purpose::Transactional),
-        ),
-    }
+/// What a message is, as the gates weigh it. Records written before it was kept are
+/// transactional.
+pub fn sending(resource: &Value) -> Sending {
+    Sending::parse(
+        extension_value(resource, PURPOSE)
+            .and_then(|e| e.get("valueCode"))
+            .and_then(Value::as_str),
+    )
 }
 
 /// The appointments a message is about, in order.
@@ -533,18 +520,14 @@ pub fn search_param(name: &str) -> Option<(&'static str, Option<&'static str>)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use careloop_domain::journey::Purpose;
 
     fn id(n: u8) -> ResourceId {
         ResourceId::from_random([n; 16])
     }
 
     /// A text "Hi" about nothing, queued.
-    fn text_to(
-        me: &ResourceId,
-        patient: &ResourceId,
-        purpose: Option<Purpose>,
-        phi: PhiLevel,
-    ) -> Value {
+    fn text_to(me: &ResourceId, patient: &ResourceId, sending: Sending, phi: PhiLevel) -> Value {
         outbound(
             me,
             &NewOutbound {
@@ -555,7 +538,7 @@ mod tests {
                 text: "Hi",
                 subject: None,
                 journey_step: "reply/help",
-                purpose,
+                sending,
                 phi,
                 based_on: None,
                 to_patient: true,
@@ -569,7 +552,7 @@ mod tests {
         let mut resource = text_to(
             &me,
             &patient,
-            Some(Purpose::Transactional),
+            Sending::Automated(Purpose::Transactional),
             PhiLevel::Limited,
         );
         // Stored as it was queued; the row went on to be claimed and accepted.
@@ -611,7 +594,7 @@ mod tests {
                 text: "See you soon",
                 subject: Some("Reminder"),
                 journey_step: "appointment-reminders/reminder-72h",
-                purpose: Some(Purpose::Transactional),
+                sending: Sending::Automated(Purpose::Transactional),
                 phi: PhiLevel::Clinical,
                 based_on: None,
                 to_patient: true,
@@ -619,11 +602,19 @@ mod tests {
         );
         assert_eq!(about(&resource), std::slice::from_ref(&appointment));
         assert_eq!(phi_level(&resource), PhiLevel::Clinical);
-        assert_eq!(purpose(&resource), Some(Purpose::Transactional));
-        // Each purpose is written and read back, the answer to a text too.
-        for given in [Some(Purpose::Marketing), None] {
+        assert_eq!(
+            sending(&resource),
+            Sending::Automated(Purpose::Transactional)
+        );
+        // Each kind is written and read back, the answer to a text too.
+        for given in [
+            Sending::Automated(Purpose::Marketing),
+            Sending::Assistant,
+            Sending::Person,
+            Sending::Required,
+        ] {
             let written = text_to(&me, &patient, given, PhiLevel::None);
-            assert_eq!(purpose(&written), given);
+            assert_eq!(sending(&written), given);
             assert_eq!(phi_level(&written), PhiLevel::None);
         }
         assert_eq!(self::patient(&resource), Some(patient.clone()));
@@ -696,7 +687,7 @@ mod tests {
                 text: "Which one?",
                 subject: None,
                 journey_step: "reply/which",
-                purpose: None,
+                sending: Sending::Required,
                 phi: PhiLevel::Limited,
                 based_on: Some(&request),
                 to_patient: true,

@@ -125,6 +125,66 @@ impl Purpose {
     }
 }
 
+/// What a message is, as the gates before sending weigh it, and whether it counts
+/// toward a patient's caps on automated messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sending {
+    /// careloop's own message for this purpose (a reminder, careloop's answer to a
+    /// reply): every gate, and it counts toward the caps.
+    Automated(Purpose),
+    /// The FAQ assistant's answer to what the patient just asked: consent, quiet hours
+    /// and the TCPA preset's wording, but no cap; it counts toward none.
+    Assistant,
+    /// A person's words to the patient: consent again as it goes, and nothing else (its
+    /// time was chosen when it was queued); it counts toward no cap.
+    Person,
+    /// What goes whatever the consent: a carrier's keyword answer (HELP, the
+    /// confirmations of STOP and START), an alert to staff.
+    Required,
+}
+
+impl Sending {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Automated(purpose) => purpose.code(),
+            Self::Assistant => "assistant",
+            Self::Person => "person",
+            // The code records written before the others were kept carry.
+            Self::Required => "answer",
+        }
+    }
+
+    /// What a code names; records written before the code was kept are transactional.
+    pub fn parse(code: Option<&str>) -> Self {
+        match code {
+            Some("assistant") => Self::Assistant,
+            Some("person") => Self::Person,
+            Some("answer") => Self::Required,
+            code => Self::Automated(
+                code.and_then(Purpose::parse)
+                    .unwrap_or(Purpose::Transactional),
+            ),
+        }
+    }
+
+    /// The consent it needs: `None` when it goes whatever the consent.
+    pub fn consent(self) -> Option<Purpose> {
+        match self {
+            Self::Automated(purpose) => Some(purpose),
+            Self::Assistant | Self::Person => Some(Purpose::Transactional),
+            Self::Required => None,
+        }
+    }
+
+    /// The purpose it counts under toward the caps; `None` when it counts toward none.
+    pub fn counted(self) -> Option<Purpose> {
+        match self {
+            Self::Automated(purpose) => Some(purpose),
+            Self::Assistant | Self::Person | Self::Required => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Awaited {
     Reply(ReplyKind),
@@ -164,4 +224,37 @@ pub enum Condition {
     Confirmed,
     /// The patient's last reply was of this kind.
     LastReply(ReplyKind),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_sending_reads_back_and_weighs_as_it_says() {
+        let all = [
+            Sending::Automated(Purpose::Transactional),
+            Sending::Automated(Purpose::Marketing),
+            Sending::Assistant,
+            Sending::Person,
+            Sending::Required,
+        ];
+        for sending in all {
+            assert_eq!(Sending::parse(Some(sending.code())), sending);
+        }
+        // Records from before the code was kept.
+        assert_eq!(
+            Sending::parse(None),
+            Sending::Automated(Purpose::Transactional)
+        );
+        assert_eq!(Sending::parse(Some("answer")), Sending::Required);
+        // Only careloop's own messages count toward a patient's caps.
+        let counted: Vec<_> = all.iter().filter_map(|s| s.counted()).collect();
+        assert_eq!(counted, [Purpose::Transactional, Purpose::Marketing]);
+        // A person's words and the assistant's answers meet consent; what carriers
+        // require goes whatever it says.
+        assert_eq!(Sending::Person.consent(), Some(Purpose::Transactional));
+        assert_eq!(Sending::Assistant.consent(), Some(Purpose::Transactional));
+        assert_eq!(Sending::Required.consent(), None);
+    }
 }

@@ -10,7 +10,7 @@ use careloop_domain::answers::{self, Choice, Sender};
 use careloop_domain::consent::{Decision, Source};
 use careloop_domain::conversation::State;
 use careloop_domain::faq::{self, FaqDefinition, Verdict};
-use careloop_domain::journey::{Channel, Purpose};
+use careloop_domain::journey::{Channel, Purpose, Sending};
 use careloop_domain::phi::PhiLevel;
 use careloop_domain::red_flags;
 use careloop_domain::reply::{self, Intent};
@@ -168,7 +168,7 @@ impl Engine {
         // Each answer with the purpose its gate weighs: the answers that carriers require to a
         // keyword (HELP, the confirmations of STOP and START) go whatever the consent; the
         // others, like every message, not to a number that said stop.
-        let mut answers: Vec<(String, &'static str, Vec<ResourceId>, Option<Purpose>)> = Vec::new();
+        let mut answers: Vec<(String, &'static str, Vec<ResourceId>, Sending)> = Vec::new();
         let about: Vec<ResourceId> = plan.target.iter().map(|c| c.appointment.clone()).collect();
         if !plan.ask.is_empty() {
             let mut choices = Vec::new();
@@ -177,7 +177,12 @@ impl Engine {
             }
             let text = answers::which(language, from, &plan.intent, &choices);
             let asked = plan.ask.iter().map(|c| c.appointment.clone()).collect();
-            answers.push((text, WHICH_STEP, asked, Some(Purpose::Transactional)));
+            answers.push((
+                text,
+                WHICH_STEP,
+                asked,
+                Sending::Automated(Purpose::Transactional),
+            ));
         }
         // Only a message that is no command is read for red flags: "C" is never urgent.
         let flags = if matches!(plan.intent, Intent::Other) {
@@ -196,7 +201,7 @@ impl Engine {
                     answers::confirmed(language, from, &when),
                     "reply/confirmed",
                     about.clone(),
-                    Some(Purpose::Transactional),
+                    Sending::Automated(Purpose::Transactional),
                 ));
                 "confirm"
             }
@@ -214,7 +219,7 @@ impl Engine {
                     answers::reschedule_asked(language, from, &when),
                     "reply/reschedule",
                     about.clone(),
-                    Some(Purpose::Transactional),
+                    Sending::Automated(Purpose::Transactional),
                 ));
                 "reschedule"
             }
@@ -224,7 +229,7 @@ impl Engine {
                         answers::no_appointment(language, from),
                         "reply/no-appointment",
                         Vec::new(),
-                        Some(Purpose::Transactional),
+                        Sending::Automated(Purpose::Transactional),
                     ));
                 }
                 "unattributed"
@@ -258,7 +263,7 @@ impl Engine {
                         answers::opted_out(language, from),
                         "reply/opted-out",
                         Vec::new(),
-                        None,
+                        Sending::Required,
                     ));
                 }
                 "opt-out"
@@ -280,7 +285,7 @@ impl Engine {
                     answers::opted_in(language, from),
                     "reply/opted-in",
                     Vec::new(),
-                    None,
+                    Sending::Required,
                 ));
                 "opt-in"
             }
@@ -289,7 +294,7 @@ impl Engine {
                     answers::help(language, from),
                     "reply/help",
                     Vec::new(),
-                    None,
+                    Sending::Required,
                 ));
                 "help"
             }
@@ -299,7 +304,7 @@ impl Engine {
                     answers::urgent(language, from),
                     "reply/urgent",
                     Vec::new(),
-                    None,
+                    Sending::Required,
                 ));
                 "other"
             }
@@ -308,7 +313,7 @@ impl Engine {
                     .faq_answer(&owner, message.channel, &message.text, language)
                     .await? =>
             {
-                answers.push((text, FAQ_STEP, Vec::new(), Some(Purpose::Transactional)));
+                answers.push((text, FAQ_STEP, Vec::new(), Sending::Assistant));
                 answered = Some(title);
                 "other"
             }
@@ -322,7 +327,7 @@ impl Engine {
                         answers::received(language, from),
                         "reply/received",
                         Vec::new(),
-                        Some(Purpose::Transactional),
+                        Sending::Automated(Purpose::Transactional),
                     ));
                 }
                 "other"
@@ -375,7 +380,7 @@ impl Engine {
                         text,
                         subject: None,
                         journey_step: step,
-                        purpose: *purpose,
+                        sending: *purpose,
                         // Answers name at most an appointment's time and place.
                         phi: PhiLevel::Limited,
                         based_on: None,
