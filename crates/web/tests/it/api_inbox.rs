@@ -242,9 +242,23 @@ async fn the_playbook_and_tasks_are_edited_over_the_api(app: &TestApp) {
     )
     .await;
     assert_eq!(tried["rule"], "rule 'Texts'");
+    let by_email = json!({"text": "my bill", "channel": "email"});
+    let (_, tried) = call(
+        app,
+        Method::POST,
+        "/triage-rules/test",
+        Some(by_email.clone()),
+    )
+    .await;
+    assert_eq!(tried["rule"], "rule 'Billing'", "{tried}");
     let (status, replaced) = call(app, Method::PUT, &format!("/triage-rules/{id}"), Some(json!({"name": "Billing", "enabled": false, "when": {"phrases": ["bill"]}, "then": {"tags": ["billing"]}}))).await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
     assert_eq!(replaced["position"], 2);
+    let (_, tried) = call(app, Method::POST, "/triage-rules/test", Some(by_email)).await;
+    assert_eq!(
+        tried["matched"], false,
+        "a rule turned off decides nothing: {tried}"
+    );
     let (status, _) = call(app, Method::DELETE, &format!("/triage-rules/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, listed) = call(app, Method::GET, "/triage-rules", None).await;

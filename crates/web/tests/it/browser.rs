@@ -18,10 +18,15 @@ use crate::replies::text_from;
 use crate::twilio::twilio_engine;
 use crate::webdriver::Browser;
 
+/// Signs Ana, the nurse, in.
 async fn sign_in(browser: &Browser, app: &TestApp) {
+    sign_in_as(browser, app, "ana@clinic.example").await;
+}
+
+async fn sign_in_as(browser: &Browser, app: &TestApp, email: &str) {
     browser.go(&app.url("/inbox")).await;
     browser.wait_for("/inbox/login").await;
-    browser.type_into("#email", "ana@clinic.example").await;
+    browser.type_into("#email", email).await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
     browser.wait_for("/inbox").await;
@@ -187,12 +192,7 @@ async fn an_admin_adds_a_triage_rule_and_tries_a_message_in_a_browser() {
         careloop_domain::staff::Role::Admin,
     )
     .await;
-    browser.go(&app.url("/inbox")).await;
-    browser.wait_for("/inbox/login").await;
-    browser.type_into("#email", "dee@clinic.example").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("/inbox").await;
+    sign_in_as(&browser, &app, "dee@clinic.example").await;
     browser.click("nav.sections a[href='/inbox/admin']").await;
     browser.wait_for("/inbox/admin").await;
     browser

@@ -19,7 +19,7 @@ use careloop_store::staff::{NewStaff, StaffStoreError};
 use maud::{Markup, html};
 
 use super::access::Signed;
-use super::forms::{Form, bad_request, unavailable};
+use super::forms::{Form, action_fields, bad_request, unavailable};
 use super::pages::{chrome, page};
 use crate::state::AppState;
 
@@ -441,7 +441,7 @@ async fn render(
         Err(error) => return unavailable(&error),
     };
     let csrf = signed.session.csrf.as_str();
-    let hidden = |action: &str| html! { input type="hidden" name="csrf" value=(csrf); input type="hidden" name="do" value=(action); };
+    let hidden = |action: &str| action_fields(csrf, action);
     let body = html! {
         main #main {
             h1 { "Admin" }

@@ -23,7 +23,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use super::access::{Signed, sees};
-use super::forms::{Form, bad_request, unavailable};
+use super::forms::{Form, action_fields, bad_request, unavailable};
 use super::pages::{ago, chrome, page, when};
 use crate::state::AppState;
 
@@ -589,8 +589,7 @@ impl View<'_> {
     fn note_form(&self) -> Markup {
         html! {
             form.note method="post" action=(self.action()) {
-                input type="hidden" name="csrf" value=(self.signed.session.csrf);
-                input type="hidden" name="do" value="note";
+                (action_fields(&self.signed.session.csrf, "note"))
                 label for="note" { "Internal note (staff only)" }
                 textarea id="note" name="note" rows="2" required maxlength="4000" {}
                 p { button.quiet type="submit" { "Add note" } }
@@ -626,8 +625,7 @@ impl View<'_> {
                 }
                 div.actions {
                     form method="post" action=(self.action()) data-key="a" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="do" value="assign-me";
+                        (action_fields(csrf, "assign-me"))
                         button type="submit" { "Assign to me" }
                     }
                     @if c.state.name() == "resolved" {
@@ -638,8 +636,7 @@ impl View<'_> {
                     }
                 }
                 form method="post" action=(self.action()) {
-                    input type="hidden" name="csrf" value=(csrf);
-                    input type="hidden" name="do" value="assign";
+                    (action_fields(csrf, "assign"))
                     label for="assignee" { "Assign to" }
                     select id="assignee" name="assignee" {
                         option value="" { "Nobody" }
@@ -650,8 +647,7 @@ impl View<'_> {
                     button.quiet type="submit" { "Assign" }
                 }
                 form method="post" action=(self.action()) {
-                    input type="hidden" name="csrf" value=(csrf);
-                    input type="hidden" name="do" value="route";
+                    (action_fields(csrf, "route"))
                     label for="route-department" { "Department" }
                     select id="route-department" name="department" {
                         option value="" { "General queue" }
@@ -669,8 +665,7 @@ impl View<'_> {
                 }
                 @if c.state.name() != "resolved" {
                     form method="post" action=(self.action()) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="do" value="snooze";
+                        (action_fields(csrf, "snooze"))
                         label for="snooze-hours" { "Snooze for" }
                         select id="snooze-hours" name="hours" {
                             option value="1" { "1 hour" }
@@ -683,16 +678,14 @@ impl View<'_> {
                     }
                 }
                 form method="post" action=(self.action()) {
-                    input type="hidden" name="csrf" value=(csrf);
-                    input type="hidden" name="do" value="tag";
+                    (action_fields(csrf, "tag"))
                     label for="tag" { "Add a tag" }
                     input id="tag" name="tag" maxlength="40" required;
                     button.quiet type="submit" { "Tag" }
                 }
                 @for tag in &c.tags {
                     form.inline method="post" action=(self.action()) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="do" value="untag";
+                        (action_fields(csrf, "untag"))
                         input type="hidden" name="tag" value=(tag);
                         button.quiet type="submit" aria-label={ "Remove the tag " (tag) } { "× " (tag) }
                     }
@@ -704,8 +697,7 @@ impl View<'_> {
     fn state_button(&self, action: &str, label: &str, key: Option<&str>) -> Markup {
         html! {
             form method="post" action=(self.action()) data-key=[key] {
-                input type="hidden" name="csrf" value=(self.signed.session.csrf);
-                input type="hidden" name="do" value=(action);
+                (action_fields(&self.signed.session.csrf, action))
                 button type="submit" { (label) }
             }
         }

@@ -3,11 +3,20 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
 use subtle::ConstantTimeEq;
 
 use super::pages::page;
 use crate::state::AppState;
+
+/// The hidden fields of every form that changes something: the session's form token,
+/// and what the form does.
+pub fn action_fields(csrf: &str, action: &str) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(csrf);
+        input type="hidden" name="do" value=(action);
+    }
+}
 
 pub fn forbidden() -> Response {
     page(
