@@ -110,18 +110,20 @@ impl Browser {
         Some(browser)
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// The driver's answer, an error or not.
+    async fn answer(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let answer: Value = request.send().await.unwrap().json().await.unwrap();
-        assert!(
-            answer["value"].get("error").is_none(),
-            "{path}: {}",
-            answer["value"]
-        );
         answer["value"].clone()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let value = self.answer(method, path, body).await;
+        assert!(value.get("error").is_none(), "{path}: {value}");
+        value
     }
 
     pub async fn go(&self, url: &str) {
@@ -153,7 +155,11 @@ impl Browser {
     /// on a server-sent event); fails after ten seconds, without reloading anything.
     pub async fn wait_text(&self, css: &str, expected: &str) {
         for _ in 0..200 {
-            if self.text(css).await.contains(expected) {
+            if self
+                .current_text(css)
+                .await
+                .is_some_and(|text| text.contains(expected))
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -209,6 +215,20 @@ impl Browser {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// The text of the element `css` selects as the page is now; `None` when a live
+    /// update swapped the element out between finding it and reading it.
+    async fn current_text(&self, css: &str) -> Option<String> {
+        let id = self.element(css).await;
+        let value = self
+            .answer(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+            .await;
+        if value["error"] == "stale element reference" {
+            return None;
+        }
+        assert!(value.get("error").is_none(), "{css}: {value}");
+        Some(value.as_str().unwrap().to_owned())
     }
 
     /// Saves a screenshot of the page as `target/screenshots/<name>.png`, kept after
