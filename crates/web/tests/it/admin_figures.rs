@@ -14,7 +14,7 @@ use crate::harness::TestApp;
 use crate::inbox_login::{
     Session, browser, session_for, signed_form, signed_get as get, with_nurse, with_staff,
 };
-use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::messaging::{PATIENT, at, booked, sent_now};
 use crate::replies::text_from;
 
 crate::on_both_backends!(
@@ -212,9 +212,7 @@ async fn an_admin_edits_the_playbook_and_the_clinic_and_no_one_else_may(app: &Te
 
 async fn an_answer_after_five_minutes_is_a_figure_on_the_page_and_in_metrics(app: &TestApp) {
     with_nurse(app).await;
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     text_from(
         app,
         "SM0000000000000000000000000000f001",

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::harness::TestApp;
 use crate::inbox_login::with_staff;
-use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::messaging::{PATIENT, booked, sent_now};
 use crate::replies::text_from;
 
 crate::on_both_backends!(
@@ -49,9 +49,7 @@ async fn nurse_id(app: &TestApp) -> String {
 
 async fn a_script_does_what_the_inbox_screen_does(app: &TestApp) {
     with_staff(app, "nursing", "Nursing", NURSE, Role::Clinician).await;
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     assert_eq!(
         text_from(
             app,
@@ -281,9 +279,7 @@ async fn the_playbook_and_tasks_are_edited_over_the_api(app: &TestApp) {
     assert_eq!(saved["saved_replies"][0]["title"], "Hours");
 
     // "R" asks staff to reschedule: a task, closed over the API.
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     text_from(app, "SM0000000000000000000000000000a101", ANA_PHONE, "R").await;
     let (status, tasks) = call(app, Method::GET, &format!("/tasks?patient={PATIENT}"), None).await;
     assert_eq!(status, StatusCode::OK, "{tasks}");
@@ -306,9 +302,7 @@ async fn the_playbook_and_tasks_are_edited_over_the_api(app: &TestApp) {
 }
 
 async fn bad_requests_are_refused_and_change_nothing(app: &TestApp) {
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     text_from(
         app,
         "SM0000000000000000000000000000a201",

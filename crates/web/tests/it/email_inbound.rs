@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{EMAIL_INBOUND_SECRET, TestApp};
-use crate::messaging::{at, book_in_boston, communications};
+use crate::messaging::{at, booked, communications};
 
 crate::on_both_backends!(
     an_emailed_c_confirms_and_other_email_is_kept,
@@ -55,15 +55,14 @@ fn emails_from_ana(messages: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-async fn booked(app: &TestApp) {
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+/// Booked, and reminded 72 hours before.
+async fn booked_and_reminded(app: &TestApp) {
+    booked(app).await;
     at(app, "2026-03-07T14:00:00Z").await;
 }
 
 async fn an_emailed_c_confirms_and_other_email_is_kept(app: &TestApp) {
-    booked(app).await;
+    booked_and_reminded(app).await;
     let c = postmark("pm-0001", "Ana@Example.org", "C");
     assert_eq!(
         post(
@@ -139,7 +138,7 @@ async fn an_emailed_c_confirms_and_other_email_is_kept(app: &TestApp) {
 }
 
 async fn unauthenticated_or_malformed_email_changes_nothing(app: &TestApp) {
-    booked(app).await;
+    booked_and_reminded(app).await;
     let before = communications(app).await.len();
     let c = postmark("pm-1001", "ana@example.org", "C");
     for password in [None, Some("not-the-secret-at-all")] {

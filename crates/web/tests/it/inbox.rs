@@ -16,7 +16,7 @@ use crate::inbox_login::{
     Session, browser, session_for, signed_form, signed_get as get, signed_post as post, with_nurse,
     with_staff,
 };
-use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::messaging::{PATIENT, ana_conversation, at, book_in_boston, booked, sent_now};
 use crate::replies::text_from;
 
 crate::on_both_backends!(
@@ -62,9 +62,7 @@ async fn actions(app: &TestApp) -> Vec<String> {
 
 async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved(app: &TestApp) {
     with_nurse(app).await;
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     texts(
         app,
         "SM0000000000000000000000000000i001",
@@ -168,12 +166,7 @@ async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved
         sent.len()
     );
     let org = OrgId::default_org();
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(record.conversation.waiting_since, None);
     assert_eq!(record.due, None);
 
@@ -186,12 +179,7 @@ async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved
         act(app, &nurse, &[("do", "resolve")]).await,
         StatusCode::SEE_OTHER
     );
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     let account = app
         .store
         .staff_by_email(&org, NURSE)
@@ -219,12 +207,7 @@ async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved
         "One more question",
     )
     .await;
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(record.conversation.state.name(), "open");
     assert!(record.conversation.waiting_since.is_some());
 
@@ -242,9 +225,7 @@ async fn a_text_and_an_email_are_one_conversation_answered_assigned_and_resolved
 async fn a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open_it(app: &TestApp) {
     with_nurse(app).await;
     with_front_desk_agent(app).await;
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     let answers = texts(
         app,
         "SM0000000000000000000000000000u001",
@@ -258,13 +239,7 @@ async fn a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open
                 && text.contains("a nurse is being alerted")),
         "the emergency answer goes at once: {answers:?}"
     );
-    let org = OrgId::default_org();
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(record.conversation.priority.name(), "urgent");
     assert_eq!(
         record
@@ -316,12 +291,7 @@ async fn a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open
     let agent = session_for(app, AGENT).await;
     let (_, theirs) = get(app, &agent, "/inbox").await;
     assert!(!theirs.contains("Ana Ruiz"), "{theirs}");
-    let before = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let before = ana_conversation(app).await;
     let (status, refused) = get(app, &agent, &path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!refused.contains("bleeding"), "{refused}");
@@ -352,14 +322,7 @@ async fn a_red_flag_lands_in_nursing_as_urgent_and_other_departments_cannot_open
         .unwrap();
     assert_eq!(forged.status(), StatusCode::SEE_OTHER);
     assert_eq!(forged.headers()[LOCATION], "/inbox/login");
-    assert_eq!(
-        app.store
-            .conversation(&org, &patient())
-            .await
-            .unwrap()
-            .unwrap(),
-        before
-    );
+    assert_eq!(ana_conversation(app).await, before);
 
     let done = actions(app).await;
     assert!(
@@ -447,9 +410,7 @@ async fn an_unanswered_urgent_message_tells_on_call_then_the_next_level(app: &Te
         )
         .await
         .unwrap();
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     texts(
         app,
         "SM0000000000000000000000000000e001",
@@ -480,12 +441,7 @@ async fn an_unanswered_urgent_message_tells_on_call_then_the_next_level(app: &Te
     );
     // No third level: nobody else is told, however long it waits.
     assert!(at(app, "2026-03-02T17:00:00Z").await.is_empty());
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(record.escalations, 2);
     assert_eq!(record.due, None);
     let events = app

@@ -3,12 +3,11 @@
 //! address may be written to; and snoozing and tagging from the page.
 
 use careloop_domain::conversation::State;
-use careloop_domain::{OrgId, ResourceId};
 use reqwest::StatusCode;
 
 use crate::harness::TestApp;
 use crate::inbox_login::{Session, session_for, signed_form, signed_get, with_nurse};
-use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::messaging::{PATIENT, ana_conversation, at, booked, sent_now};
 use crate::replies::text_from;
 
 crate::on_both_backends!(the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags,);
@@ -27,9 +26,7 @@ async fn act(app: &TestApp, session: &Session, fields: &[(&str, &str)]) -> Statu
 
 async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestApp) {
     with_nurse(app).await;
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     text_from(
         app,
         "SM0000000000000000000000000000p001",
@@ -64,14 +61,7 @@ async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestA
             .await
             .is_redirection()
     );
-    let org = OrgId::default_org();
-    let patient = ResourceId::parse(PATIENT).unwrap();
-    let record = app
-        .store
-        .conversation(&org, &patient)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert!(
         matches!(record.conversation.state, State::Snoozed { .. }),
         "{:?}",
@@ -85,12 +75,7 @@ async fn the_panel_shows_what_is_ahead_and_the_page_snoozes_and_tags(app: &TestA
             .await
             .is_redirection()
     );
-    let record = app
-        .store
-        .conversation(&org, &patient)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert!(record.conversation.tags.is_empty());
 
     // An answer queued just before the patient says STOP does not go, and the panel

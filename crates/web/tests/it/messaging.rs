@@ -81,6 +81,28 @@ pub(crate) async fn sent_now(app: &TestApp) -> Vec<(Channel, String, String)> {
 }
 
 /// The usual case: an English speaker in Boston, booked for Tuesday 10 March at 10:00.
+/// Ana's conversation as stored; she must have one.
+pub(crate) async fn ana_conversation(
+    app: &TestApp,
+) -> careloop_store::conversations::ConversationRecord {
+    app.store
+        .conversation(
+            &careloop_domain::OrgId::default_org(),
+            &careloop_domain::ResourceId::parse(PATIENT).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// On 2 March at 10:00 in Boston, Ana's appointment `appt-1` is booked and its
+/// confirmation sent.
+pub(crate) async fn booked(app: &TestApp) {
+    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
+    book_in_boston(app, "appt-1").await;
+    at(app, "2026-03-02T15:00:00Z").await;
+}
+
 pub(crate) async fn book_in_boston(app: &TestApp, id: &str) {
     book(app, "en", "America/New_York", id, "2026-03-10T14:00:00Z").await;
 }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{TWILIO_AUTH_TOKEN, TestApp};
-use crate::messaging::{PATIENT, appointment, at, book_in_boston, communications};
+use crate::messaging::{PATIENT, appointment, at, book_in_boston, booked, communications};
 
 crate::on_both_backends!(
     c_confirms_the_appointment_the_reminder_asked_about,
@@ -74,9 +74,7 @@ async fn read(app: &TestApp, path: &str) -> Value {
 
 /// Books Ana and moves to the day-before reminder, which asks for C, N or R.
 async fn reminded(app: &TestApp) {
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     at(app, "2026-03-07T14:00:00Z").await;
     let sent = at(app, "2026-03-09T14:00:00Z").await;
     assert!(
@@ -170,9 +168,7 @@ async fn r_asks_staff_to_reschedule(app: &TestApp) {
 }
 
 async fn cancel_stops_texts_and_email_still_flows_until_start(app: &TestApp) {
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     // CANCEL is a carrier opt-out word: the carrier confirms it, careloop records it and
     // cancels nothing.
     let sent = ana_says(app, "SM0000000000000000000000000000s001", "CANCEL").await;
@@ -516,9 +512,7 @@ async fn forged_malformed_and_unknown_texts_change_nothing(app: &TestApp) {
 }
 
 async fn twilio_saying_unsubscribed_records_the_opt_out(app: &TestApp) {
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     at(app, "2026-03-07T14:00:00Z").await;
     // The patient texted STOP to the number straight, and Twilio refuses the reminder.
     app.sent

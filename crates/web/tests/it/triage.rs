@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 
 use crate::harness::TestApp;
 use crate::inbox_login::{session_for, signed_get, with_staff};
-use crate::messaging::{PATIENT, at, book_in_boston, sent_now};
+use crate::messaging::{PATIENT, ana_conversation, booked, sent_now};
 use crate::replies::text_from;
 
 crate::on_both_backends!(
@@ -38,9 +38,7 @@ async fn texts(app: &TestApp, sid: &str, body: &str) -> Vec<String> {
 
 async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
     with_staff(app, "billing", "Billing", BILLING, Role::Agent).await;
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     app.engine
         .add_entry(&RuleDefinition {
             name: "Billing questions".into(),
@@ -64,12 +62,7 @@ async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
     )
     .await;
 
-    let record = app
-        .store
-        .conversation(&OrgId::default_org(), &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(
         record
             .conversation
@@ -126,9 +119,7 @@ async fn a_clinic_rule_routes_and_tags_and_the_inbox_names_it(app: &TestApp) {
 }
 
 async fn the_faq_assistant_answers_what_it_knows_and_hands_over_on_request(app: &TestApp) {
-    app.clock.set("2026-03-02T15:00:00Z".parse().unwrap());
-    book_in_boston(app, "appt-1").await;
-    at(app, "2026-03-02T15:00:00Z").await;
+    booked(app).await;
     app.engine
         .add_entry(&FaqDefinition {
             title: "Fax".into(),
@@ -153,12 +144,7 @@ async fn the_faq_assistant_answers_what_it_knows_and_hands_over_on_request(app: 
         "{answered:?}"
     );
     assert!(answered[0].contains("reply AGENT"), "{answered:?}");
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(
         record.conversation.state,
         State::Resolved,
@@ -182,12 +168,7 @@ async fn the_faq_assistant_answers_what_it_knows_and_hands_over_on_request(app: 
         !clinical.iter().any(|t| t.contains("automated")),
         "{clinical:?}"
     );
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(record.conversation.state, State::Open, "staff answer it");
     assert!(record.due.is_some());
 
@@ -212,11 +193,6 @@ async fn the_faq_assistant_answers_what_it_knows_and_hands_over_on_request(app: 
         !handed.iter().any(|t| t.contains("automated")),
         "{handed:?}"
     );
-    let record = app
-        .store
-        .conversation(&org, &patient())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = ana_conversation(app).await;
     assert_eq!(record.conversation.state, State::Open);
 }
